@@ -1,0 +1,34 @@
+/* Applies one vehicle status report to its deployment: the single code path behind
+ * POST /v1/status, the MQTT status topic and hawkBit feedback. */
+#pragma once
+#include <stddef.h>
+#include "ota_db.h"
+#include "ota_json.h"
+
+/* In one transaction: checks the vehicle is in the report's campaign and the move is
+ * allowed (ota_deploy_transition_ok), updates the deployment, records an event (actor
+ * 'rest', 'mqtt' or 'ddi') and, when the deployment ends (installed or failed), queues
+ * the vehicle's next retained update message (ota_status_queue_refresh), and marks the
+ * campaign finished when none of its deployments is left unfinished.
+ * Returns 0 (applied, or a harmless duplicate of a final state), -ENOENT (vehicle not in
+ * that campaign), -EPERM (a backward move, or the deployment/campaign is no longer
+ * active: cancelled or finished), -EBUSY or -EIO; nothing changes on error. @err says
+ * why, for the response body or log. */
+int ota_status_apply(struct ota_db *db, const char *vehicle, const struct ota_status_report *r,
+                     const char *actor, unsigned poll_after, char *err, size_t errlen);
+
+/* Inside the caller's transaction: queues the message that makes @vehicle's retained
+ * update topic say what ota_db_deployment_current() says now: the update body (+
+ * issued_at) of its current deployment, or the empty message that clears the topic when
+ * it has none. Used when a deployment ends and when a campaign is cancelled, so that
+ * clearing one campaign never hides another. Returns 0, -ENOMEM or -EIO. */
+int ota_status_queue_refresh(struct ota_db *db, const char *vehicle, unsigned poll_after,
+                             int64_t now);
+
+/* Builds the update body for a deployment (GET /v1/updates, and with @issued_at > 0 the
+ * MQTT message). *ret new (free()). Returns 0, -ENOENT (artifact gone), -ENOMEM, -EIO. */
+int ota_status_update_body(struct ota_db *db, const struct ota_deployment *d,
+                           unsigned poll_after, int64_t issued_at, char **ret);
+
+/* The topic of a vehicle's update message, relative to [mqtt] topic_prefix. */
+int ota_status_update_topic(const char *vehicle, char *buf, size_t len);

@@ -1,0 +1,41 @@
+/* Small helpers every program needs: bounded number parsing, id checks, hex, time. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define OTA_ID_MAX 64 /* client ids: [A-Za-z0-9._-]{1,64}, a VIN is one */
+
+/* Parses the whole of @s as a decimal number <= @max (no sign, no spaces, no suffix).
+ * Returns 0, -EINVAL (not a number) or -ERANGE (above @max). *ret written on success. */
+int ota_parse_u64(const char *s, uint64_t max, uint64_t *ret);
+
+/* Like ota_parse_u64() for @len bytes that need not be NUL-terminated. */
+int ota_parse_u64n(const char *s, size_t len, uint64_t max, uint64_t *ret);
+
+/* True if @id is a valid vehicle/edge id ([A-Za-z0-9._-]{1,64}). */
+bool ota_id_valid(const char *id);
+
+/* True if @s is exactly 64 lowercase hex digits. */
+bool ota_sha256_hex_valid(const char *s);
+
+/* Writes 2*@n lowercase hex digits and a NUL to @out. */
+void ota_hex(const uint8_t *in, size_t n, char *out);
+
+/* Seconds since the epoch (CLOCK_REALTIME). */
+int64_t ota_now(void);
+
+/* Milliseconds from CLOCK_MONOTONIC, for durations. */
+int64_t ota_monotonic_ms(void);
+
+/* Formats @t as RFC 3339 UTC ("2026-11-26T19:16:13Z") into @buf (>= 21 bytes). */
+void ota_rfc3339(int64_t t, char *buf, size_t len);
+
+/* Formats @t as an IMF-fixdate for HTTP ("Thu, 26 Nov 2026 19:16:13 GMT") into @buf
+ * (>= 30 bytes). */
+void ota_http_date(int64_t t, char *buf, size_t len);
+
+/* Parses an IMF-fixdate (RFC 9110 §5.6.7). Returns 0 or -EINVAL. */
+int ota_http_date_parse(const char *s, int64_t *ret);
+
+#define OTA_POLL_AFTER_DEFAULT 300 /* seconds, [server] poll_after */

@@ -1,0 +1,51 @@
+/* Minimal assertions for the unit tests: each failed check prints where and why, and the
+ * test exits non-zero at the end (or at once with CHECK_FATAL). */
+#pragma once
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int ota_test_failures;
+
+#define CHECK(cond)                                                               \
+    do {                                                                          \
+        if (!(cond)) {                                                            \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+            ota_test_failures++;                                                  \
+        }                                                                         \
+    } while (0)
+
+#define CHECK_INT(got, want)                                                              \
+    do {                                                                                  \
+        long long g_ = (long long)(got), w_ = (long long)(want);                          \
+        if (g_ != w_) {                                                                   \
+            fprintf(stderr, "%s:%d: %s = %lld, want %lld\n", __FILE__, __LINE__, #got, g_, \
+                    w_);                                                                  \
+            ota_test_failures++;                                                          \
+        }                                                                                 \
+    } while (0)
+
+#define CHECK_STR(got, want)                                                               \
+    do {                                                                                   \
+        const char *g_ = (got), *w_ = (want);                                              \
+        if (!g_ || strcmp(g_, w_) != 0) {                                                  \
+            fprintf(stderr, "%s:%d: %s = \"%s\", want \"%s\"\n", __FILE__, __LINE__, #got, \
+                    g_ ? g_ : "(null)", w_);                                               \
+            ota_test_failures++;                                                           \
+        }                                                                                  \
+    } while (0)
+
+#define CHECK_FATAL(cond)                                                                 \
+    do {                                                                                  \
+        if (!(cond)) {                                                                    \
+            fprintf(stderr, "%s:%d: fatal check failed: %s\n", __FILE__, __LINE__, #cond); \
+            exit(1);                                                                      \
+        }                                                                                 \
+    } while (0)
+
+#define TEST_DONE()                                                                \
+    do {                                                                           \
+        if (ota_test_failures)                                                     \
+            fprintf(stderr, "%d check(s) failed\n", ota_test_failures);            \
+        return ota_test_failures ? 1 : 0;                                          \
+    } while (0)
