@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# run.sh: the one test command: installs missing Debian packages, builds ota-origin twice
+# (plain and ASan+UBSan), runs every meson test in both and ends with "N passed, N failed".
+#
+# Usage: tests/run.sh [meson test arguments, e.g. --suite unit]
+# Environment:
+#   OTA_BUILD_DIR   plain build dir (default build)
+#   OTA_ASAN_DIR    sanitizer build dir (default build-asan)
+#   OTA_NO_ASAN=1   skip the sanitizer build
+#   OTA_TEST_JOBS   parallel tests (default 2: the integration tests start daemons and
+#                   a broker each; more than two at a time makes slow CI hosts flaky)
+#   OTA_NO_DEPS=1   do not check Debian packages
+# Exit: 0 when everything built and every test passed (or was skipped), 1 otherwise.
+# The last line of the output is always the count, so CI can read it.
+set -uo pipefail
+
+cd "$(dirname "$0")/.." || exit 1
+src=$PWD
+build_dir=${OTA_BUILD_DIR:-build}
+asan_dir=${OTA_ASAN_DIR:-build-asan}
+jobs=${OTA_TEST_JOBS:-2}
+failed_extra=0        # builds or test runs that failed without a testlog entry
+failed_names=()       # what failed outside meson's testlog (builds)
+
+summary()
+{
+    local passed=$1 failed=$2 skipped=$3 line
+    line="$passed passed, $failed failed"
+    [[ $skipped -eq 0 ]] || line="$line, $skipped skipped"
+    echo "$line"
+}
+
+# Prints "==> what" headers so a long CI log can be searched.
+step()
+{
+    echo
+    echo "==> $*"
+}
+
+# ------------------------------------------------------------ Debian packages
+check_packages()
+{
+    local list=$src/deploy/debian-packages.txt missing=() p
+    if [[ ! -r $list ]]; then
+        echo "run.sh: $list is missing" >&2
+        return 1
+    fi
+    if ! command -v dpkg-query >/dev/null 2>&1; then
+        echo "run.sh: no dpkg-query (not Debian?): not checking packages of $list" >&2
+        return 0
+    fi
+    while read -r p; do
+        p=${p%%#*}
+        p=${p//[[:space:]]/}
+        [[ -n $p ]] || continue
+        if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+            missing+=("$p")
+        fi
+    done <"$list"
+    [[ ${#missing[@]} -gt 0 ]] || return 0
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "run.sh: missing Debian packages: ${missing[*]}" >&2
+        echo "run.sh: install them as root: apt-get install ${missing[*]}" >&2
+        return 1
+    fi
+    step "installing ${missing[*]}"
+    apt-get update || return 1
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" ||
+        return 1
+}
+
+if [[ ${OTA_NO_DEPS:-0} != 1 ]]; then
+    step "checking Debian packages"
+    if ! check_packages; then
+        summary 0 1 0
+        exit 1
+    fi
+fi
+
+# ------------------------------------------------------------ builds
+# setup_dir DIR [meson options]: configures DIR, or reconfigures it when it exists.
+setup_dir()
+{
+    local dir=$1
+    shift
+    if [[ -f $dir/meson-private/coredata.dat ]]; then
+        meson setup --reconfigure "$dir" "$@"
+    else
+        meson setup "$dir" "$@"
+    fi
+}
+
+# Builds and tests one dir; results stay in DIR/meson-logs/testlog.json, which is then
+# listed in dirs/labels for counting (a dir that did not build is counted as one failure).
+# build_and_test LABEL DIR [meson setup options]
+build_and_test()
+{
+    local label=$1 dir=$2
+    shift 2
+    step "[$label] meson setup $dir $*"
+    if ! setup_dir "$dir" "$@"; then
+        failed_extra=$((failed_extra + 1))
+        failed_names+=("[$label] meson setup $dir")
+        return 0
+    fi
+    step "[$label] meson compile -C $dir"
+    if ! meson compile -C "$dir"; then
+        failed_extra=$((failed_extra + 1))
+        failed_names+=("[$label] build ($dir)")
+        return 0
+    fi
+    step "[$label] meson test -C $dir --num-processes $jobs ${test_args[*]}"
+    rm -f "$dir/meson-logs/testlog.json"
+    dirs+=("$dir")
+    labels+=("$label")
+    local mult=1
+    [[ $label != asan ]] || mult=3
+    meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes "$jobs" \
+        --timeout-multiplier "$mult" "${test_args[@]}"
+    # A non-zero status here is counted from testlog.json below.
+    if [[ ! -s $dir/meson-logs/testlog.json ]]; then
+        failed_extra=$((failed_extra + 1))
+        failed_names+=("[$label] meson test ($dir): no results")
+    fi
+    return 0
+}
+
+test_args=("$@")
+dirs=()
+labels=()
+
+# -Db_sanitize=none: a plain dir someone configured with sanitizers becomes plain again.
+build_and_test plain "$build_dir" -Db_sanitize=none
+
+if [[ ${OTA_NO_ASAN:-0} != 1 ]]; then
+    asan_opts=("-Db_sanitize=address,undefined")
+    # clang's sanitizer runtimes leave symbols undefined in shared objects until load.
+    if "${CC:-cc}" --version 2>/dev/null | head -n 1 | grep -qi clang; then
+        asan_opts+=(-Db_lundef=false)
+    fi
+    # detect_leaks: the suite must be leak-free; abort_on_error/halt_on_error: make any
+    # report a failing exit status, which the tests and lib.sh's ota_stop check.
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+    export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+    build_and_test asan "$asan_dir" "${asan_opts[@]}"
+fi
+
+# ------------------------------------------------------------ counting
+# testlog.json has one JSON object per line, each with "name" and "result".
+count_args=()
+for i in "${!dirs[@]}"; do
+    count_args+=("${labels[$i]}" "${dirs[$i]}/meson-logs/testlog.json")
+done
+counts=$(python3 - "${count_args[@]}" <<'PY'
+import json, sys
+
+passed = failed = skipped = 0
+names = []
+args = sys.argv[1:]
+for label, path in zip(args[0::2], args[1::2]):
+    try:
+        lines = open(path, encoding="utf-8").read().splitlines()
+    except OSError:
+        continue
+    for line in lines:
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            t = json.loads(line)
+        except ValueError:
+            failed += 1
+            names.append("[%s] unreadable line in %s" % (label, path))
+            continue
+        result = t.get("result", "")
+        if result in ("OK", "EXPECTEDFAIL"):
+            passed += 1
+        elif result == "SKIP":
+            skipped += 1
+        else:
+            failed += 1
+            names.append("[%s] %s: %s" % (label, t.get("name", "?"), result))
+for n in names:
+    print("failed " + n)
+print("%d %d %d" % (passed, failed, skipped))
+PY
+)
+if [[ $? -ne 0 || -z $counts ]]; then
+    echo "run.sh: could not count the results" >&2
+    summary 0 1 0
+    exit 1
+fi
+
+read -r passed failed skipped <<<"$(tail -n 1 <<<"$counts")"
+failed=$((failed + failed_extra))
+step "results"
+if [[ $failed -gt 0 ]]; then
+    echo "failed:"
+    for n in "${failed_names[@]}"; do
+        echo "  $n"
+    done
+    grep '^failed ' <<<"$counts" | sed 's/^failed /  /'
+fi
+summary "$passed" "$failed" "$skipped"
+[[ $failed -eq 0 ]]
