@@ -17,5 +17,7 @@ int ota_campaign_pause(struct ota_db *db, int64_t id, char *err, size_t errlen);
 /* paused -> running: held rows become pending. */
 int ota_campaign_resume(struct ota_db *db, int64_t id, char *err, size_t errlen);
 /* created/running/paused -> cancelled: unfinished deployments cancelled, unsent rows
- * dropped, and one empty retained message per vehicle that had been told, to clear it. */
-int ota_campaign_cancel(struct ota_db *db, int64_t id, char *err, size_t errlen);
+ * dropped, and per vehicle the message that makes its topic current again
+ * (ota_status_queue_refresh: empty, or another active campaign with @poll_after). */
+int ota_campaign_cancel(struct ota_db *db, int64_t id, unsigned poll_after, char *err,
+                        size_t errlen);

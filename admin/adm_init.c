@@ -1,0 +1,140 @@
+/* ota-admin init: creates (or migrates) the database, the artifact store and the signing
+ * key. Idempotent: an existing key is kept, never overwritten. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "ota_sign.h"
+#include "ota_store.h"
+#include "ota_schema.h"
+#include "adm_args.h"
+#include "adm_commands.h"
+#include "adm_output.h"
+
+static bool path_exists(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0;
+}
+
+/* Creates the keys folder (0700: it holds the secret key) if missing. */
+static int keys_dir(const char *dir)
+{
+    struct stat st;
+
+    if (mkdir(dir, 0700) == 0)
+        return 0;
+    if (errno != EEXIST)
+        return -errno;
+    if (stat(dir, &st) < 0)
+        return -errno;
+    return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+int adm_init(struct adm_ctx *ctx, int argc, char **argv)
+{
+    static const char *const keys[] = { "paths.db", "paths.store", "paths.keys", NULL };
+    const struct ota_config *c = &ctx->config;
+    struct ota_db *db = NULL;
+    char keyfile[4096], pubfile[4096];
+    bool db_existed, store_existed, key_existed;
+    int ret = ADM_EXIT_FAIL;
+    int r;
+
+    ret = adm_args_parse(ctx, argc, argv, NULL, 0, NULL, NULL, 0, 0);
+    if (ret != ADM_EXIT_OK)
+        return ret;
+    ret = ADM_EXIT_FAIL;
+    if (adm_ctx_require(ctx, keys) != ADM_EXIT_OK)
+        return ADM_EXIT_FAIL;
+    if ((size_t)snprintf(keyfile, sizeof(keyfile), "%s/ota.key", c->paths.keys) >=
+            sizeof(keyfile) ||
+        (size_t)snprintf(pubfile, sizeof(pubfile), "%s/ota.pub", c->paths.keys) >= sizeof(pubfile))
+        return adm_fail("paths.keys is too long");
+
+    db_existed = path_exists(c->paths.db);
+    store_existed = path_exists(c->paths.store);
+    key_existed = path_exists(keyfile);
+
+    r = ota_db_open(c->paths.db, OTA_DB_CREATE, &db);
+    if (r < 0) {
+        adm_fail("database %s cannot be opened or created: %s", c->paths.db,
+                 r == -EIO ? "not an ota-origin database, or corrupt" : strerror(-r));
+        goto out;
+    }
+    r = ota_db_migrate(db);
+    if (r == -EPROTO) {
+        adm_fail("database %s has a newer schema than this ota-admin", c->paths.db);
+        goto out;
+    }
+    if (r < 0) {
+        adm_fail("database %s: migration failed: %s", c->paths.db, ota_db_errmsg(db));
+        goto out;
+    }
+
+    r = ota_store_init(c->paths.store);
+    if (r < 0) {
+        adm_fail("store %s cannot be created: %s", c->paths.store, strerror(-r));
+        goto out;
+    }
+
+    r = keys_dir(c->paths.keys);
+    if (r < 0) {
+        adm_fail("keys folder %s cannot be created: %s", c->paths.keys, strerror(-r));
+        goto out;
+    }
+    r = ota_sign_keygen(c->paths.keys);
+    if (r == -EEXIST) {
+        /* Both halves must be there: a lone ota.key or ota.pub is a broken install that
+         * init must not paper over by writing the other half from a new key. */
+        if (!path_exists(keyfile) || !path_exists(pubfile)) {
+            adm_fail("keys folder %s holds only one of ota.key and ota.pub: restore the "
+                     "other, or move both away to create a new key",
+                     c->paths.keys);
+            goto out;
+        }
+        key_existed = true;
+    } else if (r < 0) {
+        adm_fail("signing key in %s cannot be created: %s", c->paths.keys, strerror(-r));
+        goto out;
+    } else {
+        key_existed = false;
+    }
+
+    r = ota_db_begin(db);
+    if (r == 0) {
+        r = adm_ctx_event(db, "init", NULL, 0,
+                          db_existed && store_existed && key_existed ? "already initialised"
+                                                                     : "initialised");
+        if (r == 0)
+            r = ota_db_commit(db);
+        else
+            ota_db_rollback(db);
+    }
+    if (r < 0) {
+        adm_db_fail(db, "recording the init event", r);
+        goto out;
+    }
+
+    if (ctx->json) {
+        if (adm_json_emit(json_pack("{s:s, s:b, s:I, s:s, s:b, s:s, s:s, s:b}", "db", c->paths.db,
+                                    "db_created", !db_existed, "schema_version",
+                                    (json_int_t)ota_schema_version, "store", c->paths.store,
+                                    "store_created", !store_existed, "key", keyfile, "pub", pubfile,
+                                    "key_created", !key_existed)) != ADM_EXIT_OK)
+            goto out;
+    } else {
+        printf("database     %s (%s, schema version %u)\n", c->paths.db,
+               db_existed ? "existing" : "created", ota_schema_version);
+        printf("store        %s (%s)\n", c->paths.store, store_existed ? "existing" : "created");
+        printf("signing key  %s (%s)\n", keyfile, key_existed ? "existing key kept" : "created");
+        printf("public key   %s\n", pubfile);
+        if (db_existed && store_existed && key_existed)
+            printf("already initialised: nothing to do\n");
+    }
+    ret = ADM_EXIT_OK;
+out:
+    ota_db_close(db);
+    return ret;
+}

@@ -1,0 +1,314 @@
+/* Campaign life cycle: start, pause, resume and cancel, each one transaction that moves
+ * the campaign, its deployments and its outbox rows together (ota-admin's logic). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ota_campaign.h"
+#include "ota_status.h"
+#include "ota_util.h"
+
+/* A growable list of vehicle ids, filled from the db callbacks (a statement cannot be
+ * reused while it is being stepped, so work on the rows happens after the walk). */
+struct id_list {
+    char (*id)[OTA_ID_MAX + 1];
+    int64_t *deployment;
+    size_t n;
+    size_t cap;
+};
+
+static void id_list_clear(struct id_list *l)
+{
+    free(l->id);
+    free(l->deployment);
+    memset(l, 0, sizeof(*l));
+}
+
+static int id_list_add(struct id_list *l, const char *id)
+{
+    size_t len = strlen(id);
+
+    if (len > OTA_ID_MAX)
+        return -EINVAL;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        char(*ids)[OTA_ID_MAX + 1] = realloc(l->id, cap * sizeof(*ids));
+        int64_t *deps;
+
+        if (!ids)
+            return -ENOMEM;
+        l->id = ids;
+        deps = realloc(l->deployment, cap * sizeof(*deps));
+        if (!deps)
+            return -ENOMEM;
+        l->deployment = deps;
+        l->cap = cap;
+    }
+    memcpy(l->id[l->n], id, len + 1);
+    l->deployment[l->n] = 0;
+    l->n++;
+    return 0;
+}
+
+struct target_walk {
+    struct id_list *list;
+    char bad[OTA_ID_MAX + 1]; /* first unknown or revoked id of an explicit list */
+};
+
+static int target_cb(const char *vehicle, bool active, void *p)
+{
+    struct target_walk *w = p;
+
+    if (!active) {
+        if (!w->bad[0])
+            snprintf(w->bad, sizeof(w->bad), "%s", vehicle);
+        return 0;
+    }
+    return id_list_add(w->list, vehicle);
+}
+
+static int deployment_cb(const struct ota_deployment *d, void *p)
+{
+    return id_list_add(p, d->vehicle);
+}
+
+static int record(struct ota_db *db, const char *kind, int64_t campaign, const char *detail)
+{
+    struct ota_event e = {
+        .ts = ota_now(),
+        .actor = "admin",
+        .kind = kind,
+        .vehicle = NULL,
+        .campaign = campaign,
+        .state = NULL,
+        .bytes = -1,
+        .detail = detail,
+    };
+
+    return ota_db_event_add(db, &e);
+}
+
+/* Reads campaign @id inside the transaction and checks it is in one of the @nallowed
+ * states; otherwise -EINVAL with "campaign N is <state>: <verb> needs ...". */
+static int campaign_check(struct ota_db *db, int64_t id, const enum ota_campaign_state *allowed,
+                          size_t nallowed, const char *verb, const char *needs, char *err,
+                          size_t errlen, struct ota_campaign **ret)
+{
+    struct ota_campaign *c = NULL;
+    int r;
+
+    r = ota_db_campaign_get(db, id, &c);
+    if (r == -ENOENT) {
+        snprintf(err, errlen, "no campaign %lld", (long long)id);
+        return r;
+    }
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < nallowed; i++) {
+        if (c->state == allowed[i]) {
+            *ret = c;
+            return 0;
+        }
+    }
+    snprintf(err, errlen, "campaign %lld is %s: only a %s campaign can be %s", (long long)id,
+             ota_campaign_state_name(c->state), needs, verb);
+    ota_campaign_free(c);
+    return -EINVAL;
+}
+
+/* Why a vehicle of an explicit target list cannot be deployed to. */
+static void explain_bad_vehicle(struct ota_db *db, const char *id, int64_t campaign, char *err,
+                                size_t errlen)
+{
+    struct ota_vehicle *v = NULL;
+    int r = ota_db_vehicle_get(db, id, &v);
+
+    snprintf(err, errlen, "campaign %lld cannot start: vehicle '%s' is %s", (long long)campaign, id,
+             r == -ENOENT           ? "unknown"
+             : r == 0 && v->revoked ? "revoked"
+                                    : "not active");
+    ota_vehicle_free(v);
+}
+
+int ota_campaign_start(struct ota_db *db, int64_t id, unsigned poll_after, char *err, size_t errlen)
+{
+    static const enum ota_campaign_state allowed[] = { OTA_CAMPAIGN_CREATED };
+    struct ota_campaign *c = NULL;
+    struct ota_deployment *d = NULL;
+    struct id_list list = { 0 };
+    struct target_walk walk = { .list = &list };
+    char topic[256];
+    char detail[64];
+    char *body = NULL;
+    size_t deployed = 0;
+    int64_t now = ota_now();
+    int r;
+
+    err[0] = '\0';
+    r = ota_db_begin(db);
+    if (r < 0)
+        return r;
+    r = campaign_check(db, id, allowed, 1, "started", "created", err, errlen, &c);
+    if (r < 0)
+        goto out;
+    r = ota_db_campaign_targets(db, c, target_cb, &walk);
+    if (r < 0)
+        goto out;
+    if (walk.bad[0]) {
+        explain_bad_vehicle(db, walk.bad, id, err, errlen);
+        r = -EINVAL;
+        goto out;
+    }
+    if (list.n == 0) {
+        snprintf(err, errlen, "campaign %lld cannot start: its target selects no active vehicle",
+                 (long long)id);
+        r = -EINVAL;
+        goto out;
+    }
+    for (size_t i = 0; i < list.n; i++) {
+        r = ota_db_deployment_insert(db, id, list.id[i], now, &list.deployment[i]);
+        if (r == -EEXIST) {
+            /* The same id twice in a target: one deployment is enough. */
+            list.deployment[i] = 0;
+            continue;
+        }
+        if (r < 0)
+            goto out;
+    }
+    r = ota_db_campaign_set_state(db, id, OTA_CAMPAIGN_RUNNING, now);
+    if (r < 0)
+        goto out;
+    /* The deployment is read back so the message carries exactly what GET /v1/updates
+     * will answer (campaign state and artifact come from the joined row). */
+    for (size_t i = 0; i < list.n; i++) {
+        if (!list.deployment[i])
+            continue;
+        r = ota_db_deployment_get_by_id(db, list.deployment[i], &d);
+        if (r < 0)
+            goto out;
+        r = ota_status_update_topic(d->vehicle, topic, sizeof(topic));
+        if (r < 0)
+            goto out;
+        r = ota_status_update_body(db, d, poll_after, now, &body);
+        if (r < 0)
+            goto out;
+        r = ota_db_outbox_insert(db, d->vehicle, id, topic, body, true, OTA_OUTBOX_PENDING, now,
+                                 NULL);
+        if (r < 0)
+            goto out;
+        deployed++;
+        free(body);
+        body = NULL;
+        ota_deployment_free(d);
+        d = NULL;
+    }
+    snprintf(detail, sizeof(detail), "%zu vehicles", deployed);
+    r = record(db, "campaign.start", id, detail);
+    if (r < 0)
+        goto out;
+    r = ota_db_commit(db);
+out:
+    if (r < 0)
+        ota_db_rollback(db);
+    free(body);
+    ota_deployment_free(d);
+    ota_campaign_free(c);
+    id_list_clear(&list);
+    return r;
+}
+
+/* pause and resume: one state move and one outbox move, with an event. */
+static int campaign_hold(struct ota_db *db, int64_t id, bool pause, char *err, size_t errlen)
+{
+    const enum ota_campaign_state from = pause ? OTA_CAMPAIGN_RUNNING : OTA_CAMPAIGN_PAUSED;
+    struct ota_campaign *c = NULL;
+    int r;
+
+    err[0] = '\0';
+    r = ota_db_begin(db);
+    if (r < 0)
+        return r;
+    r = campaign_check(db, id, &from, 1, pause ? "paused" : "resumed", pause ? "running" : "paused",
+                       err, errlen, &c);
+    if (r < 0)
+        goto out;
+    r = ota_db_campaign_set_state(db, id, pause ? OTA_CAMPAIGN_PAUSED : OTA_CAMPAIGN_RUNNING,
+                                  ota_now());
+    if (r < 0)
+        goto out;
+    r = ota_db_outbox_move_campaign(db, id, pause ? OTA_OUTBOX_PENDING : OTA_OUTBOX_HELD,
+                                    pause ? OTA_OUTBOX_HELD : OTA_OUTBOX_PENDING);
+    if (r < 0)
+        goto out;
+    r = record(db, pause ? "campaign.pause" : "campaign.resume", id, "");
+    if (r < 0)
+        goto out;
+    r = ota_db_commit(db);
+out:
+    if (r < 0)
+        ota_db_rollback(db);
+    ota_campaign_free(c);
+    return r;
+}
+
+int ota_campaign_pause(struct ota_db *db, int64_t id, char *err, size_t errlen)
+{
+    return campaign_hold(db, id, true, err, errlen);
+}
+
+int ota_campaign_resume(struct ota_db *db, int64_t id, char *err, size_t errlen)
+{
+    return campaign_hold(db, id, false, err, errlen);
+}
+
+int ota_campaign_cancel(struct ota_db *db, int64_t id, unsigned poll_after, char *err,
+                        size_t errlen)
+{
+    static const enum ota_campaign_state allowed[] = { OTA_CAMPAIGN_CREATED, OTA_CAMPAIGN_RUNNING,
+                                                       OTA_CAMPAIGN_PAUSED };
+    struct ota_campaign *c = NULL;
+    struct id_list list = { 0 };
+    int64_t now = ota_now();
+    int r;
+
+    err[0] = '\0';
+    r = ota_db_begin(db);
+    if (r < 0)
+        return r;
+    r = campaign_check(db, id, allowed, 3, "cancelled", "created, running or paused", err, errlen,
+                       &c);
+    if (r < 0)
+        goto out;
+    r = ota_db_campaign_set_state(db, id, OTA_CAMPAIGN_CANCELLED, now);
+    if (r < 0)
+        goto out;
+    r = ota_db_deployment_cancel_campaign(db, id, now);
+    if (r < 0)
+        goto out;
+    r = ota_db_outbox_move_campaign(db, id, OTA_OUTBOX_HELD, OTA_OUTBOX_DROPPED);
+    if (r < 0)
+        goto out;
+    r = ota_db_outbox_move_campaign(db, id, OTA_OUTBOX_PENDING, OTA_OUTBOX_DROPPED);
+    if (r < 0)
+        goto out;
+    r = ota_db_deployment_list(db, id, deployment_cb, &list);
+    if (r < 0)
+        goto out;
+    /* The refresh makes each topic say what the vehicle should do now: empty, or another
+     * campaign that is still active, so that clearing this one never hides that one. */
+    for (size_t i = 0; i < list.n; i++) {
+        r = ota_status_queue_refresh(db, list.id[i], poll_after, now);
+        if (r < 0)
+            goto out;
+    }
+    r = record(db, "campaign.cancel", id, "");
+    if (r < 0)
+        goto out;
+    r = ota_db_commit(db);
+out:
+    if (r < 0)
+        ota_db_rollback(db);
+    ota_campaign_free(c);
+    id_list_clear(&list);
+    return r;
+}
