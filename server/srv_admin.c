@@ -1,0 +1,71 @@
+/* Admin listener handlers: health from a database round trip, metrics as Prometheus text. */
+#include "srv_admin.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "srv_ctx.h"
+#include "srv_db.h"
+#include "srv_metrics.h"
+
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *ctype,
+                             char *body, size_t len, enum MHD_ResponseMemoryMode mode)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, mode);
+    enum MHD_Result ret;
+
+    if (!resp) {
+        if (mode == MHD_RESPMEM_MUST_FREE)
+            free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    ret = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result text(struct MHD_Connection *conn, unsigned status, const char *s)
+{
+    return reply(conn, status, "text/plain; charset=utf-8", (char *)s, strlen(s),
+                 MHD_RESPMEM_PERSISTENT);
+}
+
+enum MHD_Result srv_admin_dispatch(void *cls, struct MHD_Connection *conn, const char *url,
+                                   const char *method, const char *version, const char *upload,
+                                   size_t *upload_size, void **req_cls)
+{
+    struct srv_ctx *ctx = cls;
+    bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+
+    (void)version;
+    (void)upload;
+    (void)req_cls;
+    if (*upload_size) {
+        *upload_size = 0; /* no endpoint takes a body */
+        return MHD_YES;
+    }
+    if (strcmp(url, "/healthz") == 0) {
+        struct ota_db *db;
+        int64_t v;
+        if (!get)
+            return text(conn, 405, "method not allowed\n");
+        db = srv_db_get(ctx->db);
+        if (!db || ota_db_data_version(db, &v) < 0)
+            return text(conn, 503, "database unavailable\n");
+        return text(conn, 200, "ok\n");
+    }
+    if (strcmp(url, "/metrics") == 0) {
+        char *body;
+        size_t len;
+        if (!get)
+            return text(conn, 405, "method not allowed\n");
+        if (srv_metrics_render(ctx->metrics, &body, &len) < 0)
+            return MHD_NO;
+        return reply(conn, 200, "text/plain; version=0.0.4; charset=utf-8", body, len,
+                     MHD_RESPMEM_MUST_FREE);
+    }
+    return text(conn, 404, "not found\n");
+}

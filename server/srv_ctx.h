@@ -1,0 +1,17 @@
+/* The one server context every handler gets: configuration and the shared services. */
+#pragma once
+#include <stdatomic.h>
+#include "ota_config.h"
+
+struct srv_db;
+struct srv_metrics;
+struct srv_tls;
+
+struct srv_ctx {
+    const struct ota_config *cfg; /* borrowed from main */
+    struct srv_db *db;            /* per-thread database connections */
+    struct srv_metrics *metrics;
+    struct srv_tls *tls;
+    int access_fd;       /* access log: 2 (stderr) or an O_APPEND file */
+    atomic_uint active;  /* requests in flight, for a bounded SIGTERM drain */
+};

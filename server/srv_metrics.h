@@ -1,0 +1,31 @@
+/* Lock-free request counters and a latency histogram, rendered as Prometheus text. */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+struct srv_metrics;
+
+enum srv_auth_failure {
+    SRV_AUTH_NO_CERT,  /* 401: no client certificate */
+    SRV_AUTH_BAD_CERT, /* 401: chain, dates, key usage or CN refused */
+    SRV_AUTH_UNKNOWN,  /* 403: id not registered */
+    SRV_AUTH_REVOKED,  /* 403: id revoked */
+    SRV_AUTH_EDGE,     /* 403: an edge on a vehicle endpoint */
+    SRV_AUTH_FAILURE_COUNT
+};
+
+/* @route_names: @nroutes labels (borrowed, must outlive @m), one per route slot; slot
+ * @nroutes is "other" (no route matched). On success *ret is new. 0 or -ENOMEM. */
+int srv_metrics_new(const char *const *route_names, const char *const *route_methods,
+                    unsigned nroutes, struct srv_metrics **ret);
+void srv_metrics_free(struct srv_metrics *m);
+
+/* One finished request: its route slot, status, body bytes sent and duration. */
+void srv_metrics_request(struct srv_metrics *m, unsigned route, unsigned status, uint64_t bytes,
+                         uint64_t usec);
+void srv_metrics_connection(struct srv_metrics *m, int delta);
+void srv_metrics_tls_failure(struct srv_metrics *m);
+void srv_metrics_auth_failure(struct srv_metrics *m, enum srv_auth_failure why);
+
+/* Prometheus text exposition; *ret is new (free()). 0 or -ENOMEM. */
+int srv_metrics_render(struct srv_metrics *m, char **ret, size_t *ret_len);
