@@ -1,0 +1,410 @@
+/* ota-notifier's event loop (program-level: logs). One thread: poll() on the broker socket,
+ * an inotify watch on the database folder (a commit by ota-admin writes the -wal file, so
+ * a new campaign is seen at once, without polling the database) and a signalfd. A cheap
+ * PRAGMA data_version check every min(interval_ms, 250) ms backs the watch up (network
+ * file systems, a database without WAL), and a full outbox scan every 5 s picks up rows
+ * whose retry time came. */
+#include <errno.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+#include "ota_log.h"
+#include "ntf_daemon.h"
+#include "ntf_outbox.h"
+#include "ntf_topic.h"
+
+#define BACKOFF_MIN_MS   500
+#define BACKOFF_MAX_MS   30000
+#define SCAN_EVERY_MS    5000
+#define GAUGES_EVERY_MS  2000
+#define STATS_EVERY_MS   1000
+#define SUMMARY_EVERY_MS 60000
+#define STOP_GRACE_MS    5000 /* SIGTERM: wait this long for PUBACKs in flight */
+
+static void on_connected(void *ctx, int rc, bool session_present)
+{
+    struct ntf_daemon *d = ctx;
+
+    if (rc != 0) {
+        snprintf(d->broker_error, sizeof(d->broker_error),
+                 "broker refused the connection "
+                 "(reason 0x%02x)",
+                 (unsigned)rc);
+        if (d->broker_state != NTF_BROKER_DOWN)
+            ota_err("%s", d->broker_error);
+        d->broker_state = NTF_BROKER_DOWN;
+        return;
+    }
+    d->connected = true;
+    d->stats.connected = true;
+    d->stats.connects++;
+    d->stats_dirty = true;
+    d->backoff_ms = BACKOFF_MIN_MS;
+    d->need_subscribe = true;
+    d->drain_more = true;
+    /* Retained messages the broker may have lost. Without our session it restarted
+     * without persistence (or expired us): everything is gone. After a lost connection
+     * with the session kept, a persistent broker may still have restarted from a snapshot
+     * older than our last PUBACKs (mosquitto saves every autosave_interval), and we
+     * cannot tell that from a network blip: repeat each vehicle's latest message then,
+     * too. Retained messages make the repeats harmless; see notifier/README.md. */
+    if (!session_present) {
+        d->need_refresh = true;
+        d->refresh_skip_empty = true;
+    } else if (d->had_connection) {
+        d->need_refresh = true;
+        d->refresh_skip_empty = false;
+    }
+    if (d->broker_state != NTF_BROKER_UP)
+        ota_info("connected to broker %s:%u (session %s)", d->cfg->mqtt.host, d->cfg->mqtt.port,
+                 session_present ? "present" : "new");
+    d->broker_state = NTF_BROKER_UP;
+    d->broker_error[0] = '\0';
+}
+
+static void on_disconnected(void *ctx, int rc)
+{
+    struct ntf_daemon *d = ctx;
+
+    if (d->connected) {
+        d->had_connection = true;
+        if (!d->stopping)
+            ota_warn("broker connection lost (%s); %u message(s) in flight will be sent again",
+                     ntf_mqtt_strerror(rc), d->win.used);
+    }
+    d->connected = false;
+    d->stats.connected = false;
+    d->stats_dirty = true;
+    if (d->broker_state == NTF_BROKER_UP)
+        d->broker_state = NTF_BROKER_DOWN;
+    d->next_connect_ms = ota_monotonic_ms() + d->backoff_ms;
+}
+
+static void on_puback(void *ctx, int mid, int reason)
+{
+    ntf_outbox_puback(ctx, mid, reason);
+}
+
+static void on_message(void *ctx, const char *topic, const void *payload, size_t len)
+{
+    ntf_status_message(ctx, topic, payload, len);
+}
+
+static const struct ntf_mqtt_ops mqtt_ops = {
+    .connected = on_connected,
+    .disconnected = on_disconnected,
+    .puback = on_puback,
+    .message = on_message,
+};
+
+static void try_connect(struct ntf_daemon *d, int64_t now)
+{
+    char err[256];
+    int r = ntf_mqtt_connect(d->mqtt, err, sizeof(err));
+
+    if (r == 0) {
+        /* CONNACK decides; keep the backoff until then in case it never comes. */
+        d->next_connect_ms = now + d->backoff_ms;
+        return;
+    }
+    if (d->broker_state != NTF_BROKER_DOWN || strcmp(err, d->broker_error) != 0)
+        ota_warn("broker %s:%u unavailable: %s; retrying with backoff (up to %d s)",
+                 d->cfg->mqtt.host, d->cfg->mqtt.port, err, BACKOFF_MAX_MS / 1000);
+    snprintf(d->broker_error, sizeof(d->broker_error), "%s", err);
+    d->broker_state = NTF_BROKER_DOWN;
+    d->next_connect_ms = now + d->backoff_ms;
+    d->backoff_ms = d->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : d->backoff_ms * 2;
+}
+
+static void check_version(struct ntf_daemon *d)
+{
+    int64_t v;
+
+    if (ota_db_data_version(d->db, &v) < 0)
+        return;
+    if (v != d->data_version) {
+        d->data_version = v;
+        d->drain_more = true;
+    }
+}
+
+static void write_stats(struct ntf_daemon *d, int64_t now, bool force)
+{
+    char buf[4096];
+    int n, r;
+
+    if (now >= d->next_gauges_ms || force) {
+        if (ntf_outbox_gauges(d) < 0)
+            d->stats.db_busy++;
+        d->next_gauges_ms = now + GAUGES_EVERY_MS;
+    }
+    if (now >= d->next_summary_ms || force) {
+        if (ntf_stats_summary(&d->stats, buf, sizeof(buf)) > 0)
+            ota_info("%s", buf);
+        d->next_summary_ms = now + SUMMARY_EVERY_MS;
+    }
+    if (!d->cfg->notifier.stats_file || !d->cfg->notifier.stats_file[0])
+        return;
+    if (!(d->stats_dirty && now >= d->next_stats_ms) && !force)
+        return;
+    d->stats_dirty = false;
+    d->next_stats_ms = now + STATS_EVERY_MS;
+    n = ntf_stats_format(&d->stats, buf, sizeof(buf));
+    if (n < 0)
+        return;
+    r = ntf_stats_write(d->cfg->notifier.stats_file, buf, (size_t)n);
+    if (r < 0)
+        ota_warn("notifier.stats_file %s: %s", d->cfg->notifier.stats_file, strerror(-r));
+}
+
+/* Watches the database's folder: the -wal file changes on every commit, and a watch on
+ * the file itself would be lost when a checkpoint removes and recreates it. */
+static int watch_db(const char *db_path, char *ret_base, size_t baselen)
+{
+    char *tmp = NULL, *tmp2 = NULL;
+    int fd = -1, r = -ENOMEM;
+
+    tmp = strdup(db_path);
+    tmp2 = strdup(db_path);
+    if (!tmp || !tmp2)
+        goto out;
+    snprintf(ret_base, baselen, "%s", basename(tmp2));
+    fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd < 0) {
+        r = -errno;
+        goto out;
+    }
+    if (inotify_add_watch(fd, dirname(tmp), IN_MODIFY | IN_CREATE | IN_MOVED_TO) < 0) {
+        r = -errno;
+        close(fd);
+        fd = -1;
+        goto out;
+    }
+    r = fd;
+out:
+    free(tmp);
+    free(tmp2);
+    return r;
+}
+
+/* True if an event names the database or its -wal file. */
+static bool drain_inotify(int fd, const char *base)
+{
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    size_t blen = strlen(base);
+    bool hit = false;
+
+    for (int i = 0; i < 64; i++) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n <= 0)
+            break;
+        for (char *p = buf; p < buf + n;) {
+            struct inotify_event *ev = (struct inotify_event *)p;
+            if (ev->len > 0 && strncmp(ev->name, base, blen) == 0)
+                hit = true;
+            p += sizeof(*ev) + ev->len;
+        }
+    }
+    return hit;
+}
+
+static int64_t min64(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, size_t errlen)
+{
+    struct ntf_daemon *d = NULL;
+    char base[NAME_MAX + 1], sub[NTF_TOPIC_MAX];
+    int ino = -1, sfd = -1, r;
+    unsigned version_every;
+    sigset_t mask;
+
+    r = -ENOMEM;
+    d = calloc(1, sizeof(*d));
+    if (!d) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    d->cfg = cfg;
+    d->db = db;
+    d->backoff_ms = BACKOFF_MIN_MS;
+    version_every = cfg->notifier.interval_ms < 250 ? cfg->notifier.interval_ms : 250;
+    if (version_every < 10)
+        version_every = 10;
+    r = ntf_topic_status_sub(cfg->mqtt.topic_prefix, sub, sizeof(sub));
+    if (r < 0) {
+        snprintf(err, errlen, "mqtt.topic_prefix: too long");
+        goto out;
+    }
+    r = ntf_window_init(&d->win, cfg->notifier.max_inflight ? cfg->notifier.max_inflight : 1);
+    if (r < 0) {
+        snprintf(err, errlen, "notifier.max_inflight: %s", strerror(-r));
+        goto out;
+    }
+    r = ntf_mqtt_new(cfg, &mqtt_ops, d, err, errlen, &d->mqtt);
+    if (r < 0)
+        goto out;
+    ino = watch_db(cfg->paths.db, base, sizeof(base));
+    if (ino < 0) {
+        /* Not fatal: the data_version check still finds new rows. */
+        ota_warn("inotify on the database folder: %s; checking every %u ms instead", strerror(-ino),
+                 version_every);
+    }
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ||
+        (sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+        r = -errno;
+        snprintf(err, errlen, "signals: %s", strerror(errno));
+        goto out;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    r = ntf_outbox_load_blocks(d);
+    if (r < 0) {
+        snprintf(err, errlen, "reading the outbox: %s", ota_db_errmsg(db));
+        goto out;
+    }
+    ota_db_data_version(db, &d->data_version);
+    d->drain_more = true;
+    ota_info("started: broker %s:%u%s, topic prefix %s, max_inflight %u, stats_file %s",
+             cfg->mqtt.host, cfg->mqtt.port, cfg->mqtt.cafile[0] ? " (TLS)" : "",
+             cfg->mqtt.topic_prefix, d->win.cap,
+             cfg->notifier.stats_file[0] ? cfg->notifier.stats_file : "(none)");
+
+    for (;;) {
+        int64_t now = ota_monotonic_ms(), wake;
+        struct pollfd pfd[3];
+        int nfd = 0, mfd, ifd = -1, mi = -1, si;
+
+        if (!d->stopping && ntf_mqtt_fd(d->mqtt) < 0 && now >= d->next_connect_ms)
+            try_connect(d, now);
+        if (d->connected && d->need_subscribe) {
+            if (ntf_mqtt_subscribe(d->mqtt, sub) == 0)
+                d->need_subscribe = false;
+        }
+        if (d->connected && d->need_refresh && !d->stopping) {
+            r = ntf_outbox_requeue(d, d->refresh_skip_empty);
+            if (r == 0)
+                d->need_refresh = false;
+            else if (r != -EBUSY)
+                ota_err("queueing retained messages again: %s", ota_db_errmsg(db));
+        }
+        ntf_outbox_flush_acks(d);
+        ntf_status_retry(d);
+        if (now >= d->next_version_ms) {
+            check_version(d);
+            d->next_version_ms = now + version_every;
+        }
+        if (now >= d->next_scan_ms) {
+            d->drain_more = true;
+            d->next_scan_ms = now + SCAN_EVERY_MS;
+        }
+        if (d->drain_more && d->connected && !d->stopping && ntf_window_free_slots(&d->win)) {
+            d->drain_more = false;
+            if (ntf_outbox_drain(d) < 0)
+                d->drain_more = false; /* busy: the next scan tick retries */
+        }
+        write_stats(d, now, false);
+        if (d->stopping) {
+            bool acked = true;
+            for (unsigned i = 0; i < d->win.used; i++)
+                acked = acked && d->win.slots[i].acked;
+            if (d->win.used == 0 || !d->connected || now >= d->stop_deadline_ms) {
+                if (d->win.used && !acked)
+                    ota_warn("stopping with %u message(s) unacknowledged; they stay pending",
+                             d->win.used);
+                break;
+            }
+        }
+
+        wake = min64(d->next_version_ms, d->next_scan_ms);
+        wake = min64(wake, d->next_stats_ms > now ? d->next_stats_ms : now + STATS_EVERY_MS);
+        if (ntf_mqtt_fd(d->mqtt) < 0 && !d->stopping)
+            wake = min64(wake, d->next_connect_ms);
+        if (d->stopping)
+            wake = min64(wake, d->stop_deadline_ms);
+        if (d->squeue.n > 0 || (d->need_refresh && d->connected))
+            wake = min64(wake, now + 200);
+        if (d->drain_more && d->connected && ntf_window_free_slots(&d->win))
+            wake = now;
+        for (unsigned i = 0; i < d->win.used; i++)
+            if (d->win.slots[i].acked)
+                wake = min64(wake, now + 100); /* marking waits for a busy db */
+        if (d->connected)
+            wake = min64(wake, now + 1000); /* keepalive bookkeeping */
+
+        si = nfd;
+        pfd[nfd++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+        if (ino >= 0) {
+            ifd = nfd;
+            pfd[nfd++] = (struct pollfd){ .fd = ino, .events = POLLIN };
+        }
+        mfd = ntf_mqtt_fd(d->mqtt);
+        if (mfd >= 0) {
+            mi = nfd;
+            pfd[nfd++] = (struct pollfd){
+                .fd = mfd,
+                .events = POLLIN | (ntf_mqtt_want_write(d->mqtt) ? POLLOUT : 0),
+            };
+        }
+        r = poll(pfd, (nfds_t)nfd, (int)(wake > now ? min64(wake - now, 60000) : 0));
+        if (r < 0 && errno != EINTR) {
+            r = -errno;
+            snprintf(err, errlen, "poll: %s", strerror(errno));
+            goto out;
+        }
+        if (r > 0 && (pfd[si].revents & POLLIN)) {
+            struct signalfd_siginfo si_info;
+            while (read(sfd, &si_info, sizeof(si_info)) == (ssize_t)sizeof(si_info)) {
+                if (si_info.ssi_signo == SIGHUP)
+                    continue;
+                if (!d->stopping) {
+                    ota_info("signal %u: stopping (waiting up to %d ms for %u PUBACK(s))",
+                             si_info.ssi_signo, STOP_GRACE_MS, d->win.used);
+                    d->stopping = true;
+                    d->stop_deadline_ms = ota_monotonic_ms() + STOP_GRACE_MS;
+                }
+            }
+        }
+        if (r > 0 && ifd >= 0 && (pfd[ifd].revents & POLLIN)) {
+            if (drain_inotify(ino, base))
+                check_version(d);
+        }
+        if (mi >= 0)
+            ntf_mqtt_io(d->mqtt, r > 0 ? pfd[mi].revents : 0);
+    }
+    /* Record what was acknowledged, then leave the broker cleanly. */
+    for (int i = 0; i < 20 && ntf_outbox_flush_acks(d) == -EBUSY; i++)
+        usleep(100 * 1000);
+    if (ntf_mqtt_fd(d->mqtt) >= 0) {
+        ntf_mqtt_disconnect(d->mqtt);
+        ntf_mqtt_io(d->mqtt, 0);
+    }
+    write_stats(d, ota_monotonic_ms(), true);
+    r = 0;
+out:
+    if (sfd >= 0)
+        close(sfd);
+    if (ino >= 0)
+        close(ino);
+    if (d) {
+        ntf_mqtt_free(d->mqtt);
+        ntf_window_free(&d->win);
+        ntf_blocks_free(&d->blocks);
+        ntf_status_queue_free(&d->squeue);
+        free(d);
+    }
+    return r;
+}

@@ -1,0 +1,56 @@
+/* The notifier's one thread: a poll() loop over the broker socket, an inotify watch on the
+ * database's folder and a signalfd, which drains the outbox into the in-flight window and
+ * records status messages. All database work happens on this thread. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include "ota_config.h"
+#include "ota_db.h"
+#include "ntf_mqtt.h"
+#include "ntf_stats.h"
+#include "ntf_window.h"
+#include "ntf_status.h"
+
+enum ntf_broker_state { NTF_BROKER_UNKNOWN, NTF_BROKER_UP, NTF_BROKER_DOWN };
+
+struct ntf_daemon {
+    const struct ota_config *cfg; /* borrowed */
+    struct ota_db *db;            /* borrowed */
+    struct ntf_mqtt *mqtt;
+    struct ntf_window win;
+    struct ntf_blocks blocks;
+    struct ntf_stats stats;
+    struct ntf_status_queue squeue;
+
+    bool connected;      /* CONNACK accepted, socket up */
+    bool had_connection; /* a previous connection of this process was lost */
+    bool need_subscribe;
+    bool need_refresh;       /* queue every vehicle's latest retained message again */
+    bool refresh_skip_empty; /* the broker lost everything: clearing messages are moot */
+    bool drain_more;         /* rows may be due: scan the outbox */
+    bool backlog;            /* the last scan stopped on a full window */
+    bool stats_dirty;
+    bool stopping;
+
+    enum ntf_broker_state broker_state;
+    char broker_error[256];
+    unsigned backoff_ms;
+    int64_t next_connect_ms;
+    int64_t data_version;
+    int64_t next_version_ms;
+    int64_t next_scan_ms;
+    int64_t next_stats_ms;
+    int64_t next_gauges_ms;
+    int64_t next_summary_ms;
+    int64_t stop_deadline_ms;
+    int64_t busy_logged_ms; /* rate limit for "database busy" lines */
+    unsigned bad_logged;    /* rate limit for bad status messages */
+    int64_t bad_window_ms;
+    unsigned bad_suppressed;
+};
+
+/* Runs until SIGTERM/SIGINT: then stops taking rows, waits (bounded) for the PUBACKs of
+ * messages in flight, records them and returns 0. @cfg and @db are borrowed. Returns 0,
+ * or a negative errno with a reason in @err when start-up fails (bad TLS settings,
+ * inotify, signals). */
+int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, size_t errlen);

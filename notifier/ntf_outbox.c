@@ -1,0 +1,477 @@
+/* Outbox to broker. Program-level code of ota-notifier: it logs.
+ *
+ * Order. Rows are published in id order on one connection, and MQTT delivers QoS 1
+ * messages of one topic in the order they were sent (also when libmosquitto resends them
+ * after a reconnect), so a vehicle's update and its later clearing message arrive in
+ * order even with many messages in flight. The one way to reorder is a row that fails to
+ * publish and is deferred (ota_db_outbox_retry_later): its vehicle is then blocked
+ * (struct ntf_blocks) so that none of that vehicle's later rows goes out before it.
+ *
+ * Scanning. The scan starts at id 0 every time (rows that a resumed campaign releases, or
+ * deferred rows that came due, have old ids) and pages past the rows already in flight,
+ * which are still 'pending' in the database until their PUBACK. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ota_db.h"
+#include "ota_log.h"
+#include "ntf_daemon.h"
+#include "ntf_outbox.h"
+#include "ntf_topic.h"
+
+#define PAGE_EXTRA  64  /* rows per page beyond the window's size */
+#define MAX_PAGES   64  /* pages per drain: bounds the time one drain takes */
+#define RETRY_MAX_S 300 /* longest deferral of a failing row */
+
+struct row_copy {
+    int64_t id;
+    int64_t campaign;
+    int64_t next_attempt_at;
+    uint32_t attempts;
+    bool retain;
+    enum ota_outbox_state state;
+    char vehicle[OTA_ID_MAX + 1];
+    char *topic;
+    char *payload;
+    size_t payload_len;
+};
+
+struct page {
+    struct row_copy *v;
+    unsigned n;
+    unsigned cap;
+    bool oom;
+};
+
+static void page_clear(struct page *p)
+{
+    for (unsigned i = 0; i < p->n; i++) {
+        free(p->v[i].topic);
+        free(p->v[i].payload);
+    }
+    p->n = 0;
+    p->oom = false;
+}
+
+static void page_free(struct page *p)
+{
+    page_clear(p);
+    free(p->v);
+    p->v = NULL;
+    p->cap = 0;
+}
+
+static int row_copy(struct row_copy *c, const struct ota_outbox_row *r)
+{
+    memset(c, 0, sizeof(*c));
+    c->id = r->id;
+    c->campaign = r->campaign;
+    c->next_attempt_at = r->next_attempt_at;
+    c->attempts = r->attempts;
+    c->retain = r->retain;
+    c->state = r->state;
+    memcpy(c->vehicle, r->vehicle, sizeof(c->vehicle));
+    c->vehicle[OTA_ID_MAX] = '\0';
+    c->topic = strdup(r->topic ? r->topic : "");
+    c->payload = malloc(r->payload_len + 1);
+    if (!c->topic || !c->payload) {
+        free(c->topic);
+        free(c->payload);
+        return -ENOMEM;
+    }
+    if (r->payload_len)
+        memcpy(c->payload, r->payload, r->payload_len);
+    c->payload[r->payload_len] = '\0';
+    c->payload_len = r->payload_len;
+    return 0;
+}
+
+/* Collects rows: the db's iteration must end before we write (mark, defer). */
+static int page_add(const struct ota_outbox_row *r, void *ctx)
+{
+    struct page *p = ctx;
+
+    if (p->n == p->cap) {
+        unsigned cap = p->cap ? p->cap * 2 : 64;
+        struct row_copy *v = realloc(p->v, cap * sizeof(*v));
+        if (!v) {
+            p->oom = true;
+            return 1;
+        }
+        p->v = v;
+        p->cap = cap;
+    }
+    if (row_copy(&p->v[p->n], r) < 0) {
+        p->oom = true;
+        return 1;
+    }
+    p->n++;
+    return 0;
+}
+
+static void note_busy(struct ntf_daemon *d, const char *what)
+{
+    int64_t now = ota_monotonic_ms();
+
+    d->stats.db_busy++;
+    d->stats_dirty = true;
+    if (now - d->busy_logged_ms >= 5000) {
+        ota_warn("database busy (%s); will retry", what);
+        d->busy_logged_ms = now;
+    }
+}
+
+static int64_t retry_delay(uint32_t attempts)
+{
+    int64_t s = 1;
+
+    for (uint32_t i = 0; i < attempts && s < RETRY_MAX_S; i++)
+        s *= 2;
+    return s < RETRY_MAX_S ? s : RETRY_MAX_S;
+}
+
+/* A row could not be sent (or the broker refused it): try it again later, and keep its
+ * vehicle's later rows behind it. */
+static void defer_row(struct ntf_daemon *d, int64_t id, const char *vehicle, uint32_t attempts,
+                      const char *why)
+{
+    int64_t now = ota_now();
+    int64_t until = now + retry_delay(attempts);
+    int r;
+
+    r = ota_db_outbox_retry_later(d->db, id, until);
+    if (r == -EBUSY)
+        note_busy(d, "deferring a row");
+    else if (r < 0 && r != -ENOENT)
+        ota_err("outbox row %" PRId64 ": cannot defer: %s", id, ota_db_errmsg(d->db));
+    /* Even when the db did not take the deferral, block in memory. */
+    if (ntf_blocks_set(&d->blocks, vehicle, id, until) < 0)
+        ota_err("out of memory blocking vehicle %s", vehicle);
+    d->stats.retries++;
+    d->stats_dirty = true;
+    ota_warn("outbox row %" PRId64 " (vehicle %s): %s; retry in %" PRId64 " s", id, vehicle, why,
+             until - now);
+}
+
+/* Returns 1 if the connection is gone (stop the drain), 0 otherwise. */
+static int publish_row(struct ntf_daemon *d, const struct row_copy *c)
+{
+    char topic[NTF_TOPIC_MAX];
+    int mid = 0, r;
+
+    if (ntf_topic_join(d->cfg->mqtt.topic_prefix, c->topic, topic, sizeof(topic)) < 0) {
+        defer_row(d, c->id, c->vehicle, c->attempts, "topic too long");
+        return 0;
+    }
+    r = ntf_mqtt_publish(d->mqtt, topic, c->payload, c->payload_len, c->retain, &mid);
+    if (r == -ENOTCONN)
+        return 1;
+    if (r < 0) {
+        defer_row(d, c->id, c->vehicle, c->attempts, strerror(-r));
+        return 0;
+    }
+    ntf_window_add(&d->win, mid, c->id, c->vehicle, ota_monotonic_ms());
+    ntf_blocks_clear(&d->blocks, c->vehicle, c->id);
+    d->stats.sent++;
+    d->stats_dirty = true;
+    ota_debug("sent row %" PRId64 " to %s as mid %d (%zu bytes%s)", c->id, topic, mid,
+              c->payload_len, c->retain ? ", retained" : "");
+    return 0;
+}
+
+int ntf_outbox_drain(struct ntf_daemon *d)
+{
+    struct page p = { 0 };
+    int64_t after = 0, now = ota_now();
+    unsigned limit = d->win.cap + PAGE_EXTRA;
+    int r = 0;
+    bool end = false;
+
+    d->backlog = false;
+    for (unsigned pg = 0; pg < MAX_PAGES && !end; pg++) {
+        page_clear(&p);
+        r = ota_db_outbox_due(d->db, now, after, limit, page_add, &p);
+        if (p.oom) {
+            r = -ENOMEM;
+            goto out;
+        }
+        if (r == -EBUSY) {
+            note_busy(d, "reading the outbox");
+            goto out;
+        }
+        if (r < 0) {
+            ota_err("reading the outbox: %s", ota_db_errmsg(d->db));
+            goto out;
+        }
+        r = 0;
+        if (p.n < limit)
+            end = true;
+        for (unsigned i = 0; i < p.n; i++) {
+            const struct row_copy *c = &p.v[i];
+
+            after = c->id;
+            if (ntf_window_has_row(&d->win, c->id))
+                continue;
+            if (ntf_blocks_holds(&d->blocks, c->vehicle, c->id, now))
+                continue;
+            if (ntf_window_free_slots(&d->win) == 0 || !d->connected) {
+                d->backlog = true;
+                end = true;
+                break;
+            }
+            if (publish_row(d, c) == 1) {
+                end = true;
+                break;
+            }
+        }
+    }
+    if (!end)
+        d->backlog = true; /* page budget used up: more next time */
+out:
+    page_free(&p);
+    d->stats.inflight = d->win.used;
+    return r;
+}
+
+void ntf_outbox_puback(struct ntf_daemon *d, int mid, int reason)
+{
+    struct ntf_slot *s = ntf_window_find_mid(&d->win, mid);
+
+    if (!s)
+        return; /* a resend of a message a previous window forgot: harmless */
+    if (reason >= 0x80) {
+        /* Refused (MQTT 5 reason code, e.g. 0x87 not authorized): not delivered. */
+        char why[64];
+        int64_t row = s->row;
+        char vehicle[OTA_ID_MAX + 1];
+
+        snprintf(why, sizeof(why), "broker refused it (reason 0x%02x)", (unsigned)reason);
+        memcpy(vehicle, s->vehicle, sizeof(vehicle));
+        ntf_window_remove(&d->win, s);
+        d->stats.refused++;
+        defer_row(d, row, vehicle, 0, why);
+    } else {
+        s->acked = true;
+    }
+    d->stats.inflight = d->win.used;
+    d->stats_dirty = true;
+    if (d->backlog)
+        d->drain_more = true;
+}
+
+int ntf_outbox_flush_acks(struct ntf_daemon *d)
+{
+    int64_t now = ota_now();
+    unsigned n = 0;
+    int r;
+
+    for (unsigned i = 0; i < d->win.used; i++)
+        n += d->win.slots[i].acked;
+    if (n == 0)
+        return 0;
+    r = ota_db_begin(d->db);
+    if (r < 0)
+        goto fail;
+    for (unsigned i = 0; i < d->win.used; i++) {
+        struct ntf_slot *s = &d->win.slots[i];
+        if (!s->acked)
+            continue;
+        r = ota_db_outbox_mark_published(d->db, s->row, now);
+        /* -ENOENT: no longer pending (dropped by a cancel while in flight). */
+        if (r < 0 && r != -ENOENT) {
+            ota_db_rollback(d->db);
+            goto fail;
+        }
+    }
+    r = ota_db_commit(d->db);
+    if (r < 0) {
+        ota_db_rollback(d->db);
+        goto fail;
+    }
+    for (unsigned i = 0; i < d->win.used;) {
+        if (d->win.slots[i].acked) {
+            ota_debug("row %" PRId64 " published", d->win.slots[i].row);
+            ntf_window_remove(&d->win, &d->win.slots[i]);
+        } else {
+            i++;
+        }
+    }
+    d->stats.published += n;
+    d->stats.inflight = d->win.used;
+    d->stats_dirty = true;
+    return 0;
+fail:
+    if (r == -EBUSY)
+        note_busy(d, "marking rows published");
+    else
+        ota_err("marking rows published: %s", ota_db_errmsg(d->db));
+    return r;
+}
+
+/* ---- requeue after the broker lost retained messages ------------------------------- */
+
+struct ids {
+    char (*v)[OTA_ID_MAX + 1];
+    size_t n;
+    size_t cap;
+    bool oom;
+};
+
+static int ids_add(const struct ota_vehicle *veh, void *ctx)
+{
+    struct ids *ids = ctx;
+
+    if (ids->n == ids->cap) {
+        size_t cap = ids->cap ? ids->cap * 2 : 256;
+        void *v = realloc(ids->v, cap * sizeof(*ids->v));
+        if (!v) {
+            ids->oom = true;
+            return 1;
+        }
+        ids->v = v;
+        ids->cap = cap;
+    }
+    memcpy(ids->v[ids->n], veh->id, sizeof(ids->v[0]));
+    ids->v[ids->n][OTA_ID_MAX] = '\0';
+    ids->n++;
+    return 0;
+}
+
+struct latest {
+    struct row_copy last; /* latest published retained row; id 0 = none */
+    int64_t max_pending;
+    bool oom;
+};
+
+static int latest_row(const struct ota_outbox_row *r, void *ctx)
+{
+    struct latest *l = ctx;
+
+    if (r->state == OTA_OUTBOX_PENDING && r->id > l->max_pending)
+        l->max_pending = r->id;
+    if (r->state != OTA_OUTBOX_PUBLISHED || !r->retain || r->id < l->last.id)
+        return 0;
+    free(l->last.topic);
+    free(l->last.payload);
+    if (row_copy(&l->last, r) < 0) {
+        memset(&l->last, 0, sizeof(l->last));
+        l->oom = true;
+        return 1;
+    }
+    return 0;
+}
+
+int ntf_outbox_requeue(struct ntf_daemon *d, bool skip_empty)
+{
+    struct ids ids = { 0 };
+    struct latest l = { 0 };
+    int64_t now = ota_now();
+    uint64_t queued = 0;
+    bool in_tx = false;
+    int r;
+
+    r = ota_db_vehicle_list(d->db, ids_add, &ids);
+    if (ids.oom)
+        r = -ENOMEM;
+    if (r < 0)
+        goto out;
+    r = ota_db_begin(d->db);
+    if (r < 0)
+        goto out;
+    in_tx = true;
+    for (size_t i = 0; i < ids.n; i++) {
+        free(l.last.topic);
+        free(l.last.payload);
+        memset(&l, 0, sizeof(l));
+        r = ota_db_outbox_list(d->db, ids.v[i], latest_row, &l);
+        if (l.oom)
+            r = -ENOMEM;
+        if (r < 0)
+            goto out;
+        /* Nothing ever delivered, or a newer message is on its way anyway. */
+        if (l.last.id == 0 || l.max_pending > l.last.id)
+            continue;
+        if (skip_empty && l.last.payload_len == 0)
+            continue;
+        r = ota_db_outbox_insert(d->db, l.last.vehicle, l.last.campaign, l.last.topic,
+                                 l.last.payload, true, OTA_OUTBOX_PENDING, now, NULL);
+        if (r < 0)
+            goto out;
+        queued++;
+    }
+    if (queued > 0) {
+        struct ota_event e = {
+            .ts = now,
+            .actor = "notifier",
+            .kind = "outbox.requeue",
+            .bytes = -1,
+            .detail = skip_empty ? "broker lost its session: retained messages queued again"
+                                 : "broker reconnect: retained messages queued again",
+        };
+        r = ota_db_event_add(d->db, &e);
+        if (r < 0)
+            goto out;
+    }
+    r = ota_db_commit(d->db);
+    if (r < 0)
+        goto out;
+    in_tx = false;
+    d->stats.requeued += queued;
+    d->stats_dirty = true;
+    d->drain_more = true;
+    ota_log(queued ? OTA_LOG_INFO : OTA_LOG_DEBUG,
+            "queued %" PRIu64 " retained message(s) again (%s)", queued,
+            skip_empty ? "broker had no session for us" : "reconnected");
+out:
+    if (in_tx)
+        ota_db_rollback(d->db);
+    free(l.last.topic);
+    free(l.last.payload);
+    free(ids.v);
+    return r;
+}
+
+int ntf_outbox_load_blocks(struct ntf_daemon *d)
+{
+    struct page p = { 0 };
+    int64_t after = 0, now = ota_now();
+    int r = 0;
+
+    for (unsigned pg = 0; pg < 10000; pg++) {
+        page_clear(&p);
+        r = ota_db_outbox_due(d->db, INT64_MAX, after, 512, page_add, &p);
+        if (p.oom)
+            r = -ENOMEM;
+        if (r < 0)
+            break;
+        for (unsigned i = 0; i < p.n; i++) {
+            after = p.v[i].id;
+            if (p.v[i].next_attempt_at > now &&
+                ntf_blocks_set(&d->blocks, p.v[i].vehicle, p.v[i].id, p.v[i].next_attempt_at) < 0) {
+                r = -ENOMEM;
+                goto out;
+            }
+        }
+        if (p.n < 512)
+            break;
+    }
+out:
+    page_free(&p);
+    return r;
+}
+
+int ntf_outbox_gauges(struct ntf_daemon *d)
+{
+    uint64_t counts[4] = { 0 };
+    int r = ota_db_outbox_counts(d->db, counts);
+
+    if (r < 0)
+        return r;
+    if (d->stats.pending != counts[OTA_OUTBOX_PENDING] || d->stats.held != counts[OTA_OUTBOX_HELD])
+        d->stats_dirty = true;
+    d->stats.pending = counts[OTA_OUTBOX_PENDING];
+    d->stats.held = counts[OTA_OUTBOX_HELD];
+    return 0;
+}

@@ -1,0 +1,151 @@
+/* Counters as Prometheus text and as one log line. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "ntf_stats.h"
+
+static const char *const bad_names[NTF_BAD_COUNT] = {
+    [NTF_BAD_TOPIC] = "topic",       [NTF_BAD_PAYLOAD] = "payload", [NTF_BAD_UNKNOWN] = "unknown",
+    [NTF_BAD_REJECTED] = "rejected", [NTF_BAD_DROPPED] = "dropped",
+};
+
+const char *ntf_bad_reason_name(enum ntf_bad_reason r)
+{
+    return (unsigned)r < NTF_BAD_COUNT ? bad_names[r] : "?";
+}
+
+uint64_t ntf_stats_bad_total(const struct ntf_stats *s)
+{
+    uint64_t n = 0;
+
+    for (unsigned i = 0; i < NTF_BAD_COUNT; i++)
+        n += s->status_bad[i];
+    return n;
+}
+
+struct out {
+    char *buf;
+    size_t len;
+    size_t pos;
+    bool full;
+};
+
+static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct out *o, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (o->full)
+        return;
+    va_start(ap, fmt);
+    n = vsnprintf(o->buf + o->pos, o->len - o->pos, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= o->len - o->pos) {
+        o->full = true;
+        return;
+    }
+    o->pos += (size_t)n;
+}
+
+static void metric(struct out *o, const char *name, const char *type, const char *help, uint64_t v)
+{
+    put(o, "# HELP ota_notifier_%s %s\n# TYPE ota_notifier_%s %s\nota_notifier_%s %" PRIu64 "\n",
+        name, help, name, type, name, v);
+}
+
+int ntf_stats_format(const struct ntf_stats *s, char *buf, size_t len)
+{
+    struct out o = { buf, len, 0, false };
+
+    if (len == 0)
+        return -ENOSPC;
+    buf[0] = '\0';
+    metric(&o, "published_total", "counter", "Outbox rows marked published after PUBACK.",
+           s->published);
+    metric(&o, "sent_total", "counter", "Update messages sent (QoS 1, before PUBACK).", s->sent);
+    metric(&o, "refused_total", "counter", "PUBACKs carrying an error reason code.", s->refused);
+    metric(&o, "retries_total", "counter", "Outbox rows deferred after a publish error.",
+           s->retries);
+    metric(&o, "requeued_total", "counter",
+           "Rows queued again because the broker lost its retained messages.", s->requeued);
+    metric(&o, "pending", "gauge", "Outbox rows waiting for the broker.", s->pending);
+    metric(&o, "held", "gauge", "Outbox rows held by paused campaigns.", s->held);
+    metric(&o, "inflight", "gauge", "Messages awaiting PUBACK.", s->inflight);
+    metric(&o, "broker_connected", "gauge", "1 when connected to the broker.", s->connected);
+    metric(&o, "connects_total", "counter", "Successful broker connections.", s->connects);
+    metric(&o, "db_busy_total", "counter", "Database calls that found the database locked.",
+           s->db_busy);
+    metric(&o, "status_applied_total", "counter", "Vehicle status reports recorded.",
+           s->status_applied);
+    metric(&o, "status_duplicate_total", "counter",
+           "Repeated final status reports (at-least-once delivery).", s->status_duplicate);
+    put(&o, "# HELP ota_notifier_status_bad_total Status messages refused, by reason.\n"
+            "# TYPE ota_notifier_status_bad_total counter\n");
+    for (unsigned i = 0; i < NTF_BAD_COUNT; i++)
+        put(&o, "ota_notifier_status_bad_total{reason=\"%s\"} %" PRIu64 "\n", bad_names[i],
+            s->status_bad[i]);
+    if (o.full)
+        return -ENOSPC;
+    return (int)o.pos;
+}
+
+int ntf_stats_summary(const struct ntf_stats *s, char *buf, size_t len)
+{
+    int n =
+        snprintf(buf, len,
+                 "stats: broker=%s published=%" PRIu64 " pending=%" PRIu64 " held=%" PRIu64
+                 " inflight=%u retries=%" PRIu64 " requeued=%" PRIu64 " status_applied=%" PRIu64
+                 " status_bad=%" PRIu64 " db_busy=%" PRIu64,
+                 s->connected ? "up" : "down", s->published, s->pending, s->held, s->inflight,
+                 s->retries, s->requeued, s->status_applied, ntf_stats_bad_total(s), s->db_busy);
+
+    if (n < 0 || (size_t)n >= len)
+        return -ENOSPC;
+    return n;
+}
+
+int ntf_stats_write(const char *path, const char *text, size_t len)
+{
+    char tmp[4096];
+    int fd = -1, r;
+    size_t off = 0;
+
+    r = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    if (r < 0 || (size_t)r >= sizeof(tmp))
+        return -ENAMETOOLONG;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    while (off < len) {
+        ssize_t n = write(fd, text + off, len - off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            r = -errno;
+            goto out;
+        }
+        off += (size_t)n;
+    }
+    if (close(fd) < 0) {
+        fd = -1;
+        r = -errno;
+        goto out;
+    }
+    fd = -1;
+    if (rename(tmp, path) < 0) {
+        r = -errno;
+        goto out;
+    }
+    return 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+    return r;
+}

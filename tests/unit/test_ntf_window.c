@@ -1,0 +1,105 @@
+/* Unit tests for ntf_window.c: the in-flight window and per-vehicle blocks. */
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "ntf_window.h"
+
+static int failures;
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
+            failures++;                                                                            \
+        }                                                                                          \
+    } while (0)
+
+static void test_window(void)
+{
+    struct ntf_window w;
+    struct ntf_slot *s;
+
+    CHECK(ntf_window_init(&w, 0) == -EINVAL);
+    CHECK(ntf_window_init(&w, 3) == 0);
+    CHECK(ntf_window_free_slots(&w) == 3);
+    CHECK(ntf_window_add(&w, 1, 10, "VIN1", 0) == 0);
+    CHECK(ntf_window_add(&w, 2, 11, "VIN2", 0) == 0);
+    CHECK(ntf_window_add(&w, 3, 12, "VIN1", 0) == 0);
+    CHECK(ntf_window_add(&w, 4, 13, "VIN3", 0) == -ENOSPC);
+    CHECK(ntf_window_free_slots(&w) == 0);
+    CHECK(ntf_window_has_row(&w, 11));
+    CHECK(!ntf_window_has_row(&w, 13));
+    s = ntf_window_find_mid(&w, 2);
+    CHECK(s && s->row == 11 && strcmp(s->vehicle, "VIN2") == 0);
+    ntf_window_remove(&w, s);
+    CHECK(!ntf_window_has_row(&w, 11));
+    CHECK(ntf_window_find_mid(&w, 2) == NULL);
+    /* Order of the rest is kept. */
+    CHECK(w.used == 2 && w.slots[0].row == 10 && w.slots[1].row == 12);
+    CHECK(ntf_window_find_mid(&w, 99) == NULL);
+    {
+        char longid[80];
+        memset(longid, 'A', sizeof(longid) - 1);
+        longid[sizeof(longid) - 1] = '\0';
+        CHECK(ntf_window_add(&w, 5, 14, longid, 0) == -EINVAL);
+    }
+    ntf_window_free(&w);
+    ntf_window_free(NULL);
+}
+
+static void test_blocks(void)
+{
+    struct ntf_blocks b = { 0 };
+    static const struct {
+        const char *vehicle;
+        long row;
+        long now;
+        int holds;
+    } cases[] = {
+        { "VIN1", 5, 100, 0 }, /* the deferred row itself may go when due */
+        { "VIN1", 6, 100, 1 }, /* a later row of the same vehicle waits */
+        { "VIN1", 4, 100, 0 }, /* an earlier row does not */
+        { "VIN2", 6, 100, 0 }, /* another vehicle does not */
+        { "VIN1", 7, 160, 0 }, /* after the deadline the block is gone */
+        { "VIN1", 7, 100, 0 }, /* ... and stays gone */
+    };
+
+    CHECK(ntf_blocks_set(&b, "VIN1", 5, 150) == 0);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        bool h = ntf_blocks_holds(&b, cases[i].vehicle, cases[i].row, cases[i].now);
+        if (h != (cases[i].holds != 0)) {
+            fprintf(stderr, "blocks case %zu: expected %d got %d\n", i, cases[i].holds, h);
+            failures++;
+        }
+    }
+    /* Keeps the lowest row id; clear only by that row. */
+    CHECK(ntf_blocks_set(&b, "VIN3", 9, 200) == 0);
+    CHECK(ntf_blocks_set(&b, "VIN3", 12, 300) == 0);
+    CHECK(ntf_blocks_holds(&b, "VIN3", 10, 250));
+    ntf_blocks_clear(&b, "VIN3", 12);
+    CHECK(ntf_blocks_holds(&b, "VIN3", 10, 250));
+    ntf_blocks_clear(&b, "VIN3", 9);
+    CHECK(!ntf_blocks_holds(&b, "VIN3", 10, 250));
+    /* Growth past the first allocation. */
+    for (int i = 0; i < 100; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "V%d", i);
+        CHECK(ntf_blocks_set(&b, id, i + 1, 1000) == 0);
+    }
+    CHECK(ntf_blocks_holds(&b, "V42", 44, 10));
+    CHECK(!ntf_blocks_holds(&b, "V42", 43, 10));
+    ntf_blocks_free(&b);
+    ntf_blocks_free(NULL);
+}
+
+int main(void)
+{
+    test_window();
+    test_blocks();
+    if (failures) {
+        fprintf(stderr, "%d check(s) failed\n", failures);
+        return 1;
+    }
+    printf("ok\n");
+    return 0;
+}
