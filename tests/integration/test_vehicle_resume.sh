@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# ota-vehicle resumes interrupted downloads with Range + If-Range: connections cut several
+# times still give the right bytes, and the access log shows 206 resumes, not restarts;
+# a vehicle stopped mid-download resumes from its partial file after a restart.
+source "$(dirname "$0")/lib.sh"
+
+vehicle()
+{
+    local id=$1
+    shift
+    VRC=0
+    timeout 120 "$OTA_VEHICLE" --server "$SERVER_URL" --cacert "$T/pki/ca.crt" \
+        --cert "$T/pki/$id.crt" --key "$T/pki/$id.key" --pubkey "$T/keys/ota.pub" \
+        --dir "$T/$id" --once --poll-interval 0.2 "$@" >"$T/$id.out" 2>>"$T/$id.log" || VRC=$?
+}
+# count_log PATTERN: access-log lines matching PATTERN (grep -E).
+count_log()
+{
+    grep -cE "$1" "$T/server.log" || true
+}
+
+ota_setup
+for v in VIN1 VIN2; do
+    ota_client_cert $v
+    ota_admin vehicle add $v >/dev/null
+done
+SIZE=3000000
+head -c $SIZE /dev/urandom >"$T/fw.bin"
+SHA=$(ota_admin artifact upload "$T/fw.bin" --version 1.0 --name fw.bin)
+CID=$(ota_admin campaign create --name resume --artifact "$SHA" --vehicles VIN1,VIN2)
+ota_admin campaign start "$CID" >/dev/null
+ota_start_server
+
+# ---- cut after 400000 bytes of each of the first 5 attempts
+vehicle VIN1 --timeout 90 --cut-after 400000 --cuts 5
+[[ $VRC -eq 0 ]] || ota_log_tail "$T/VIN1.log"
+check_eq "cut: exit status" 0 "$VRC"
+cmp -s "$T/fw.bin" "$T/VIN1/installed/fw.bin" || fail "cut: installed bytes differ"
+echo "ok - cut: installed bytes match"
+check_eq "cut: full downloads" 1 "$(count_log "GET /v1/artifacts/$SHA 200 [0-9]+ [0-9.]+ VIN1( |\$)")"
+r206=$(count_log "GET /v1/artifacts/$SHA 206 [0-9]+ [0-9.]+ VIN1( |\$)")
+check_eq "cut: 206 resumes" 5 "$r206"
+check_eq "cut: interruptions logged" 5 "$(grep -c 'download interrupted' "$T/VIN1.log" || true)"
+check_eq "cut: deployment" installed \
+    "$(ota_admin campaign show "$CID" --json | jq -r '.deployments[] | select(.vehicle == "VIN1") | .state')"
+
+# ---- stop mid-download (stall at half, --timeout), then a new process resumes
+vehicle VIN2 --timeout 3 --stall 30
+check_eq "stopped: exit status" 3 "$VRC"
+part=$T/VIN2/partial/$SHA.part
+[[ -s $part ]] || fail "stopped: no partial file $part"
+have=$(stat -c %s "$part")
+((have > 0 && have < SIZE)) || fail "stopped: partial has $have bytes, want 0 < n < $SIZE"
+echo "ok - stopped with $have of $SIZE bytes on disk"
+check_eq "stopped: deployment" downloading \
+    "$(ota_admin campaign show "$CID" --json | jq -r '.deployments[] | select(.vehicle == "VIN2") | .state')"
+vehicle VIN2 --timeout 60
+[[ $VRC -eq 0 ]] || ota_log_tail "$T/VIN2.log"
+check_eq "restarted: exit status" 0 "$VRC"
+cmp -s "$T/fw.bin" "$T/VIN2/installed/fw.bin" || fail "restarted: installed bytes differ"
+echo "ok - restarted: installed bytes match"
+check_contains "restarted: resumed from disk" "resuming from $have bytes" "$(cat "$T/VIN2.log")"
+check_eq "restarted: one 206" 1 "$(count_log "GET /v1/artifacts/$SHA 206 [0-9]+ [0-9.]+ VIN2( |\$)")"
+check_eq "restarted: full downloads" 1 "$(count_log "GET /v1/artifacts/$SHA 200 [0-9]+ [0-9.]+ VIN2( |\$)")"
+ota_stop "$SERVER_PID"

@@ -1,0 +1,875 @@
+/* One vehicle's update journey as a state machine on the shared curl multi handle. */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "ota_json.h"
+#include "ota_log.h"
+#include "ota_util.h"
+#include "veh_car.h"
+#include "veh_check.h"
+#include "veh_mqtt.h"
+#include "veh_report.h"
+#include "veh_store.h"
+#include "veh_url.h"
+
+#define UPDATE_BODY_MAX  (64 * 1024) /* GET /v1/updates body, as the MQTT message */
+#define REPORT_BODY_MAX  4096        /* what we keep of a status answer (errors) */
+#define REPORT_TRIES     5
+#define REPORT_RETRY_MS  1000
+#define FINISH_WAIT_MS   15000 /* at most this long for the last reports to go out */
+#define MQTT_ACK_WAIT_MS 5000  /* then the final report goes over REST as well */
+#define MQTT_GRACE_MS    2000  /* mqtt mode polls REST while the broker is not there */
+#define DL_MAX_RETRIES   10    /* consecutive interrupted attempts (faults excluded) */
+#define RETRY_BASE_MS    250
+#define RETRY_MAX_MS     10000
+#define URL_MAX          2048
+
+enum car_phase {
+    CAR_IDLE,        /* waiting for the next poll or an MQTT message */
+    CAR_POLLING,     /* GET /v1/updates running */
+    CAR_WAIT_SLOT,   /* a download is due, waiting for one of --parallel slots */
+    CAR_DOWNLOADING, /* GET of the artifact running */
+    CAR_RETRY,       /* interrupted download, waiting to resume */
+    CAR_FINISHING,   /* result known, last reports going out */
+    CAR_DONE,
+};
+
+struct veh_car {
+    struct veh_ctx *ctx;
+    const struct veh_opts *o;
+    char id[OTA_ID_MAX + 1];
+    char *cert, *key, *dir;
+    struct veh_tls tls;
+    enum car_phase phase;
+    int64_t wake_ms;
+
+    /* polls and downloads share one easy handle: a vehicle does one of them at a time */
+    CURL *easy;
+    struct veh_xfer x;
+    struct veh_resp resp;
+    struct veh_buf body;
+    struct curl_slist *poll_hdrs;
+    char etag[128];
+    unsigned poll_after;
+    unsigned poll_failures;
+    bool gone_check; /* the artifact went away: is the deployment still ours? */
+
+    bool have_job;
+    struct ota_update_info job;
+    char url[URL_MAX];
+    struct veh_dl dl;
+    bool dl_open;
+    bool holds_slot;
+    unsigned step;
+    unsigned retries;
+
+    bool have_last;
+    bool last_resent; /* the final report of `last` was sent again after a restart */
+    struct veh_store_state last;
+
+    struct veh_report_queue rq;
+    CURL *rep_easy;
+    struct veh_xfer rep_x;
+    struct veh_resp rep_resp;
+    struct veh_buf rep_body;
+    struct curl_slist *rep_hdrs;
+    char *rep_json;
+    bool rep_busy;
+    unsigned rep_tries;
+    int64_t rep_wake_ms;
+    bool final_over_rest;
+    char status_url[URL_MAX];
+
+    struct veh_mqtt *mqtt;
+    struct veh_mqtt_cfg mqtt_cfg;
+    char topic_update[512];
+    char topic_status[512];
+    int64_t mqtt_grace_ms;
+
+    int64_t finish_start_ms;
+    enum veh_car_result result;
+    uint64_t bytes;
+    char reason[OTA_STATUS_DETAIL_MAX];
+};
+
+static void car_pump_reports(struct veh_car *c, int64_t now);
+static void car_start_download(struct veh_car *c, int64_t now);
+
+int veh_ctx_start(struct veh_ctx *ctx, struct veh_xfer *x)
+{
+    if (curl_multi_add_handle(ctx->multi, x->easy) != CURLM_OK)
+        return -EIO;
+    x->running = true;
+    return 0;
+}
+
+void veh_ctx_stop(struct veh_ctx *ctx, struct veh_xfer *x)
+{
+    if (!x->running)
+        return;
+    curl_multi_remove_handle(ctx->multi, x->easy);
+    x->running = false;
+}
+
+/* ---- reports ---- */
+
+static void car_report(struct veh_car *c, enum ota_deploy_state state, uint64_t bytes,
+                       const char *detail)
+{
+    struct veh_report_entry e = { 0 };
+
+    e.campaign = c->job.campaign;
+    e.state = state;
+    e.bytes = bytes;
+    if (detail)
+        snprintf(e.detail, sizeof(e.detail), "%s", detail);
+    if (e.campaign <= 0)
+        return;
+    /* Only queued here: this may run inside a libcurl callback, where adding a transfer
+     * is not allowed; veh_car_tick() sends. */
+    if (veh_report_push(&c->rq, &e, c->rep_busy) < 0)
+        ota_debug("%s: report queue full, %s report dropped", c->id, ota_deploy_state_name(state));
+}
+
+static void rep_done(struct veh_xfer *x, CURLcode rc)
+{
+    struct veh_car *c = x->owner;
+    const struct veh_report_entry *e = veh_report_front(&c->rq);
+    long st = c->rep_resp.status;
+
+    c->rep_busy = false;
+    free(c->rep_json);
+    c->rep_json = NULL;
+    if (!e)
+        return;
+    if (rc == CURLE_OK && st >= 200 && st < 300) {
+        ota_debug("%s: reported %s over REST", c->id, ota_deploy_state_name(e->state));
+    } else if (rc == CURLE_OK && st >= 400 && st < 500 && st != 408 && st != 429) {
+        /* 409: the server will not take it (cancelled, or behind); retrying cannot help */
+        ota_warn("%s: status %s refused with HTTP %ld: %.200s", c->id,
+                 ota_deploy_state_name(e->state), st, c->rep_body.data ? c->rep_body.data : "");
+    } else if (++c->rep_tries < REPORT_TRIES) {
+        c->rep_wake_ms = ota_monotonic_ms() + REPORT_RETRY_MS;
+        ota_debug("%s: status report failed (%s, HTTP %ld), retrying", c->id,
+                  curl_easy_strerror(rc), st);
+        return;
+    } else {
+        ota_warn("%s: giving up on status %s: %s", c->id, ota_deploy_state_name(e->state),
+                 rc != CURLE_OK ? curl_easy_strerror(rc) : "server error");
+    }
+    c->rep_tries = 0;
+    veh_report_pop(&c->rq);
+    car_pump_reports(c, ota_monotonic_ms());
+}
+
+static int rest_send(struct veh_car *c, const char *json)
+{
+    veh_buf_reset(&c->rep_body);
+    if (veh_http_setup(c->rep_easy, c->status_url, &c->tls, &c->rep_resp, &c->rep_x,
+                       c->o->verbose > 1) < 0)
+        return -EINVAL;
+    if (!c->rep_hdrs) {
+        c->rep_hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+        if (!c->rep_hdrs)
+            return -ENOMEM;
+    }
+    curl_easy_setopt(c->rep_easy, CURLOPT_HTTPHEADER, c->rep_hdrs);
+    curl_easy_setopt(c->rep_easy, CURLOPT_POSTFIELDS, json);
+    curl_easy_setopt(c->rep_easy, CURLOPT_POSTFIELDSIZE, (long)strlen(json));
+    curl_easy_setopt(c->rep_easy, CURLOPT_WRITEFUNCTION, veh_http_buf_write);
+    curl_easy_setopt(c->rep_easy, CURLOPT_WRITEDATA, &c->rep_body);
+    return veh_ctx_start(c->ctx, &c->rep_x);
+}
+
+static void car_pump_reports(struct veh_car *c, int64_t now)
+{
+    const struct veh_report_entry *e;
+    struct ota_status_report r;
+    char *json = NULL;
+
+    while (!c->rep_busy && (e = veh_report_front(&c->rq)) && now >= c->rep_wake_ms) {
+        memset(&r, 0, sizeof(r));
+        r.campaign = e->campaign;
+        r.state = e->state;
+        r.bytes = e->bytes;
+        snprintf(r.detail, sizeof(r.detail), "%s", e->detail);
+        if (ota_json_status_encode(&r, &json) < 0) {
+            veh_report_pop(&c->rq);
+            continue;
+        }
+        if (c->mqtt && veh_mqtt_connected(c->mqtt) && !c->final_over_rest &&
+            veh_mqtt_publish_status(c->mqtt, json) == 0) {
+            ota_debug("%s: reported %s over MQTT", c->id, ota_deploy_state_name(e->state));
+            free(json);
+            json = NULL;
+            veh_report_pop(&c->rq);
+            continue;
+        }
+        c->rep_json = json;
+        json = NULL;
+        if (rest_send(c, c->rep_json) < 0) {
+            free(c->rep_json);
+            c->rep_json = NULL;
+            c->rep_wake_ms = now + REPORT_RETRY_MS;
+            break;
+        }
+        c->rep_busy = true;
+    }
+}
+
+/* ---- results ---- */
+
+static void release_slot(struct veh_car *c)
+{
+    if (c->holds_slot && c->ctx->downloads_active > 0)
+        c->ctx->downloads_active--;
+    c->holds_slot = false;
+}
+
+static void close_download(struct veh_car *c, bool unlink_partial)
+{
+    veh_ctx_stop(c->ctx, &c->x);
+    if (c->dl_open) {
+        c->bytes += c->dl.received;
+        veh_dl_close(&c->dl, unlink_partial);
+    } else if (unlink_partial && c->dl.path[0]) {
+        unlink(c->dl.path); /* closed already, e.g. after the download completed */
+    }
+    c->dl_open = false;
+    release_slot(c);
+}
+
+static void remember(struct veh_car *c, enum ota_deploy_state state)
+{
+    struct veh_store_state s = { 0 };
+    int r;
+
+    s.campaign = c->job.campaign;
+    snprintf(s.sha256, sizeof(s.sha256), "%s", c->job.sha256);
+    snprintf(s.name, sizeof(s.name), "%s", c->job.name ? c->job.name : "");
+    snprintf(s.version, sizeof(s.version), "%s", c->job.version ? c->job.version : "");
+    s.state = state;
+    c->last = s;
+    c->have_last = true;
+    c->last_resent = true; /* reported just now */
+    if ((r = veh_store_state_save(c->dir, &s)) < 0)
+        ota_warn("%s: cannot save state: %s", c->id, strerror(-r));
+}
+
+static void finish(struct veh_car *c, enum veh_car_result result, int64_t now)
+{
+    c->result = result;
+    c->phase = CAR_FINISHING;
+    c->finish_start_ms = now;
+    c->have_job = false;
+    ota_update_info_clear(&c->job);
+    c->dl.path[0] = '\0';
+    c->dl.have = 0;
+    c->etag[0] = '\0'; /* ask afresh next time */
+}
+
+static void car_fail(struct veh_car *c, const char *reason)
+{
+    int64_t now = ota_monotonic_ms();
+
+    snprintf(c->reason, sizeof(c->reason), "%s", reason);
+    ota_err("%s: update %s %s failed: %s", c->id, c->job.name ? c->job.name : "?",
+            c->job.version ? c->job.version : "?", reason);
+    close_download(c, true);
+    car_report(c, OTA_DEPLOY_FAILED, c->dl.have, reason);
+    if (c->job.campaign > 0 && ota_sha256_hex_valid(c->job.sha256))
+        remember(c, OTA_DEPLOY_FAILED);
+    finish(c, VEH_CAR_FAILED, now);
+}
+
+static void car_cancel(struct veh_car *c, const char *why)
+{
+    ota_info("%s: update %s withdrawn (%s); stopped", c->id, c->job.version ? c->job.version : "?",
+             why);
+    close_download(c, true);
+    snprintf(c->reason, sizeof(c->reason), "cancelled: %s", why);
+    /* Reports still queued would be refused (409) for a cancelled deployment. */
+    while (veh_report_front(&c->rq) && !c->rep_busy)
+        veh_report_pop(&c->rq);
+    finish(c, VEH_CAR_CANCELLED, ota_monotonic_ms());
+}
+
+/* The download is complete: verify, then install. */
+static void car_install(struct veh_car *c)
+{
+    char err[OTA_STATUS_DETAIL_MAX];
+    int r;
+
+    close_download(c, false);
+    car_report(c, OTA_DEPLOY_DOWNLOADED, c->job.size, NULL);
+    r = veh_check_artifact(&c->ctx->pub, &c->job, c->dl.path, c->o->hw, err, sizeof(err));
+    if (r < 0) {
+        car_fail(c, err);
+        return;
+    }
+    car_report(c, OTA_DEPLOY_INSTALLING, c->job.size, NULL);
+    r = veh_store_install(c->dir, c->job.sha256, c->job.name);
+    if (r < 0) {
+        snprintf(err, sizeof(err), "install: %s", strerror(-r));
+        car_fail(c, err);
+        return;
+    }
+    remember(c, OTA_DEPLOY_INSTALLED);
+    car_report(c, OTA_DEPLOY_INSTALLED, c->job.size, NULL);
+    ota_info("%s: installed %s version %s (%" PRIu64 " bytes, %u attempts)", c->id, c->job.name,
+             c->job.version, c->job.size, c->dl.attempts);
+    finish(c, VEH_CAR_INSTALLED, ota_monotonic_ms());
+}
+
+/* ---- download ---- */
+
+static void car_progress(void *owner, uint64_t have)
+{
+    struct veh_car *c = owner;
+    unsigned step = veh_report_step(have, c->job.size);
+
+    if (step > c->step) {
+        c->step = step;
+        if (step < 10)
+            car_report(c, OTA_DEPLOY_DOWNLOADING, have, NULL);
+    }
+}
+
+static int64_t retry_delay_ms(unsigned retries)
+{
+    int64_t d = RETRY_BASE_MS;
+
+    for (unsigned i = 1; i < retries && d < RETRY_MAX_MS; i++)
+        d *= 2;
+    return d < RETRY_MAX_MS ? d : RETRY_MAX_MS;
+}
+
+static void car_start_poll(struct veh_car *c, int64_t now);
+
+static void dl_done(struct veh_xfer *x, CURLcode rc)
+{
+    struct veh_car *c = x->owner;
+    int64_t now = ota_monotonic_ms();
+    bool fault = c->dl.reason[0] && strncmp(c->dl.reason, "fault", 5) == 0;
+    char why[OTA_STATUS_DETAIL_MAX];
+
+    switch (veh_dl_finish(&c->dl, rc)) {
+    case VEH_DL_COMPLETE:
+        car_install(c);
+        return;
+    case VEH_DL_RETRY:
+        release_slot(c);
+        if (!fault && ++c->retries > DL_MAX_RETRIES) {
+            snprintf(why, sizeof(why), "download: gave up after %u attempts: %s", c->dl.attempts,
+                     c->dl.reason);
+            car_fail(c, why);
+            return;
+        }
+        ota_info("%s: download interrupted at %" PRIu64 "/%" PRIu64 " (%s); resuming", c->id,
+                 c->dl.have, c->job.size, c->dl.reason);
+        c->phase = CAR_RETRY;
+        c->wake_ms = now + (fault ? 100 : retry_delay_ms(c->retries));
+        return;
+    case VEH_DL_GONE:
+        /* Cancelled, or no longer ours: ask /v1/updates before calling it a failure. */
+        release_slot(c);
+        ota_info("%s: artifact not available (%s); checking the deployment", c->id, c->dl.reason);
+        c->gone_check = true;
+        c->etag[0] = '\0';
+        car_start_poll(c, now);
+        return;
+    case VEH_DL_FAIL:
+    default:
+        snprintf(why, sizeof(why), "download: %s", c->dl.reason);
+        car_fail(c, why);
+        return;
+    }
+}
+
+static void car_start_download(struct veh_car *c, int64_t now)
+{
+    const struct veh_opts *o = c->o;
+
+    if (c->ctx->downloads_active >= (o->parallel ? o->parallel : 1) && !c->holds_slot) {
+        c->phase = CAR_WAIT_SLOT;
+        return;
+    }
+    if (!c->holds_slot) {
+        c->ctx->downloads_active++;
+        c->holds_slot = true;
+    }
+    if (veh_dl_prepare(&c->dl, c->easy, c->url, &c->tls, &c->x, o->verbose > 1) < 0 ||
+        (c->x.done = dl_done, veh_ctx_start(c->ctx, &c->x)) < 0) {
+        car_fail(c, "download: cannot set up the request");
+        return;
+    }
+    (void)now;
+    c->phase = CAR_DOWNLOADING;
+}
+
+/* Takes an announcement (polled or from MQTT); @u is moved from on acceptance. */
+static void car_offer(struct veh_car *c, struct ota_update_info *u, int64_t now)
+{
+    char path[PATH_MAX], err[256];
+    const char *bad = NULL;
+    int r;
+
+    if (c->have_job) {
+        if (c->job.campaign == u->campaign && strcmp(c->job.sha256, u->sha256) == 0)
+            return; /* the same again (a poll, a re-delivered retained message) */
+        ota_info("%s: campaign %" PRId64 " replaces %" PRId64, c->id, u->campaign, c->job.campaign);
+        close_download(c, true);
+        c->have_job = false;
+        ota_update_info_clear(&c->job);
+    }
+    if (c->have_last && c->last.campaign == u->campaign && strcmp(c->last.sha256, u->sha256) == 0) {
+        ota_debug("%s: campaign %" PRId64 " already %s", c->id, u->campaign,
+                  ota_deploy_state_name(c->last.state));
+        if (!c->last_resent) {
+            /* Still offered although finished here: the final report was lost (killed
+             * before it went out). Say it once more; a repeated final state is harmless. */
+            struct veh_report_entry e = { .campaign = c->last.campaign, .state = c->last.state };
+
+            c->last_resent = true;
+            ota_info("%s: campaign %" PRId64 " still offered; reporting %s again", c->id,
+                     u->campaign, ota_deploy_state_name(c->last.state));
+            veh_report_push(&c->rq, &e, c->rep_busy);
+        }
+        return;
+    }
+    if (c->phase == CAR_FINISHING || c->phase == CAR_DONE)
+        return;
+    c->job = *u;
+    memset(u, 0, sizeof(*u));
+    c->have_job = true;
+    c->step = 0;
+    c->retries = 0;
+    c->reason[0] = '\0';
+    if (c->job.campaign <= 0)
+        bad = "announcement without a campaign";
+    else if (!ota_sha256_hex_valid(c->job.sha256))
+        bad = "announcement: sha256 is not 64 lowercase hex digits";
+    else if (c->job.size > c->o->max_size)
+        bad = "announcement: artifact larger than --max-size";
+    else if (!veh_store_name_valid(c->job.name))
+        bad = "announcement: name is not a safe file name";
+    else if (!c->job.version)
+        bad = "announcement: no version";
+    else if (!c->job.signature || strlen(c->job.signature) > OTA_SIGN_TEXT_MAX)
+        bad = "announcement: signature missing or too long";
+    if (!bad) {
+        char def[96];
+
+        snprintf(def, sizeof(def), "/v1/artifacts/%s", c->job.sha256);
+        if (veh_url_join(c->o->server, c->job.url ? c->job.url : def, c->url, sizeof(c->url)) < 0)
+            bad = "announcement: artifact url is not a path on the server";
+    }
+    if (bad) {
+        car_fail(c, bad);
+        return;
+    }
+    ota_info("%s: update %s version %s (%" PRIu64 " bytes, campaign %" PRId64 ")", c->id,
+             c->job.name, c->job.version, c->job.size, c->job.campaign);
+    r = veh_store_partial_path(c->dir, c->job.sha256, path, sizeof(path));
+    if (r == 0) {
+        r = veh_dl_open(&c->dl, path, c->job.sha256, c->job.size, &c->o->faults);
+        c->dl_open = true;
+    }
+    if (r < 0) {
+        snprintf(err, sizeof(err), "partial file: %s", strerror(-r));
+        car_fail(c, err);
+        return;
+    }
+    c->dl.progress = car_progress;
+    c->dl.owner = c;
+    c->step = veh_report_step(c->dl.have, c->job.size);
+    if (c->dl.have > 0)
+        ota_info("%s: resuming from %" PRIu64 " bytes on disk", c->id, c->dl.have);
+    car_report(c, OTA_DEPLOY_DOWNLOADING, c->dl.have, NULL);
+    if (c->dl.have == c->job.size) {
+        car_install(c);
+        return;
+    }
+    car_start_download(c, now);
+}
+
+/* ---- polling ---- */
+
+static int64_t poll_interval_ms(const struct veh_car *c)
+{
+    if (c->o->poll_interval_ms >= 0)
+        return c->o->poll_interval_ms;
+    return (int64_t)(c->poll_after ? c->poll_after : OTA_POLL_AFTER_DEFAULT) * 1000;
+}
+
+static void poll_next(struct veh_car *c, int64_t now, bool failed)
+{
+    int64_t d = poll_interval_ms(c);
+
+    if (failed) {
+        int64_t b = retry_delay_ms(++c->poll_failures) * 4;
+
+        d = b < d ? b : d;
+    } else {
+        c->poll_failures = 0;
+    }
+    c->wake_ms = now + d;
+}
+
+static void poll_done(struct veh_xfer *x, CURLcode rc)
+{
+    struct veh_car *c = x->owner;
+    int64_t now = ota_monotonic_ms();
+    long st = c->resp.status;
+    struct ota_update_info u = { 0 };
+    char err[256];
+    bool gone_check = c->gone_check;
+
+    c->gone_check = false;
+    curl_slist_free_all(c->poll_hdrs);
+    c->poll_hdrs = NULL;
+    c->phase = CAR_IDLE;
+    if (rc != CURLE_OK || (st != 200 && st != 204 && st != 304)) {
+        if (rc == CURLE_OK && (st == 401 || st == 403) && c->o->once) {
+            snprintf(err, sizeof(err), "server refused this vehicle (HTTP %ld)", st);
+            snprintf(c->reason, sizeof(c->reason), "%s", err);
+            ota_err("%s: %s", c->id, err);
+            if (c->have_job) {
+                car_fail(c, err);
+                return;
+            }
+            finish(c, VEH_CAR_FAILED, now);
+            return;
+        }
+        ota_warn("%s: poll failed: %s", c->id,
+                 rc != CURLE_OK ? curl_easy_strerror(rc) : "unexpected HTTP status");
+        if (gone_check) {
+            car_fail(c, "download: artifact not available and the deployment cannot be checked");
+            return;
+        }
+        poll_next(c, now, true);
+        return;
+    }
+    if (c->resp.has_etag && st != 204)
+        snprintf(c->etag, sizeof(c->etag), "%s", c->resp.etag);
+    if (st == 200) {
+        if (c->body.overflow || ota_json_update_decode(c->body.data ? c->body.data : "",
+                                                       c->body.len, &u, err, sizeof(err)) < 0) {
+            ota_warn("%s: unusable /v1/updates answer: %s", c->id,
+                     c->body.overflow ? "too long" : err);
+            c->etag[0] = '\0';
+            poll_next(c, now, true);
+            return;
+        }
+        if (u.poll_after > 0)
+            c->poll_after = u.poll_after;
+    } else if (st == 204) {
+        c->etag[0] = '\0';
+    }
+    if (gone_check) {
+        if (st == 200 && c->have_job && u.campaign == c->job.campaign &&
+            strcmp(u.sha256, c->job.sha256) == 0) {
+            ota_update_info_clear(&u);
+            car_fail(c, "download: the server no longer serves the artifact (HTTP 404)");
+            return;
+        }
+        car_cancel(c, "deployment no longer offered");
+        if (st != 200) {
+            poll_next(c, now, false);
+            return;
+        }
+    }
+    if (st == 200)
+        car_offer(c, &u, now);
+    ota_update_info_clear(&u);
+    if (c->phase == CAR_IDLE)
+        poll_next(c, now, false);
+}
+
+static void car_start_poll(struct veh_car *c, int64_t now)
+{
+    char url[URL_MAX], inm[160];
+
+    veh_buf_reset(&c->body);
+    c->body.max = UPDATE_BODY_MAX;
+    curl_slist_free_all(c->poll_hdrs);
+    c->poll_hdrs = NULL;
+    if (veh_url_join(c->o->server, "/v1/updates", url, sizeof(url)) < 0 ||
+        veh_http_setup(c->easy, url, &c->tls, &c->resp, &c->x, c->o->verbose > 1) < 0)
+        goto fail;
+    if (c->etag[0]) {
+        snprintf(inm, sizeof(inm), "If-None-Match: %s", c->etag);
+        c->poll_hdrs = curl_slist_append(NULL, inm);
+        if (!c->poll_hdrs)
+            goto fail;
+        curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, c->poll_hdrs);
+    }
+    curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, veh_http_buf_write);
+    curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, &c->body);
+    c->x.done = poll_done;
+    if (veh_ctx_start(c->ctx, &c->x) < 0)
+        goto fail;
+    c->phase = CAR_POLLING;
+    return;
+fail:
+    c->phase = CAR_IDLE;
+    poll_next(c, now, true);
+}
+
+/* ---- MQTT ---- */
+
+static void mqtt_update(void *owner, const char *payload, size_t len)
+{
+    struct veh_car *c = owner;
+    struct ota_update_info u = { 0 };
+    int64_t now = ota_monotonic_ms();
+    char err[256];
+
+    if (len == 0) {
+        if (c->have_job &&
+            (c->phase == CAR_WAIT_SLOT || c->phase == CAR_DOWNLOADING || c->phase == CAR_RETRY))
+            car_cancel(c, "update message cleared");
+        return;
+    }
+    if (ota_json_update_decode(payload, len, &u, err, sizeof(err)) < 0) {
+        ota_warn("%s: unusable update message: %s", c->id, err);
+        return;
+    }
+    if (u.poll_after > 0)
+        c->poll_after = u.poll_after;
+    if (c->phase == CAR_IDLE || c->phase == CAR_POLLING || c->have_job) {
+        /* A poll running now would end in car_offer() too; stop it, this is fresher. */
+        if (c->phase == CAR_POLLING && !c->gone_check) {
+            veh_ctx_stop(c->ctx, &c->x);
+            c->phase = CAR_IDLE;
+        }
+        if (c->phase != CAR_POLLING)
+            car_offer(c, &u, now);
+    }
+    ota_update_info_clear(&u);
+}
+
+/* ---- lifecycle ---- */
+
+int veh_car_new(struct veh_ctx *ctx, const char *id, const char *cert, const char *key,
+                const char *dir, bool with_mqtt, int64_t first_poll_ms, struct veh_car **ret)
+{
+    const struct veh_opts *o = ctx->opts;
+    struct veh_car *c = NULL;
+    struct veh_store_state last;
+    int r = -ENOMEM;
+
+    if (!ota_id_valid(id))
+        return -EINVAL;
+    c = calloc(1, sizeof(*c));
+    if (!c)
+        goto out;
+    c->ctx = ctx;
+    c->o = o;
+    snprintf(c->id, sizeof(c->id), "%s", id);
+    c->cert = cert ? strdup(cert) : NULL;
+    c->key = key ? strdup(key) : NULL;
+    c->dir = strdup(dir);
+    c->easy = curl_easy_init();
+    c->rep_easy = curl_easy_init();
+    if ((cert && !c->cert) || (key && !c->key) || !c->dir || !c->easy || !c->rep_easy)
+        goto out;
+    c->tls.cacert = o->cacert;
+    c->tls.cert = c->cert;
+    c->tls.key = c->key;
+    c->x.easy = c->easy;
+    c->x.owner = c;
+    c->rep_x.easy = c->rep_easy;
+    c->rep_x.owner = c;
+    c->rep_x.done = rep_done;
+    c->rep_body.max = REPORT_BODY_MAX;
+    c->dl.fd = -1;
+    c->phase = CAR_IDLE;
+    c->wake_ms = first_poll_ms;
+    r = veh_url_join(o->server, "/v1/status", c->status_url, sizeof(c->status_url));
+    if (r < 0)
+        goto out;
+    r = veh_store_prepare(dir);
+    if (r < 0)
+        goto out;
+    r = veh_store_state_load(dir, &last);
+    if (r == 0) {
+        c->last = last;
+        c->have_last = true;
+    } else if (r != -ENOENT) {
+        goto out;
+    }
+    if (with_mqtt) {
+        r = veh_url_topic(o->topic_prefix, id, "update", c->topic_update, sizeof(c->topic_update));
+        if (r == 0)
+            r = veh_url_topic(o->topic_prefix, id, "status", c->topic_status,
+                              sizeof(c->topic_status));
+        if (r < 0)
+            goto out;
+        c->mqtt_cfg = (struct veh_mqtt_cfg){
+            .host = o->mqtt_host,
+            .port = o->mqtt_port,
+            .cafile = o->mqtt_cafile,
+            .certfile = o->mqtt_cert ? o->mqtt_cert : (o->mqtt_cafile ? c->cert : NULL),
+            .keyfile = o->mqtt_key ? o->mqtt_key : (o->mqtt_cafile ? c->key : NULL),
+            .client_id = c->id,
+            .update_topic = c->topic_update,
+            .status_topic = c->topic_status,
+            .verbose = o->verbose > 1,
+        };
+        r = veh_mqtt_new(&c->mqtt_cfg, mqtt_update, c, &c->mqtt);
+        if (r < 0)
+            goto out;
+        c->mqtt_grace_ms = first_poll_ms + MQTT_GRACE_MS;
+        c->wake_ms = c->mqtt_grace_ms;
+    }
+    *ret = c;
+    c = NULL;
+    r = 0;
+out:
+    veh_car_free(c);
+    return r;
+}
+
+void veh_car_free(struct veh_car *c)
+{
+    if (!c)
+        return;
+    close_download(c, false);
+    veh_ctx_stop(c->ctx, &c->x);
+    veh_ctx_stop(c->ctx, &c->rep_x);
+    veh_mqtt_free(c->mqtt);
+    if (c->easy)
+        curl_easy_cleanup(c->easy);
+    if (c->rep_easy)
+        curl_easy_cleanup(c->rep_easy);
+    curl_slist_free_all(c->poll_hdrs);
+    curl_slist_free_all(c->rep_hdrs);
+    veh_buf_reset(&c->body);
+    veh_buf_reset(&c->rep_body);
+    free(c->rep_json);
+    ota_update_info_clear(&c->job);
+    free(c->cert);
+    free(c->key);
+    free(c->dir);
+    free(c);
+}
+
+static int64_t min64(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+static bool reports_flushed(struct veh_car *c, int64_t now)
+{
+    if (veh_report_front(&c->rq) || c->rep_busy)
+        return false;
+    if (veh_mqtt_unacked(c->mqtt) == 0)
+        return true;
+    if (now - c->finish_start_ms > MQTT_ACK_WAIT_MS && !c->final_over_rest &&
+        c->last.campaign > 0) {
+        /* No PUBACK: say the final word over REST too (the server takes duplicates). */
+        struct veh_report_entry e = { 0 };
+
+        c->final_over_rest = true;
+        e.campaign = c->last.campaign;
+        e.state = c->last.state;
+        snprintf(e.detail, sizeof(e.detail), "%s", c->reason);
+        veh_report_push(&c->rq, &e, false);
+        car_pump_reports(c, now);
+    }
+    return false;
+}
+
+int64_t veh_car_tick(struct veh_car *c, int64_t now)
+{
+    int64_t next = now + 1000;
+
+    if (c->phase != CAR_DONE)
+        car_pump_reports(c, now);
+    switch (c->phase) {
+    case CAR_IDLE:
+        if (now >= c->wake_ms) {
+            if (c->mqtt && veh_mqtt_connected(c->mqtt))
+                c->wake_ms = now + 1000; /* the broker tells us; REST only without it */
+            else
+                car_start_poll(c, now);
+        }
+        if (c->phase == CAR_IDLE)
+            next = c->wake_ms;
+        break;
+    case CAR_WAIT_SLOT:
+        car_start_download(c, now);
+        next = now + 50;
+        break;
+    case CAR_DOWNLOADING:
+        veh_dl_unstall(&c->dl, c->easy, now);
+        if (c->dl.paused)
+            next = c->dl.stall_until_ms;
+        break;
+    case CAR_RETRY:
+        if (now >= c->wake_ms)
+            car_start_download(c, now);
+        else
+            next = c->wake_ms;
+        break;
+    case CAR_FINISHING:
+        if (reports_flushed(c, now) || now - c->finish_start_ms > FINISH_WAIT_MS) {
+            c->final_over_rest = false;
+            if (c->o->once || c->o->fleet) {
+                c->phase = CAR_DONE;
+            } else {
+                c->phase = CAR_IDLE;
+                c->result = VEH_CAR_NONE;
+                poll_next(c, now, false);
+            }
+        }
+        next = now + 100;
+        break;
+    case CAR_POLLING:
+    case CAR_DONE:
+        break;
+    }
+    if (veh_report_front(&c->rq) && !c->rep_busy)
+        next = min64(next, c->rep_wake_ms);
+    return next;
+}
+
+bool veh_car_done(const struct veh_car *c)
+{
+    return c->phase == CAR_DONE;
+}
+
+enum veh_car_result veh_car_result(const struct veh_car *c)
+{
+    return c->result;
+}
+
+const char *veh_car_id(const struct veh_car *c)
+{
+    return c->id;
+}
+
+const char *veh_car_reason(const struct veh_car *c)
+{
+    return c->reason;
+}
+
+uint64_t veh_car_bytes(const struct veh_car *c)
+{
+    return c->bytes + (c->dl_open ? c->dl.received : 0);
+}
+
+bool veh_car_downloading(const struct veh_car *c)
+{
+    return c->phase == CAR_DOWNLOADING || c->phase == CAR_RETRY || c->phase == CAR_WAIT_SLOT;
+}
+
+struct veh_mqtt *veh_car_mqtt(struct veh_car *c)
+{
+    return c->mqtt;
+}

@@ -1,0 +1,41 @@
+/* URL and topic building. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "ota_util.h"
+#include "veh_url.h"
+
+int veh_url_join(const char *base, const char *path, char *buf, size_t len)
+{
+    size_t blen;
+    int n;
+
+    if (!base || !path || path[0] != '/' || path[1] == '/')
+        return -EINVAL;
+    if (strncmp(base, "https://", 8) != 0 && strncmp(base, "http://", 7) != 0)
+        return -EINVAL;
+    for (const char *p = path; *p; p++)
+        if (*p <= ' ' || *p > '~')
+            return -EINVAL;
+    blen = strlen(base);
+    while (blen > 0 && base[blen - 1] == '/')
+        blen--;
+    if (blen > (size_t)0x7fffffff)
+        return -EINVAL;
+    n = snprintf(buf, len, "%.*s%s", (int)blen, base, path);
+    if (n < 0 || (size_t)n >= len)
+        return -ENAMETOOLONG;
+    return 0;
+}
+
+int veh_url_topic(const char *prefix, const char *id, const char *leaf, char *buf, size_t len)
+{
+    int n;
+
+    if (!prefix || !*prefix || strpbrk(prefix, "+#") || !ota_id_valid(id))
+        return -EINVAL;
+    n = snprintf(buf, len, "%s/vehicles/%s/%s", prefix, id, leaf);
+    if (n < 0 || (size_t)n >= len)
+        return -ENAMETOOLONG;
+    return 0;
+}
