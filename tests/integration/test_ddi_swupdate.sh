@@ -1,0 +1,187 @@
+#!/bin/bash
+# test_ddi_swupdate.sh: Debian's stock SWUpdate (suricatta, hawkBit server) against
+# ota-server's DDI API over mutual TLS: poll, configData, deploymentBase, a download that
+# is cut half way and resumed (Range: bytes=N- -> 206), install with the rawfile handler
+# into $T, feedback, the confirm after "reboot" (swupdate -c 2) -> installed, and a
+# cancelled campaign that reaches it as cancelAction and is acknowledged.
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+
+SWU=$OTA_SRC/tests/integration/swupdate
+command -v swupdate >/dev/null || {
+    echo "swupdate is not installed: skipped"
+    exit 77
+}
+command -v python3 >/dev/null || fail "python3 is needed for the cutting relay"
+[[ $(swupdate -h 2>&1) == *--suricatta* ]] || fail "this swupdate has no suricatta built in"
+
+PROXY_PORT=$(ota_free_port)
+ota_setup "[server]" "poll_after = 2" "public_url = https://localhost:$PROXY_PORT"
+ota_client_cert VIN1
+ota_admin vehicle add VIN1 --model m1 >/dev/null
+
+# ---- the .swu: 1 MiB of random bytes installed to $T/installed/payload.bin
+mkdir -p "$T/installed" "$T/swtmp" "$T/img"
+"$SWU/mkswu.sh" signer "$T/signer"
+head -c 1048576 /dev/urandom >"$T/img/payload.bin"
+"$SWU/mkswu.sh" build "$T/img/update.swu" "$T/img/payload.bin" "$T/installed/payload.bin" \
+    "$T/signer" 1.0.0
+SWU_SIZE=$(stat -c %s "$T/img/update.swu")
+SHA=$(ota_admin artifact upload "$T/img/update.swu" --version 1.0.0)
+check_eq "artifact name keeps .swu" "update.swu" \
+    "$(ota_admin artifact show "$SHA" --json | jq -r .name)"
+CID=$(ota_admin campaign create --name swu1 --artifact "$SHA" --vehicles VIN1)
+ota_admin campaign start "$CID" >/dev/null
+
+ota_start_server
+# The relay cuts the first connection that carries more than 256 KiB to the client: the
+# artifact download (polls and JSON answers are a few KiB).
+ota_spawn cutproxy python3 "$SWU/cutproxy.py" "$PROXY_PORT" "$SERVER_PORT" 262144
+wait_until 10 _ota_port_accepts "$PROXY_PORT"
+
+# ---- suricatta's configuration: mTLS client certificate, the fleet CA, DEFAULT tenant
+cat >"$T/swupdate.cfg" <<EOF
+globals :
+{
+	verbose = true;
+	loglevel = 5;
+};
+identify : (
+	{ name = "hwRevision"; value = "1.0"; },
+	{ name = "serial"; value = "VIN1-serial"; }
+);
+suricatta :
+{
+	tenant = "DEFAULT";
+	id = "VIN1";
+	url = "https://localhost:$PROXY_PORT";
+	polldelay = 1;
+	retry = 5;
+	retrywait = 1;
+	connection-timeout = 10;
+	cafile = "$T/pki/ca.crt";
+	sslkey = "$T/pki/VIN1.key";
+	sslcert = "$T/pki/VIN1.crt";
+};
+EOF
+
+# swupdate_run NAME [suricatta args]: SWUpdate in the foreground of its own timeout (which
+# puts it in its own process group and stops the whole group on SIGTERM), with its
+# sockets and temp files in $T/swtmp; pid in SWU_PID, log in $T/NAME.log.
+swupdate_run()
+{
+    local name=$1
+    shift
+    ota_spawn "$name" env TMPDIR="$T/swtmp" timeout 120 swupdate -f "$T/swupdate.cfg" \
+        -k "$T/signer/signer.crt" -H ota-test:1.0 -l 5 -v -u "-p 1 $*"
+    SWU_PID=$SPAWN_PID
+}
+
+# swupdate_stop: SIGTERM to its timeout (forwarded to the group), bounded wait.
+swupdate_stop()
+{
+    local i
+    kill -TERM "$SWU_PID" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$SWU_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$SWU_PID" 2>/dev/null; then
+        kill -KILL "$SWU_PID" 2>/dev/null || true
+    fi
+    wait "$SWU_PID" 2>/dev/null || true
+}
+
+dep_field()
+{
+    ota_admin campaign show "$1" --json | jq -r ".deployments[] | select(.vehicle == \"VIN1\") | .$2"
+}
+dep_state_is()
+{
+    [[ $(dep_field "$1" state) == "$2" ]]
+}
+installed_ok()
+{
+    cmp -s "$T/img/payload.bin" "$T/installed/payload.bin"
+}
+log_has()
+{
+    grep -q -- "$2" "$T/$1.log" 2>/dev/null
+}
+vehicle_attrs()
+{
+    ota_admin vehicle show VIN1 --json | jq -c .attributes
+}
+
+# ---- 1: poll, configData, deploymentBase, cut + resumed download, install
+swupdate_run swupdate1
+wait_until 60 installed_ok || fail "the payload was not installed into $T/installed"
+echo "ok - swupdate installed the payload through the rawfile handler"
+wait_until 20 log_has swupdate1 "Update successful" || fail "swupdate did not report success"
+check_contains "configData stored as attributes" '"hwRevision":"1.0"' "$(vehicle_attrs)"
+check_contains "configData serial" '"serial":"VIN1-serial"' "$(vehicle_attrs)"
+# After installing, SWUpdate says "proceeding" and waits for the reboot to say "closed".
+wait_until 10 dep_state_is "$CID" downloading || fail "deployment is $(dep_field "$CID" state)"
+echo "ok - the action stays open (proceeding) until the confirm"
+swupdate_stop
+
+ALOG=$T/server.log
+ART_PATH="/DEFAULT/controller/v1/VIN1/softwaremodules/$CID/artifacts/update.swu"
+check_contains "cut relay fired" "cut conn" "$(cat "$T/cutproxy.log")"
+check_contains "poll answered" "GET /DEFAULT/controller/v1/VIN1 200" "$(cat "$ALOG")"
+check_contains "configData PUT answered 200" "PUT /DEFAULT/controller/v1/VIN1/configData 200" \
+    "$(cat "$ALOG")"
+check_contains "deploymentBase answered" "GET /DEFAULT/controller/v1/VIN1/deploymentBase/" \
+    "$(cat "$ALOG")"
+check_contains "feedback answered 200" "/feedback 200" "$(cat "$ALOG")"
+R206=$(grep -F "GET $ART_PATH 206 " "$ALOG" | head -n1 || true)
+[[ -n $R206 ]] || {
+    grep -F "$ART_PATH" "$ALOG" >&2 || true
+    fail "no 206 for the resumed artifact download"
+}
+echo "ok - the resumed download got 206: $R206"
+# The 206 carried the rest of the file from where the cut left it (bytes=N- with N > 0).
+B206=$(awk '{print $5}' <<<"$R206")
+[[ $B206 -gt 0 && $B206 -lt $SWU_SIZE ]] ||
+    fail "206 carried $B206 bytes, expected between 0 and $SWU_SIZE (a bytes=N- range)"
+echo "ok - 206 body $B206 of $SWU_SIZE bytes"
+# SWUpdate's channel saw the cut and retried (it resumes with CURLOPT_RESUME_FROM: bytes=N-).
+check_contains "swupdate retried the cut download" "Channel sleeps" "$(cat "$T/swupdate1.log")"
+
+# ---- 2: the confirm after the "reboot": swupdate -c 2 sends closed/success
+swupdate_run swupdate2 -c 2
+wait_until 30 dep_state_is "$CID" installed ||
+    fail "deployment is $(dep_field "$CID" state) after swupdate -c 2, expected installed"
+echo "ok - swupdate -c 2 closed the action: deployment installed"
+check_eq "campaign finished" finished "$(ota_admin campaign show "$CID" --json | jq -r .state)"
+swupdate_stop
+NEV=$(ota_admin events --campaign "$CID" --json | jq '[.events[] | select(.actor == "ddi")] | length')
+[[ $NEV -ge 2 ]] || fail "expected ddi events for campaign $CID, got $NEV"
+echo "ok - $NEV ddi events recorded"
+
+# ---- 3: a cancelled campaign reaches SWUpdate as cancelAction and is acknowledged
+head -c 4096 /dev/urandom >"$T/img/payload2.bin"
+"$SWU/mkswu.sh" build "$T/img/update2.swu" "$T/img/payload2.bin" "$T/installed/payload2.bin" \
+    "$T/signer" 2.0.0
+SHA2=$(ota_admin artifact upload "$T/img/update2.swu" --version 2.0.0)
+CID2=$(ota_admin campaign create --name swu2 --artifact "$SHA2" --vehicles VIN1)
+ota_admin campaign start "$CID2" >/dev/null
+ota_admin campaign cancel "$CID2" >/dev/null
+swupdate_run swupdate3
+ack_done()
+{
+    [[ $(dep_field "$CID2" detail) == "ddi: cancel acknowledged" ]]
+}
+wait_until 30 ack_done || fail "cancel not acknowledged: detail '$(dep_field "$CID2" detail)'"
+echo "ok - swupdate acknowledged the cancelAction"
+check_contains "cancelAction fetched" "GET /DEFAULT/controller/v1/VIN1/cancelAction/" "$(cat "$ALOG")"
+check_contains "cancel feedback 200" "/feedback 200" \
+    "$(grep -F /cancelAction/ "$ALOG" | grep -F POST)"
+# Once acknowledged, the poll no longer announces it and nothing was installed.
+POLL=$(ota_curl VIN1 /DEFAULT/controller/v1/VIN1)
+check_eq "poll after the ack announces no action" "false false" \
+    "$(jq -r '[((._links // {}) | has("cancelAction")), ((._links // {}) | has("deploymentBase"))] | map(tostring) | join(" ")' <<<"$POLL")"
+[[ ! -e $T/installed/payload2.bin ]] || fail "the cancelled update was installed"
+swupdate_stop
+check_eq "cancelled deployment" cancelled "$(dep_field "$CID2" state)"
+echo "ok - test_ddi_swupdate"
