@@ -38,40 +38,9 @@ step()
 }
 
 # ------------------------------------------------------------ Debian packages
-check_packages()
-{
-    local list=$src/deploy/debian-packages.txt missing=() p
-    if [[ ! -r $list ]]; then
-        echo "run.sh: $list is missing" >&2
-        return 1
-    fi
-    if ! command -v dpkg-query >/dev/null 2>&1; then
-        echo "run.sh: no dpkg-query (not Debian?): not checking packages of $list" >&2
-        return 0
-    fi
-    while read -r p; do
-        p=${p%%#*}
-        p=${p//[[:space:]]/}
-        [[ -n $p ]] || continue
-        if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-            missing+=("$p")
-        fi
-    done <"$list"
-    [[ ${#missing[@]} -gt 0 ]] || return 0
-    if [[ $(id -u) -ne 0 ]]; then
-        echo "run.sh: missing Debian packages: ${missing[*]}" >&2
-        echo "run.sh: install them as root: apt-get install ${missing[*]}" >&2
-        return 1
-    fi
-    step "installing ${missing[*]}"
-    apt-get update || return 1
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" ||
-        return 1
-}
-
 if [[ ${OTA_NO_DEPS:-0} != 1 ]]; then
     step "checking Debian packages"
-    if ! check_packages; then
+    if ! "$src/deploy/install-deps.sh"; then
         summary 0 1 0
         exit 1
     fi

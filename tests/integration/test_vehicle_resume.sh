@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ota-vehicle resumes interrupted downloads with Range + If-Range: connections cut several
-# times still give the right bytes, and the access log shows 206 resumes, not restarts;
+# times (at fixed and at random points) still give the right bytes, and the access log
+# shows 206 resumes, not restarts;
 # a vehicle stopped mid-download resumes from its partial file after a restart.
 source "$(dirname "$0")/lib.sh"
 
@@ -20,14 +21,14 @@ count_log()
 }
 
 ota_setup
-for v in VIN1 VIN2; do
+for v in VIN1 VIN2 VIN3 VIN4 VIN5; do
     ota_client_cert $v
     ota_admin vehicle add $v >/dev/null
 done
 SIZE=3000000
 head -c $SIZE /dev/urandom >"$T/fw.bin"
 SHA=$(ota_admin artifact upload "$T/fw.bin" --version 1.0 --name fw.bin)
-CID=$(ota_admin campaign create --name resume --artifact "$SHA" --vehicles VIN1,VIN2)
+CID=$(ota_admin campaign create --name resume --artifact "$SHA" --vehicles VIN1,VIN2,VIN3,VIN4,VIN5)
 ota_admin campaign start "$CID" >/dev/null
 ota_start_server
 
@@ -43,6 +44,19 @@ check_eq "cut: 206 resumes" 5 "$r206"
 check_eq "cut: interruptions logged" 5 "$(grep -c 'download interrupted' "$T/VIN1.log" || true)"
 check_eq "cut: deployment" installed \
     "$(ota_admin campaign show "$CID" --json | jq -r '.deployments[] | select(.vehicle == "VIN1") | .state')"
+
+# ---- random cut points: each vehicle is cut 4 times, every K bytes for a random K
+for v in VIN3 VIN4 VIN5; do
+    k=$((50000 + (RANDOM * 32768 + RANDOM) % 650000))
+    vehicle $v --timeout 90 --cut-after $k --cuts 4
+    [[ $VRC -eq 0 ]] || ota_log_tail "$T/$v.log"
+    check_eq "random cut $k: exit status" 0 "$VRC"
+    cmp -s "$T/fw.bin" "$T/$v/installed/fw.bin" || fail "random cut $k: installed bytes differ"
+    check_eq "random cut $k: full downloads" 1 \
+        "$(count_log "GET /v1/artifacts/$SHA 200 [0-9]+ [0-9.]+ $v( |\$)")"
+    check_eq "random cut $k: 206 resumes" 4 \
+        "$(count_log "GET /v1/artifacts/$SHA 206 [0-9]+ [0-9.]+ $v( |\$)")"
+done
 
 # ---- stop mid-download (stall at half, --timeout), then a new process resumes
 vehicle VIN2 --timeout 3 --stall 30

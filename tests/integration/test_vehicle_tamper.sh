@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ota-vehicle never installs what does not verify: a byte corrupted in transit, a wrong
-# fleet public key and an artifact changed in the store after signing each end in
+# fleet public key, a signature whose trusted comment was changed (metadata mix-and-match)
+# and an artifact changed in the store after signing each end in
 # `failed` with the reason, the partial is deleted and what was installed before stays.
 source "$(dirname "$0")/lib.sh"
 
@@ -35,7 +36,7 @@ expect_failed()
 }
 
 ota_setup
-for v in VIN1 VIN2 VIN3; do
+for v in VIN1 VIN2 VIN3 VIN4; do
     ota_client_cert $v
     ota_admin vehicle add $v >/dev/null
 done
@@ -48,16 +49,16 @@ head -c 500000 /dev/urandom >"$T/v1.bin"
 head -c 800000 /dev/urandom >"$T/v2.bin"
 SHA1=$(ota_admin artifact upload "$T/v1.bin" --version 1.0 --name fw.bin)
 SHA2=$(ota_admin artifact upload "$T/v2.bin" --version 2.0 --name fw.bin)
-C1=$(ota_admin campaign create --name v1 --artifact "$SHA1" --vehicles VIN1,VIN2,VIN3)
+C1=$(ota_admin campaign create --name v1 --artifact "$SHA1" --vehicles VIN1,VIN2,VIN3,VIN4)
 ota_admin campaign start "$C1" >/dev/null
 ota_start_server
 
 # Everyone gets v1 first, so there is something that must survive.
-for v in VIN1 VIN2 VIN3; do
+for v in VIN1 VIN2 VIN3 VIN4; do
     vehicle $v --pubkey "$T/keys/ota.pub"
     check_eq "$v v1 install" 0 "$VRC"
 done
-C2=$(ota_admin campaign create --name v2 --artifact "$SHA2" --vehicles VIN1,VIN2,VIN3)
+C2=$(ota_admin campaign create --name v2 --artifact "$SHA2" --vehicles VIN1,VIN2,VIN3,VIN4)
 ota_admin campaign start "$C2" >/dev/null
 
 # ---- a byte flipped in transit
@@ -67,6 +68,18 @@ expect_failed "corrupt byte" VIN1 "$C2" "sha256 (download) mismatch"
 # ---- the wrong fleet public key
 vehicle VIN2 --pubkey "$T/otherkeys/ota.pub"
 expect_failed "wrong public key" VIN2 "$C2" "signature"
+
+# ---- the trusted comment rewritten in the stored signature: the global signature, which
+# covers it, no longer verifies (restored afterwards for the next case)
+sql_sig="UPDATE artifacts SET signature = replace(signature, 'version:%s', 'version:%s') WHERE sha256 = '$SHA2'"
+# shellcheck disable=SC2059
+sqlite3 "$T/ota.db" "$(printf "$sql_sig" 2.0 2.9)"
+check_contains "trusted comment changed" "version:2.9" \
+    "$(ota_admin artifact show "$SHA2" --json | jq -r .signature)"
+vehicle VIN4 --pubkey "$T/keys/ota.pub"
+expect_failed "changed trusted comment" VIN4 "$C2" "signature"
+# shellcheck disable=SC2059
+sqlite3 "$T/ota.db" "$(printf "$sql_sig" 2.9 2.0)"
 
 # ---- the artifact changed in the store after it was signed
 blob=$T/store/sha256/${SHA2:0:2}/$SHA2
