@@ -97,9 +97,61 @@ out:
     return ret;
 }
 
+/* Turns --attr "k=v,k2=v2" into the JSON object the db matches against each vehicle's
+ * attributes (hawkBit configData): keys are labels, values non-empty strings without a
+ * comma. On success *ret is new (free()). Returns ADM_EXIT_OK or ADM_EXIT_USAGE. */
+static int attr_target_parse(struct adm_ctx *ctx, const char *text, char **ret)
+{
+    json_t *obj = json_object();
+    char *copy = strdup(text), *save = NULL, *dumped = NULL;
+    int r = ADM_EXIT_USAGE;
+
+    if (!obj || !copy) {
+        r = adm_usage(ctx, "out of memory");
+        goto out;
+    }
+    for (char *pair = strtok_r(copy, ",", &save); pair; pair = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(pair, '=');
+
+        if (!eq || eq == pair || !eq[1]) {
+            r = adm_usage(ctx, "invalid --attr '%s' (KEY=VALUE[,KEY=VALUE...])", text);
+            goto out;
+        }
+        *eq = '\0';
+        if (!adm_label_valid(pair, ADM_LABEL_MAX) || !adm_label_valid(eq + 1, ADM_LABEL_MAX)) {
+            r = adm_usage(ctx, "invalid --attr '%s' (KEY=VALUE[,KEY=VALUE...])", text);
+            goto out;
+        }
+        if (json_object_get(obj, pair)) {
+            r = adm_usage(ctx, "--attr names '%s' twice", pair);
+            goto out;
+        }
+        if (json_object_set_new(obj, pair, json_string(eq + 1)) < 0) {
+            r = adm_usage(ctx, "out of memory");
+            goto out;
+        }
+    }
+    if (json_object_size(obj) == 0) {
+        r = adm_usage(ctx, "invalid --attr '%s' (KEY=VALUE[,KEY=VALUE...])", text);
+        goto out;
+    }
+    dumped = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!dumped) {
+        r = adm_usage(ctx, "out of memory");
+        goto out;
+    }
+    *ret = dumped;
+    r = ADM_EXIT_OK;
+out:
+    json_decref(obj);
+    free(copy);
+    return r;
+}
+
 int adm_campaign_create(struct adm_ctx *ctx, int argc, char **argv)
 {
     const char *name = NULL, *artifact = NULL, *vehicles = NULL, *group = NULL, *model = NULL;
+    const char *attr = NULL;
     bool all = false;
     const struct adm_opt opts[] = {
         { "--name", ADM_OPT_STRING, &name, NULL },
@@ -108,6 +160,7 @@ int adm_campaign_create(struct adm_ctx *ctx, int argc, char **argv)
         { "--group", ADM_OPT_STRING, &group, NULL },
         { "--model", ADM_OPT_STRING, &model, NULL },
         { "--all", ADM_OPT_FLAG, NULL, &all },
+        { "--attr", ADM_OPT_STRING, &attr, NULL },
     };
     enum ota_target_kind kind;
     const char *target;
@@ -118,15 +171,17 @@ int adm_campaign_create(struct adm_ctx *ctx, int argc, char **argv)
     int ret;
     int r;
 
-    ret = adm_args_parse(ctx, argc, argv, opts, 6, NULL, NULL, 0, 0);
+    ret = adm_args_parse(ctx, argc, argv, opts, sizeof(opts) / sizeof(opts[0]), NULL, NULL, 0,
+                         0);
     if (ret != ADM_EXIT_OK)
         return ret;
     if (!name)
         return adm_usage(ctx, "missing --name");
     if (!artifact)
         return adm_usage(ctx, "missing --artifact");
-    if ((vehicles != NULL) + (group != NULL) + (model != NULL) + all != 1)
-        return adm_usage(ctx, "give exactly one target: --vehicles, --group, --model or --all");
+    if ((vehicles != NULL) + (group != NULL) + (model != NULL) + (attr != NULL) + all != 1)
+        return adm_usage(ctx,
+                         "give exactly one target: --vehicles, --group, --model, --attr or --all");
     if (!adm_label_valid(name, ADM_LABEL_MAX))
         return adm_usage(ctx, "invalid --name '%s' (1 to 128 printable characters, no comma)",
                          name);
@@ -148,6 +203,12 @@ int adm_campaign_create(struct adm_ctx *ctx, int argc, char **argv)
     } else if (model) {
         kind = OTA_TARGET_MODEL;
         target = model;
+    } else if (attr) {
+        ret = attr_target_parse(ctx, attr, &list);
+        if (ret != ADM_EXIT_OK)
+            return ret;
+        kind = OTA_TARGET_ATTRIBUTES;
+        target = list;
     } else {
         kind = OTA_TARGET_ALL;
         target = "";
@@ -162,7 +223,7 @@ int adm_campaign_create(struct adm_ctx *ctx, int argc, char **argv)
         adm_db_fail(db, "creating the campaign", r);
         goto out;
     }
-    if (list && vehicles_active(db, list) != ADM_EXIT_OK) {
+    if (kind == OTA_TARGET_VEHICLES && vehicles_active(db, list) != ADM_EXIT_OK) {
         ota_db_rollback(db);
         goto out;
     }

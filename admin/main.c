@@ -29,7 +29,8 @@ static const struct adm_command {
     { "artifact", "show", adm_artifact_show, "SHA256" },
     { "artifact", "verify", adm_artifact_verify, "SHA256" },
     { "campaign", "create", adm_campaign_create,
-      "--name N --artifact SHA256 (--vehicles ID,ID... | --group G | --model M | --all)" },
+      "--name N --artifact SHA256 (--vehicles ID,ID... | --group G | --model M |\n"
+      "                  --attr KEY=VALUE,... | --all)" },
     { "campaign", "start", adm_campaign_start, "ID" },
     { "campaign", "pause", adm_campaign_pause, "ID" },
     { "campaign", "resume", adm_campaign_resume, "ID" },

@@ -36,6 +36,7 @@ enum stmt_id {
     ST_TARGETS_GROUP,
     ST_TARGETS_MODEL,
     ST_TARGETS_ALL,
+    ST_TARGETS_ATTRS,
     ST_TARGET_ONE,
     ST_DEPLOY_INSERT,
     ST_DEPLOY_GET,
@@ -108,6 +109,13 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_TARGETS_MODEL] = "SELECT id FROM vehicles WHERE model = ?1 AND state = 'active' "
                          "ORDER BY id",
     [ST_TARGETS_ALL] = "SELECT id FROM vehicles WHERE state = 'active' ORDER BY id",
+    /* Every key of the wanted object (?1) must be a string attribute of equal value: the
+     * attributes a device sent as hawkBit configData (hwRevision, ...). */
+    [ST_TARGETS_ATTRS] = "SELECT v.id FROM vehicles v WHERE v.state = 'active' AND "
+                         "json_valid(v.attributes) AND NOT EXISTS (SELECT 1 FROM json_each(?1) "
+                         "AS want WHERE NOT EXISTS (SELECT 1 FROM json_each(v.attributes) AS "
+                         "have WHERE have.key = want.key AND have.type = 'text' AND "
+                         "have.value = want.value)) ORDER BY v.id",
     [ST_TARGET_ONE] = "SELECT state = 'active' FROM vehicles WHERE id = ?1",
     [ST_DEPLOY_INSERT] = "INSERT INTO deployments (campaign, vehicle, created_at, updated_at) "
                          "VALUES (?1, ?2, ?3, ?3)",
@@ -157,7 +165,7 @@ struct ota_db {
 
 static const char *const campaign_states[] = { "created", "running", "paused", "cancelled",
                                                "finished" };
-static const char *const target_kinds[] = { "vehicles", "group", "model", "all" };
+static const char *const target_kinds[] = { "vehicles", "group", "model", "all", "attributes" };
 static const char *const outbox_states[] = { "held", "pending", "published", "dropped" };
 
 const char *ota_campaign_state_name(enum ota_campaign_state s)
@@ -167,7 +175,7 @@ const char *ota_campaign_state_name(enum ota_campaign_state s)
 
 const char *ota_target_kind_name(enum ota_target_kind k)
 {
-    return (unsigned)k < 4 ? target_kinds[k] : "unknown";
+    return (unsigned)k < 5 ? target_kinds[k] : "unknown";
 }
 
 static int name_index(const char *const *names, unsigned n, const char *s)
@@ -736,7 +744,7 @@ static int campaign_fill(sqlite3_stmt *st, struct ota_campaign *c)
     c->id = sqlite3_column_int64(st, 0);
     c->name = col_dup(st, 1);
     col_copy(st, 2, c->artifact, sizeof(c->artifact));
-    c->target_kind = (enum ota_target_kind)name_index(target_kinds, 4, col_str(st, 3));
+    c->target_kind = (enum ota_target_kind)name_index(target_kinds, 5, col_str(st, 3));
     c->target = col_dup(st, 4);
     c->state = (enum ota_campaign_state)name_index(campaign_states, 5, col_str(st, 5));
     c->created_at = sqlite3_column_int64(st, 6);
@@ -891,6 +899,9 @@ int ota_db_campaign_targets(struct ota_db *db, const struct ota_campaign *c,
         break;
     case OTA_TARGET_MODEL:
         id = ST_TARGETS_MODEL;
+        break;
+    case OTA_TARGET_ATTRIBUTES:
+        id = ST_TARGETS_ATTRS;
         break;
     default:
         id = ST_TARGETS_ALL;

@@ -108,7 +108,13 @@ int ota_db_artifact_list(struct ota_db *db, int (*cb)(const struct ota_artifact 
 
 /* ---- campaigns ----------------------------------------------------------------------- */
 
-enum ota_target_kind { OTA_TARGET_VEHICLES, OTA_TARGET_GROUP, OTA_TARGET_MODEL, OTA_TARGET_ALL };
+enum ota_target_kind {
+    OTA_TARGET_VEHICLES,
+    OTA_TARGET_GROUP,
+    OTA_TARGET_MODEL,
+    OTA_TARGET_ALL,
+    OTA_TARGET_ATTRIBUTES, /* target: JSON object; every key must equal the vehicle's */
+};
 enum ota_campaign_state {
     OTA_CAMPAIGN_CREATED,
     OTA_CAMPAIGN_RUNNING,
@@ -124,7 +130,7 @@ struct ota_campaign {
     char *name;
     char artifact[65];
     enum ota_target_kind target_kind;
-    char *target; /* comma list of ids, the group or the model; "" for all */
+    char *target; /* comma list of ids, the group, the model, a JSON object; "" for all */
     enum ota_campaign_state state;
     int64_t created_at;
     int64_t started_at; /* 0 = not started */

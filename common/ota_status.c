@@ -117,8 +117,10 @@ static int apply_locked(struct ota_db *db, const char *vehicle, const struct ota
         if ((ret = ota_db_event_add(db, &e)) < 0)
             goto out;
     }
-    if (duplicate)
+    if (duplicate) {
+        ret = OTA_STATUS_DUPLICATE;
         goto out;
+    }
     if ((ret = ota_db_deployment_update(db, d->id, r->state, r->bytes, r->detail, now)) < 0 ||
         (ret = ota_db_vehicle_touch(db, vehicle, now)) < 0)
         goto out;
@@ -148,8 +150,12 @@ int ota_status_apply(struct ota_db *db, const char *vehicle, const struct ota_st
         return ret;
     }
     ret = apply_locked(db, vehicle, r, actor, poll_after, err, errlen);
-    if (ret == 0)
-        ret = ota_db_commit(db);
+    if (ret >= 0) {
+        int c = ota_db_commit(db);
+
+        if (c < 0)
+            ret = c;
+    }
     if (ret < 0) {
         ota_db_rollback(db);
         if (ret == -EBUSY)

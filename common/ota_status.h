@@ -5,12 +5,15 @@
 #include "ota_db.h"
 #include "ota_json.h"
 
+#define OTA_STATUS_DUPLICATE 1 /* ota_status_apply(): a harmless repeat (at-least-once) */
+
 /* In one transaction: checks the vehicle is in the report's campaign and the move is
  * allowed (ota_deploy_transition_ok), updates the deployment, records an event (actor
  * 'rest', 'mqtt' or 'ddi') and, when the deployment ends (installed or failed), queues
  * the vehicle's next retained update message (ota_status_queue_refresh), and marks the
  * campaign finished when none of its deployments is left unfinished.
- * Returns 0 (applied, or a harmless duplicate of a final state), -ENOENT (vehicle not in
+ * Returns 0 (applied), OTA_STATUS_DUPLICATE (a repeat of the final state: recorded as an
+ * event, nothing else changed; answer it like 0), -ENOENT (vehicle not in
  * that campaign), -EPERM (a backward move, or the deployment/campaign is no longer
  * active: cancelled or finished), -EBUSY or -EIO; nothing changes on error. @err says
  * why, for the response body or log. */

@@ -52,6 +52,12 @@ static int apply(struct ntf_daemon *d, const char *vehicle, const struct ota_sta
         ota_info("status from %s: campaign %" PRId64 " %s (%" PRIu64 " bytes)", vehicle,
                  rep->campaign, ota_deploy_state_name(rep->state), rep->bytes);
         return 0;
+    case OTA_STATUS_DUPLICATE:
+        d->stats.status_duplicate++;
+        d->stats_dirty = true;
+        ota_info("status from %s: campaign %" PRId64 " %s again (duplicate, ignored)", vehicle,
+                 rep->campaign, ota_deploy_state_name(rep->state));
+        return 0;
     case -ENOENT:
         bad(d, NTF_BAD_UNKNOWN, vehicle, err[0] ? err : "not in that campaign");
         return 0;

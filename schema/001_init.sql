@@ -34,8 +34,10 @@ CREATE TABLE campaigns (
     id          INTEGER PRIMARY KEY,
     name        TEXT NOT NULL UNIQUE,
     artifact    TEXT NOT NULL REFERENCES artifacts (sha256),
-    target_kind TEXT NOT NULL CHECK (target_kind IN ('vehicles', 'group', 'model', 'all')),
-    target      TEXT NOT NULL DEFAULT '',     -- comma list of ids, group or model name
+    target_kind TEXT NOT NULL
+                CHECK (target_kind IN ('vehicles', 'group', 'model', 'all', 'attributes')),
+    target      TEXT NOT NULL DEFAULT '',     -- comma list of ids, group or model name, or
+                                              -- a JSON object of attributes to match
     state       TEXT NOT NULL DEFAULT 'created'
                 CHECK (state IN ('created', 'running', 'paused', 'cancelled', 'finished')),
     created_at  INTEGER NOT NULL,

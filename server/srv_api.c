@@ -104,6 +104,7 @@ enum MHD_Result srv_status_post(struct srv_req *req, const char *rest, const cha
                          sizeof(err));
     switch (r) {
     case 0:
+    case OTA_STATUS_DUPLICATE:
         return srv_reply_empty(req, 204);
     case -ENOENT:
     case -EPERM:

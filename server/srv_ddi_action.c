@@ -260,6 +260,7 @@ static int deployment_feedback(struct ota_db *db, const struct srv_ddi_env *env,
     r = ota_status_apply(db, vehicle, &rep, "ddi", env->poll_after, err, sizeof(err));
     switch (r) {
     case 0:
+    case OTA_STATUS_DUPLICATE:
         answer_body(a, 200, NULL);
         return 0;
     case -ENOENT:

@@ -151,4 +151,16 @@ check_eq "cancel feedback 200" 200 \
 check_eq "cancelAction gone from the poll" null "$(ota_curl VIN2 "$B2" | jq -r ._links.cancelAction)"
 NACK=$(ota_admin events --vehicle VIN2 --json | jq '[.events[] | select(.kind == "ddi.cancel_ack")] | length')
 check_eq "cancel ack event" 1 "$NACK"
+# ---- campaigns can target what devices reported: only VIN1 said hwRevision 2
+AID=$(ota_admin campaign create --name by-attr --artifact "$SHA" --attr hwRevision=2)
+ota_admin campaign start "$AID" >/dev/null
+check_eq "attribute campaign targets" "VIN1" \
+    "$(ota_admin campaign show "$AID" --json | jq -r '[.deployments[].vehicle] | join(",")')"
+NOMATCH=$(ota_admin campaign create --name by-attr2 --artifact "$SHA" --attr hwRevision=9)
+rc=0
+ota_admin campaign start "$NOMATCH" >/dev/null 2>&1 || rc=$?
+check_eq "attribute target with no match refused" 1 "$rc"
+rc=0
+ota_admin campaign create --name x --artifact "$SHA" --attr hwRevision >/dev/null 2>&1 || rc=$?
+check_eq "bad --attr is a usage error" 2 "$rc"
 echo "ok - test_ddi_api"

@@ -71,5 +71,14 @@ echo "ok - invalid vehicle id in the topic counted"
 
 check_eq "database unchanged by bad reports" "$before" "$(snapshot)"
 check_eq "status_applied unchanged" 1 "$(ntf_stat ota_notifier_status_applied_total)"
+
+# At-least-once: a final report delivered twice is applied once and counted as a duplicate.
+pub VIN1 -m "{\"campaign\":$c1,\"state\":\"installed\"}"
+wait_until 5 ntf_stat_is ota_notifier_status_applied_total 2
+pub VIN1 -m "{\"campaign\":$c1,\"state\":\"installed\"}"
+wait_until 5 ntf_stat_is ota_notifier_status_duplicate_total 1 ||
+    fail "duplicate: expected 1, got $(ntf_stat ota_notifier_status_duplicate_total)"
+check_eq "duplicate not applied again" 2 "$(ntf_stat ota_notifier_status_applied_total)"
+check_eq "duplicate leaves the deployment installed" installed "$(state_of "$c1" VIN1)"
 kill -0 "$NOTIFIER_PID" || fail "notifier died"
 ota_stop "$NOTIFIER_PID"

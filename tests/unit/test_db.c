@@ -160,6 +160,29 @@ static void test_campaigns(struct ota_db *db)
     CHECK(t.active[0] && !t.active[1] && !t.active[2]);
     ota_campaign_free(c);
     CHECK_INT(ota_db_campaign_set_state(db, 999, OTA_CAMPAIGN_RUNNING, 1), -ENOENT);
+
+    /* Attribute targets: every wanted key must be a string attribute of equal value. */
+    CHECK_INT(ota_db_vehicle_set_attributes(db, "V1", "{\"hwRevision\":\"2\",\"x\":\"y\"}"), 0);
+    CHECK_INT(ota_db_vehicle_set_attributes(db, "V2", "{\"hwRevision\":2}"), 0);
+    CHECK_INT(ota_db_vehicle_set_attributes(db, "V3", "{\"hwRevision\":\"1\"}"), 0);
+    CHECK_INT(ota_db_campaign_insert(db, "c4", SHA_B, OTA_TARGET_ATTRIBUTES,
+                                     "{\"hwRevision\":\"2\"}", 100, &id2),
+              0);
+    CHECK_INT(ota_db_campaign_get(db, id2, &c), 0);
+    CHECK_INT(c->target_kind, OTA_TARGET_ATTRIBUTES);
+    memset(&t, 0, sizeof(t));
+    CHECK_INT(ota_db_campaign_targets(db, c, target_cb, &t), 0);
+    CHECK_INT(t.n, 1);
+    CHECK_STR(t.ids[0], "V1");
+    ota_campaign_free(c);
+    CHECK_INT(ota_db_campaign_insert(db, "c5", SHA_B, OTA_TARGET_ATTRIBUTES,
+                                     "{\"hwRevision\":\"2\",\"x\":\"z\"}", 100, &id2),
+              0);
+    CHECK_INT(ota_db_campaign_get(db, id2, &c), 0);
+    memset(&t, 0, sizeof(t));
+    CHECK_INT(ota_db_campaign_targets(db, c, target_cb, &t), 0);
+    CHECK_INT(t.n, 0);
+    ota_campaign_free(c);
 }
 
 struct outbox_seen {
@@ -309,7 +332,8 @@ static void test_status(struct ota_db *db)
         /* A repeated final report (MQTT at-least-once) is accepted and changes nothing. */
         struct ota_status_report r = { .campaign = cid, .state = OTA_DEPLOY_INSTALLED };
 
-        CHECK_INT(ota_status_apply(db, "V1", &r, "mqtt", 60, err, sizeof(err)), 0);
+        CHECK_INT(ota_status_apply(db, "V1", &r, "mqtt", 60, err, sizeof(err)),
+                  OTA_STATUS_DUPLICATE);
     }
     /* Completion queued the clearing message for V1. */
     CHECK_INT(ota_db_outbox_list(db, "V1", outbox_cb, &s), 0);
