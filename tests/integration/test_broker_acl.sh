@@ -18,7 +18,7 @@ ota_setup "[mqtt]" "cafile = $T/pki/ca.crt" "certfile = $T/pki/ota-notifier.crt"
 # The deployed configuration with ports and paths made local.
 cp "$OTA_SRC/deploy/mosquitto.acl" "$T/ota.acl"
 sed -e "s|^listener 8883\$|listener $MQTT_PORT 127.0.0.1|" \
-    -e "s|/etc/ota/pki/|$T/pki/|" \
+    -e "s|/etc/ota-origin/tls/|$T/pki/|" \
     -e "s|^acl_file .*|acl_file $T/ota.acl|" \
     -e "s|^persistence_location .*|persistence_location $T/|" \
     -e "s|^log_dest .*|log_dest file $T/mosquitto.log\nuser $(id -un)|" \
