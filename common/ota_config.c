@@ -1,7 +1,6 @@
 /* The INI configuration (inih): a table of keys with their type, default and bounds, so a
  * file, a --set override and ota_config_get() all go through one description. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,19 +53,6 @@ static const struct key_desc keys[] = {
     STR("notifier", "stats_file", notifier.stats_file, ""),
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static const struct key_desc *find_key(const char *section, const char *key)
 {
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
@@ -80,13 +66,13 @@ static int check_value(const struct key_desc *k, const char *value, char *err, s
     uint64_t v;
 
     if (strlen(value) > 4096 || strpbrk(value, "\n\r")) {
-        set_err(err, errlen, "%s.%s: value too long or not one line", k->section, k->key);
+        ota_errf(err, errlen, "%s.%s: value too long or not one line", k->section, k->key);
         return -EINVAL;
     }
     if (k->type == KEY_STRING)
         return 0;
     if (ota_parse_u64(value, k->max, &v) < 0 || (k->type == KEY_PORT && v == 0)) {
-        set_err(err, errlen, "%s.%s: \"%s\" is not a whole number from %d to %llu", k->section,
+        ota_errf(err, errlen, "%s.%s: \"%s\" is not a whole number from %d to %llu", k->section,
                 k->key, value, k->type == KEY_PORT ? 1 : 0, (unsigned long long)k->max);
         return -EINVAL;
     }
@@ -120,13 +106,13 @@ int ota_config_set(struct ota_config *c, const char *section, const char *key, c
     int r;
 
     if (!k) {
-        set_err(err, errlen, "%s.%s: unknown key", section, key);
+        ota_errf(err, errlen, "%s.%s: unknown key", section, key);
         return -EINVAL;
     }
     if ((r = check_value(k, value, err, errlen)) < 0)
         return r;
     if ((r = store_value(c, k, value)) < 0)
-        set_err(err, errlen, "%s.%s: out of memory", section, key);
+        ota_errf(err, errlen, "%s.%s: out of memory", section, key);
     return r;
 }
 
@@ -182,7 +168,7 @@ int ota_config_load(struct ota_config *c, const char *path, char *err, size_t er
     if (!f) {
         int e = errno;
 
-        set_err(err, errlen, "%s: %s", path, strerror(e));
+        ota_errf(err, errlen, "%s: %s", path, strerror(e));
         return e == ENOENT ? -ENOENT : -e;
     }
     ctx.err = msg;
@@ -192,13 +178,13 @@ int ota_config_load(struct ota_config *c, const char *path, char *err, size_t er
     if (line == 0)
         return 0;
     if (ctx.r == -ENOMEM) {
-        set_err(err, errlen, "%s: out of memory", path);
+        ota_errf(err, errlen, "%s: out of memory", path);
         return -ENOMEM;
     }
     if (line > 0)
-        set_err(err, errlen, "%s:%d: %s", path, line, msg[0] ? msg : "syntax error");
+        ota_errf(err, errlen, "%s:%d: %s", path, line, msg[0] ? msg : "syntax error");
     else
-        set_err(err, errlen, "%s: cannot read", path);
+        ota_errf(err, errlen, "%s: cannot read", path);
     return -EINVAL;
 }
 
@@ -209,7 +195,7 @@ int ota_config_set_arg(struct ota_config *c, const char *arg, char *err, size_t 
 
     if (!dot || !eq || dot > eq || (size_t)(dot - arg) >= sizeof(section) ||
         (size_t)(eq - dot - 1) >= sizeof(key)) {
-        set_err(err, errlen, "\"%s\": expected section.key=value", arg);
+        ota_errf(err, errlen, "\"%s\": expected section.key=value", arg);
         return -EINVAL;
     }
     snprintf(section, sizeof(section), "%.*s", (int)(dot - arg), arg);
@@ -246,7 +232,7 @@ int ota_config_require(const struct ota_config *c, const char *const *names, cha
         const char *v = ota_config_get(c, *names, buf, sizeof(buf));
 
         if (!v || !v[0]) {
-            set_err(err, errlen, "%s is required", *names);
+            ota_errf(err, errlen, "%s is required", *names);
             return -EINVAL;
         }
     }

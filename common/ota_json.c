@@ -1,6 +1,5 @@
 /* JSON codecs (jansson) for the update announcement, the status report and error bodies. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,19 +9,6 @@
 #include "ota_util.h"
 
 #define UPDATE_TEXT_MAX (64 * 1024)
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static int dump_compact(json_t *o, char **ret)
 {
@@ -81,7 +67,7 @@ static int dup_string(json_t *o, const char *key, size_t max, char **ret, char *
 
     if (!json_is_string(v) || json_string_length(v) > max ||
         strlen(json_string_value(v)) != json_string_length(v)) {
-        set_err(err, errlen, "\"%s\" must be a string of at most %zu bytes", key, max);
+        ota_errf(err, errlen, "\"%s\" must be a string of at most %zu bytes", key, max);
         return -EINVAL;
     }
     *ret = strdup(json_string_value(v));
@@ -96,7 +82,7 @@ static int get_uint(json_t *o, const char *key, bool required, uint64_t *ret, ch
     if (!v && !required)
         return 0;
     if (!json_is_integer(v) || json_integer_value(v) < 0) {
-        set_err(err, errlen, "\"%s\" must be a non-negative integer", key);
+        ota_errf(err, errlen, "\"%s\" must be a non-negative integer", key);
         return -EINVAL;
     }
     *ret = (uint64_t)json_integer_value(v);
@@ -114,21 +100,21 @@ int ota_json_update_decode(const char *text, size_t len, struct ota_update_info 
     int r = -EINVAL;
 
     if (len > UPDATE_TEXT_MAX) {
-        set_err(err, errlen, "update message larger than %d bytes", UPDATE_TEXT_MAX);
+        ota_errf(err, errlen, "update message larger than %d bytes", UPDATE_TEXT_MAX);
         goto out;
     }
     root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!json_is_object(root)) {
-        set_err(err, errlen, "not a JSON object: %s", root ? "wrong type" : jerr.text);
+        ota_errf(err, errlen, "not a JSON object: %s", root ? "wrong type" : jerr.text);
         goto out;
     }
     art = json_object_get(root, "artifact");
     if (!json_is_object(art)) {
-        set_err(err, errlen, "\"artifact\" must be an object");
+        ota_errf(err, errlen, "\"artifact\" must be an object");
         goto out;
     }
     if (get_uint(root, "campaign", true, &v, err, errlen) < 0 || v == 0 || v > INT64_MAX) {
-        set_err(err, errlen, "\"campaign\" must be a positive integer");
+        ota_errf(err, errlen, "\"campaign\" must be a positive integer");
         goto out;
     }
     d.campaign = (int64_t)v;
@@ -142,7 +128,7 @@ int ota_json_update_decode(const char *text, size_t len, struct ota_update_info 
         goto out;
     r = -EINVAL;
     if (!ota_sha256_hex_valid(sha)) {
-        set_err(err, errlen, "\"sha256\" must be 64 lowercase hex digits");
+        ota_errf(err, errlen, "\"sha256\" must be 64 lowercase hex digits");
         goto out;
     }
     memcpy(d.sha256, sha, 65);
@@ -181,24 +167,24 @@ int ota_json_status_decode(const char *text, size_t len, struct ota_status_repor
     int ret = -EINVAL;
 
     if (len > OTA_STATUS_BODY_MAX) {
-        set_err(err, errlen, "status report larger than %d bytes", OTA_STATUS_BODY_MAX);
+        ota_errf(err, errlen, "status report larger than %d bytes", OTA_STATUS_BODY_MAX);
         return -EMSGSIZE;
     }
     root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!json_is_object(root)) {
-        set_err(err, errlen, "not a JSON object%s%s", root ? "" : ": ", root ? "" : jerr.text);
+        ota_errf(err, errlen, "not a JSON object%s%s", root ? "" : ": ", root ? "" : jerr.text);
         goto out;
     }
     if (get_uint(root, "campaign", true, &campaign, err, errlen) < 0 || campaign == 0 ||
         campaign > INT64_MAX) {
-        set_err(err, errlen, "\"campaign\" must be a positive integer");
+        ota_errf(err, errlen, "\"campaign\" must be a positive integer");
         goto out;
     }
     d.campaign = (int64_t)campaign;
     v = json_object_get(root, "state");
     if (!json_is_string(v) || ota_deploy_state_parse(json_string_value(v), &d.state) < 0 ||
         d.state == OTA_DEPLOY_PENDING || d.state == OTA_DEPLOY_CANCELLED) {
-        set_err(err, errlen,
+        ota_errf(err, errlen,
                 "\"state\" must be one of downloading, downloaded, installing, installed, "
                 "failed");
         goto out;
@@ -210,7 +196,7 @@ int ota_json_status_decode(const char *text, size_t len, struct ota_status_repor
         size_t n;
 
         if (!json_is_string(v)) {
-            set_err(err, errlen, "\"detail\" must be a string");
+            ota_errf(err, errlen, "\"detail\" must be a string");
             goto out;
         }
         n = utf8_cut(json_string_value(v), json_string_length(v), OTA_STATUS_DETAIL_MAX);

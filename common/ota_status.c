@@ -1,23 +1,10 @@
 /* One vehicle status report applied to its deployment, shared by REST, MQTT and DDI. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "ota_status.h"
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
+#include "ota_util.h"
 
 int ota_status_update_topic(const char *vehicle, char *buf, size_t len)
 {
@@ -85,19 +72,19 @@ static int apply_locked(struct ota_db *db, const char *vehicle, const struct ota
 
     ret = ota_db_deployment_get(db, r->campaign, vehicle, &d);
     if (ret == -ENOENT) {
-        set_err(err, errlen, "vehicle %s is not in campaign %lld", vehicle,
+        ota_errf(err, errlen, "vehicle %s is not in campaign %lld", vehicle,
                 (long long)r->campaign);
         goto out;
     }
     if (ret < 0)
         goto out;
     if (d->campaign_state == OTA_CAMPAIGN_CANCELLED || d->state == OTA_DEPLOY_CANCELLED) {
-        set_err(err, errlen, "campaign %lld was cancelled", (long long)r->campaign);
+        ota_errf(err, errlen, "campaign %lld was cancelled", (long long)r->campaign);
         ret = -EPERM;
         goto out;
     }
     if (!ota_deploy_transition_ok(d->state, r->state, &duplicate)) {
-        set_err(err, errlen, "deployment is %s; %s would move it backwards",
+        ota_errf(err, errlen, "deployment is %s; %s would move it backwards",
                 ota_deploy_state_name(d->state), ota_deploy_state_name(r->state));
         ret = -EPERM;
         goto out;
@@ -142,11 +129,11 @@ int ota_status_apply(struct ota_db *db, const char *vehicle, const struct ota_st
     int ret;
 
     if (!ota_id_valid(vehicle)) {
-        set_err(err, errlen, "invalid vehicle id");
+        ota_errf(err, errlen, "invalid vehicle id");
         return -ENOENT;
     }
     if ((ret = ota_db_begin(db)) < 0) {
-        set_err(err, errlen, "database busy");
+        ota_errf(err, errlen, "database busy");
         return ret;
     }
     ret = apply_locked(db, vehicle, r, actor, poll_after, err, errlen);
@@ -159,9 +146,9 @@ int ota_status_apply(struct ota_db *db, const char *vehicle, const struct ota_st
     if (ret < 0) {
         ota_db_rollback(db);
         if (ret == -EBUSY)
-            set_err(err, errlen, "database busy");
+            ota_errf(err, errlen, "database busy");
         else if (ret != -ENOENT && ret != -EPERM)
-            set_err(err, errlen, "database error: %s", ota_db_errmsg(db));
+            ota_errf(err, errlen, "database error: %s", ota_db_errmsg(db));
     }
     return ret;
 }

@@ -22,6 +22,10 @@ bool ota_sha256_hex_valid(const char *s);
 /* Writes 2*@n lowercase hex digits and a NUL to @out. */
 void ota_hex(const uint8_t *in, size_t n, char *out);
 
+/* Formats a message into @err (NULL or @errlen 0: nothing), for the "why" that modules
+ * hand back beside their error code. */
+void ota_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Seconds since the epoch (CLOCK_REALTIME). */
 int64_t ota_now(void);
 

@@ -1,8 +1,8 @@
 /* hawkBit DDI: feedback and configData bodies, tolerant of unknown keys, strict on types. */
 #include "srv_ddi_feedback.h"
+#include "ota_util.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,19 +29,6 @@ const char *srv_ddi_execution_name(enum srv_ddi_execution e)
 const char *srv_ddi_finished_name(enum srv_ddi_finished f)
 {
     return (unsigned)f < NELEM(fin_names) ? fin_names[f] : "?";
-}
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
 }
 
 static int lookup(const char *const *names, size_t n, const char *s)
@@ -79,7 +66,7 @@ static int parse_result(json_t *result, struct srv_ddi_feedback *f, char *err, s
     json_t *fin, *prog;
 
     if (!json_is_object(result)) {
-        set_err(err, errlen, "status.result must be an object");
+        ota_errf(err, errlen, "status.result must be an object");
         return -EINVAL;
     }
     fin = json_object_get(result, "finished");
@@ -87,7 +74,7 @@ static int parse_result(json_t *result, struct srv_ddi_feedback *f, char *err, s
         int i = json_is_string(fin) ? lookup(fin_names, NELEM(fin_names), json_string_value(fin))
                                     : -1;
         if (i < 0) {
-            set_err(err, errlen, "status.result.finished must be success, failure or none");
+            ota_errf(err, errlen, "status.result.finished must be success, failure or none");
             return -EINVAL;
         }
         f->finished = (enum srv_ddi_finished)i;
@@ -98,7 +85,7 @@ static int parse_result(json_t *result, struct srv_ddi_feedback *f, char *err, s
         if (!json_is_object(prog) || (cnt && !json_is_integer(cnt)) ||
             (of && !json_is_integer(of)) || (cnt && json_integer_value(cnt) < 0) ||
             (of && json_integer_value(of) < 0)) {
-            set_err(err, errlen, "status.result.progress must hold non-negative integers");
+            ota_errf(err, errlen, "status.result.progress must hold non-negative integers");
             return -EINVAL;
         }
         f->has_progress = true;
@@ -117,24 +104,24 @@ int srv_ddi_feedback_parse(const char *text, size_t len, struct srv_ddi_feedback
     int r = -EINVAL, i;
 
     if (len > SRV_DDI_BODY_MAX) {
-        set_err(err, errlen, "body larger than %d bytes", SRV_DDI_BODY_MAX);
+        ota_errf(err, errlen, "body larger than %d bytes", SRV_DDI_BODY_MAX);
         return -EMSGSIZE;
     }
     root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        set_err(err, errlen, "not JSON: %s", jerr.text);
+        ota_errf(err, errlen, "not JSON: %s", jerr.text);
         goto out;
     }
     status = json_object_get(root, "status");
     if (!json_is_object(root) || !json_is_object(status)) {
-        set_err(err, errlen, "status must be an object");
+        ota_errf(err, errlen, "status must be an object");
         goto out;
     }
     exec = json_object_get(status, "execution");
     i = json_is_string(exec) ? lookup(exec_names, NELEM(exec_names), json_string_value(exec))
                              : -1;
     if (i < 0) {
-        set_err(err, errlen, "status.execution must be one of hawkBit's execution values");
+        ota_errf(err, errlen, "status.execution must be one of hawkBit's execution values");
         goto out;
     }
     f.execution = (enum srv_ddi_execution)i;
@@ -147,12 +134,12 @@ int srv_ddi_feedback_parse(const char *text, size_t len, struct srv_ddi_feedback
         size_t k;
         json_t *d;
         if (!json_is_array(details)) {
-            set_err(err, errlen, "status.details must be an array of strings");
+            ota_errf(err, errlen, "status.details must be an array of strings");
             goto out;
         }
         json_array_foreach(details, k, d) {
             if (!json_is_string(d)) {
-                set_err(err, errlen, "status.details must be an array of strings");
+                ota_errf(err, errlen, "status.details must be an array of strings");
                 goto out;
             }
             if (k < SRV_DDI_DETAILS_MAX)
@@ -219,7 +206,7 @@ static int parse_mode(json_t *root, enum srv_ddi_config_mode *ret, char *err, si
     else if (strcmp(s, "remove") == 0)
         *ret = SRV_DDI_MODE_REMOVE;
     else {
-        set_err(err, errlen, "mode must be merge, replace or remove");
+        ota_errf(err, errlen, "mode must be merge, replace or remove");
         return -EINVAL;
     }
     return 0;
@@ -236,17 +223,17 @@ int srv_ddi_config_data_apply(const char *current, const char *text, size_t len,
     int r = -EINVAL;
 
     if (len > SRV_DDI_BODY_MAX) {
-        set_err(err, errlen, "body larger than %d bytes", SRV_DDI_BODY_MAX);
+        ota_errf(err, errlen, "body larger than %d bytes", SRV_DDI_BODY_MAX);
         return -EMSGSIZE;
     }
     root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        set_err(err, errlen, "not JSON: %s", jerr.text);
+        ota_errf(err, errlen, "not JSON: %s", jerr.text);
         goto out;
     }
     data = json_object_get(root, "data");
     if (!json_is_object(root) || !json_is_object(data)) {
-        set_err(err, errlen, "data must be an object of strings");
+        ota_errf(err, errlen, "data must be an object of strings");
         goto out;
     }
     if ((r = parse_mode(root, &mode, err, errlen)) < 0)
@@ -255,7 +242,7 @@ int srv_ddi_config_data_apply(const char *current, const char *text, size_t len,
     json_object_foreach(data, key, v) {
         if (!json_is_string(v) || strlen(key) == 0 || strlen(key) > SRV_DDI_ATTR_VALUE_MAX ||
             json_string_length(v) > SRV_DDI_ATTR_VALUE_MAX) {
-            set_err(err, errlen, "data values must be strings of at most %d bytes",
+            ota_errf(err, errlen, "data values must be strings of at most %d bytes",
                     SRV_DDI_ATTR_VALUE_MAX);
             goto out;
         }
@@ -277,7 +264,7 @@ int srv_ddi_config_data_apply(const char *current, const char *text, size_t len,
             goto out;
     }
     if (json_object_size(attrs) > SRV_DDI_ATTRIBUTES_MAX) {
-        set_err(err, errlen, "at most %d attributes", SRV_DDI_ATTRIBUTES_MAX);
+        ota_errf(err, errlen, "at most %d attributes", SRV_DDI_ATTRIBUTES_MAX);
         r = -EINVAL;
         goto out;
     }
