@@ -92,8 +92,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_EDGE_GET] = "SELECT name, state, created_at FROM edges WHERE name = ?1",
     [ST_EDGE_LIST] = "SELECT name, state, created_at FROM edges ORDER BY name",
     [ST_EDGE_REVOKE] = "UPDATE edges SET state = 'revoked' WHERE name = ?1",
-    [ST_CLIENT_LOOKUP] = "SELECT 1, state FROM vehicles WHERE id = ?1 "
-                         "UNION ALL SELECT 2, state FROM edges WHERE name = ?1 LIMIT 1",
+    [ST_CLIENT_LOOKUP] = "SELECT 1, state, coalesce(last_seen, 0) FROM vehicles WHERE id = ?1 "
+                         "UNION ALL SELECT 2, state, 0 FROM edges WHERE name = ?1 LIMIT 1",
     [ST_ARTIFACT_INSERT] = "INSERT INTO artifacts (" ARTIFACT_COLS ") "
                            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [ST_ARTIFACT_GET] = "SELECT " ARTIFACT_COLS " FROM artifacts WHERE sha256 = ?1",
@@ -621,10 +621,12 @@ int ota_db_edge_revoke(struct ota_db *db, const char *name)
     return update_by_id(db, ST_EDGE_REVOKE, name, NULL, 0, false);
 }
 
-int ota_db_client_lookup(struct ota_db *db, const char *id, enum ota_client_kind *ret_kind)
+int ota_db_client_lookup(struct ota_db *db, const char *id, enum ota_client_kind *ret_kind,
+                         int64_t *ret_last_seen)
 {
     PREPARED(db, ST_CLIENT_LOOKUP);
     int r, kind;
+    int64_t last_seen;
     bool revoked;
 
     if (bind_text(st, 1, id) != SQLITE_OK) {
@@ -635,10 +637,13 @@ int ota_db_client_lookup(struct ota_db *db, const char *id, enum ota_client_kind
         return r;
     kind = sqlite3_column_int(st, 0);
     revoked = strcmp(col_str(st, 1), "active") != 0;
+    last_seen = sqlite3_column_int64(st, 2);
     done(st);
     if (revoked)
         return -EACCES;
     *ret_kind = kind == 1 ? OTA_CLIENT_VEHICLE : OTA_CLIENT_EDGE;
+    if (ret_last_seen)
+        *ret_last_seen = last_seen;
     return 0;
 }
 

@@ -79,10 +79,16 @@ int ota_db_edge_revoke(struct ota_db *db, const char *name);
 
 enum ota_client_kind { OTA_CLIENT_VEHICLE = 1, OTA_CLIENT_EDGE = 2 };
 
-/* Maps a certificate id to an active client: 0 with *ret_kind set, -ENOENT (unknown),
- * -EACCES (revoked) or -EIO. One indexed lookup; called once per request so that
- * revocation takes effect on the next request. */
-int ota_db_client_lookup(struct ota_db *db, const char *id, enum ota_client_kind *ret_kind);
+/* Maps a certificate id to an active client: 0 with *ret_kind and, when @ret_last_seen is
+ * not NULL, the vehicle's last contact (0 for never, and for edges) set; -ENOENT
+ * (unknown), -EACCES (revoked) or -EIO. One indexed read, no write; called once per
+ * request so that revocation takes effect on the next request. */
+int ota_db_client_lookup(struct ota_db *db, const char *id, enum ota_client_kind *ret_kind,
+                         int64_t *ret_last_seen);
+
+/* How stale vehicles.last_seen may get before a request refreshes it: polls then cost a
+ * write once a minute per vehicle, not on every request. */
+#define OTA_LAST_SEEN_GRANULARITY 60
 
 /* ---- artifacts ----------------------------------------------------------------------- */
 

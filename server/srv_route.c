@@ -263,7 +263,7 @@ static int authenticate(struct srv_req *req)
         srv_reply_error(req, 503, "unavailable", "database unavailable");
         return -EIO;
     }
-    r = ota_db_client_lookup(db, sc->id, &req->kind);
+    r = ota_db_client_lookup(db, sc->id, &req->kind, &req->last_seen);
     if (r == -ENOENT || r == -EACCES) {
         srv_metrics_auth_failure(m, r == -ENOENT ? SRV_AUTH_UNKNOWN : SRV_AUTH_REVOKED);
         srv_reply_error(req, 403, r == -ENOENT ? "unknown_client" : "revoked",
@@ -277,6 +277,22 @@ static int authenticate(struct srv_req *req)
     }
     memcpy(req->client, sc->id, sizeof(req->client));
     return 0;
+}
+
+/* Records a vehicle's contact after a request that was answered successfully: a refused
+ * request changes nothing, and a poll writes at most once per OTA_LAST_SEEN_GRANULARITY. */
+static void touch_vehicle(struct srv_req *req)
+{
+    int64_t now = ota_now();
+    struct ota_db *db;
+
+    if (!req->client[0] || req->kind != OTA_CLIENT_VEHICLE || req->status >= 400 ||
+        now - req->last_seen < OTA_LAST_SEEN_GRANULARITY)
+        return;
+    db = srv_req_db(req);
+    /* A failed touch (database busy) only leaves last_seen a little older. */
+    if (db)
+        (void)ota_db_vehicle_touch(db, req->client, now);
 }
 
 /* Answers what needs no handler: 405, 404 and an edge on a vehicle endpoint. Returns
@@ -406,6 +422,7 @@ void srv_route_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && req->status == 0)
         req->status = 499;
     srv_metrics_request(ctx->metrics, req->route_slot, req->status, req->bytes, us);
+    touch_vehicle(req);
     ota_rfc3339(ota_now(), ts, sizeof(ts));
     log_token(path, sizeof(path), req->url);
     n = snprintf(line, sizeof(line), "%s %s %s %u %" PRIu64 " %" PRIu64 ".%03u %s%s\n", ts,

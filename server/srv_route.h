@@ -49,6 +49,7 @@ struct srv_req {
     char allow[64]; /* methods of the path, for 405 */
     char client[OTA_ID_MAX + 1]; /* the authenticated id, "" before */
     enum ota_client_kind kind;
+    int64_t last_seen; /* the vehicle's, as read at authentication */
     int64_t start_us;
     unsigned status;
     uint64_t bytes; /* body bytes handed to MHD */

@@ -52,7 +52,12 @@ state()
 }
 
 # ---- GET /v1/updates
+check_eq "last_seen before any request" null "$(ota_admin vehicle show VIN1 --json | jq -r .last_seen)"
 out=$(ota_curl VIN1 /v1/updates -D "$T/h" -w '\n%{http_code}')
+# Recorded when the request completes, just after the client has its answer.
+seen() { [[ $(ota_admin vehicle show VIN1 --json | jq -r .last_seen) == 20* ]]; }
+wait_until 5 seen || fail "a poll did not record last_seen"
+echo "ok - a poll records last_seen"
 check_eq "updates 200" 200 "$(tail -n 1 <<<"$out")"
 body=$(sed '$d' <<<"$out")
 check_eq "updates campaign" "$C1" "$(jq -r .campaign <<<"$body")"

@@ -92,19 +92,19 @@ static void test_clients(struct ota_db *db)
     CHECK_INT(ota_db_vehicle_list(db, (int (*)(const struct ota_vehicle *, void *))count_cb, &n),
               0);
     CHECK_INT(n, 3);
-    CHECK_INT(ota_db_client_lookup(db, "V1", &kind), 0);
+    CHECK_INT(ota_db_client_lookup(db, "V1", &kind, NULL), 0);
     CHECK_INT(kind, OTA_CLIENT_VEHICLE);
-    CHECK_INT(ota_db_client_lookup(db, "E1", &kind), 0);
+    CHECK_INT(ota_db_client_lookup(db, "E1", &kind, NULL), 0);
     CHECK_INT(kind, OTA_CLIENT_EDGE);
-    CHECK_INT(ota_db_client_lookup(db, "X", &kind), -ENOENT);
+    CHECK_INT(ota_db_client_lookup(db, "X", &kind, NULL), -ENOENT);
     CHECK_INT(ota_db_vehicle_add(db, "V9", "", ""), 0);
     CHECK_INT(ota_db_vehicle_revoke(db, "V9"), 0);
-    CHECK_INT(ota_db_client_lookup(db, "V9", &kind), -EACCES);
+    CHECK_INT(ota_db_client_lookup(db, "V9", &kind, NULL), -EACCES);
     CHECK_INT(ota_db_vehicle_revoke(db, "nope"), -ENOENT);
     CHECK_INT(ota_db_edge_revoke(db, "E1"), 0);
     CHECK_INT(ota_db_edge_get(db, "E1", &e), 0);
     CHECK(e.revoked);
-    CHECK_INT(ota_db_client_lookup(db, "E1", &kind), -EACCES);
+    CHECK_INT(ota_db_client_lookup(db, "E1", &kind, NULL), -EACCES);
     CHECK_INT(ota_db_vehicle_set_attributes(db, "V1", "{\"hw\":\"r2\"}"), 0);
     CHECK_INT(ota_db_vehicle_set_attributes(db, "nope", "{}"), -ENOENT);
 }
