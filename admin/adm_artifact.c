@@ -13,6 +13,7 @@
 #include "ota_store.h"
 #include "adm_args.h"
 #include "adm_commands.h"
+#include "adm_list.h"
 #include "adm_output.h"
 
 static const char *const sha_name[] = { "SHA256" };
@@ -349,21 +350,13 @@ out:
     return ret;
 }
 
-struct list_ctx {
-    struct adm_table *table;
-    json_t *array;
-};
-
 static int list_cb(const struct ota_artifact *a, void *p)
 {
-    struct list_ctx *l = p;
+    struct adm_list *l = p;
     char size[32], created[32];
 
-    if (l->array) {
-        json_t *o = artifact_json(a, false);
-
-        return o && json_array_append_new(l->array, o) == 0 ? 0 : -ENOMEM;
-    }
+    if (l->array)
+        return adm_list_append(l, artifact_json(a, false));
     snprintf(size, sizeof(size), "%llu", (unsigned long long)a->size);
     const char *cells[] = { a->sha256,
                             size,
@@ -374,46 +367,18 @@ static int list_cb(const struct ota_artifact *a, void *p)
     return adm_table_add(l->table, cells);
 }
 
+static int list_fill(struct ota_db *db, struct adm_list *l)
+{
+    return ota_db_artifact_list(db, list_cb, l);
+}
+
 int adm_artifact_list(struct adm_ctx *ctx, int argc, char **argv)
 {
     static const char *const head[] = { "SHA256", "SIZE", "NAME", "VERSION", "HW", "CREATED" };
-    struct list_ctx l = { NULL, NULL };
-    struct ota_db *db = NULL;
-    int ret;
-    int r;
+    static const struct adm_list_spec spec = { head, 6, "artifacts", "listing artifacts" };
+    int ret = adm_args_parse(ctx, argc, argv, NULL, 0, NULL, NULL, 0, 0);
 
-    ret = adm_args_parse(ctx, argc, argv, NULL, 0, NULL, NULL, 0, 0);
-    if (ret != ADM_EXIT_OK)
-        return ret;
-    ret = adm_ctx_open_db(ctx, &db);
-    if (ret != ADM_EXIT_OK)
-        return ret;
-    ret = ADM_EXIT_FAIL;
-    if (ctx->json)
-        l.array = json_array();
-    else
-        l.table = adm_table_new(head, 6);
-    if (!l.array && !l.table) {
-        adm_fail("out of memory");
-        goto out;
-    }
-    r = ota_db_artifact_list(db, list_cb, &l);
-    if (r < 0) {
-        adm_db_fail(db, "listing artifacts", r);
-        goto out;
-    }
-    if (ctx->json) {
-        if (adm_json_emit(json_pack("{s:O}", "artifacts", l.array)) != ADM_EXIT_OK)
-            goto out;
-    } else {
-        adm_table_print(l.table, stdout);
-    }
-    ret = ADM_EXIT_OK;
-out:
-    json_decref(l.array);
-    adm_table_free(l.table);
-    ota_db_close(db);
-    return ret;
+    return ret == ADM_EXIT_OK ? adm_list_run(ctx, &spec, list_fill, NULL) : ret;
 }
 
 /* Parses SHA256, opens the db and reads the row: the start of show and verify. */

@@ -7,6 +7,7 @@
 #include "ota_campaign.h"
 #include "adm_args.h"
 #include "adm_commands.h"
+#include "adm_list.h"
 #include "adm_output.h"
 
 static const char *const id_name[] = { "ID" };
@@ -284,6 +285,20 @@ static json_t *campaign_json(const struct ota_campaign *c)
                      adm_json_time(c->started_at), "updated_at", adm_json_time(c->updated_at));
 }
 
+/* campaign_json() with the deployment counts: the answer of a state change, the head of
+ * show. */
+static json_t *campaign_counts_json(const struct ota_campaign *c,
+                                    const uint64_t counts[OTA_DEPLOY_STATE_COUNT])
+{
+    json_t *o = campaign_json(c);
+
+    if (o && json_object_set_new(o, "counts", counts_json(counts)) < 0) {
+        json_decref(o);
+        o = NULL;
+    }
+    return o;
+}
+
 static void target_text(const struct ota_campaign *c, char *buf, size_t len)
 {
     if (c->target_kind == OTA_TARGET_ALL)
@@ -308,27 +323,40 @@ static int resume_op(struct ota_db *db, int64_t id, unsigned poll_after, char *e
     return ota_campaign_resume(db, id, err, errlen);
 }
 
-/* start/pause/resume/cancel: parse ID, run @op, print the new state. */
-static int campaign_change(struct adm_ctx *ctx, int argc, char **argv, campaign_op_fn *op,
-                           const char *done)
+/* Parses the ID of start/pause/resume/cancel and show and opens the database. On success
+ * *ret_db is new. Returns an enum adm_exit. */
+static int campaign_open(struct adm_ctx *ctx, int argc, char **argv, int64_t *ret_id,
+                         struct ota_db **ret_db)
 {
     const char *pos[1] = { NULL };
-    struct ota_db *db = NULL;
-    struct ota_campaign *c = NULL;
-    uint64_t counts[OTA_DEPLOY_STATE_COUNT] = { 0 };
-    uint64_t total = 0;
-    char err[512] = "";
-    json_t *obj = NULL;
     int64_t id;
     int ret;
-    int r;
 
     ret = adm_args_parse(ctx, argc, argv, NULL, 0, id_name, pos, 1, 1);
     if (ret != ADM_EXIT_OK)
         return ret;
     if (adm_parse_id(pos[0], &id) < 0)
         return adm_usage(ctx, "invalid campaign id '%s' (a positive number)", pos[0]);
-    ret = adm_ctx_open_db(ctx, &db);
+    ret = adm_ctx_open_db(ctx, ret_db);
+    if (ret == ADM_EXIT_OK)
+        *ret_id = id;
+    return ret;
+}
+
+/* start/pause/resume/cancel: parse ID, run @op, print the new state. */
+static int campaign_change(struct adm_ctx *ctx, int argc, char **argv, campaign_op_fn *op,
+                           const char *done)
+{
+    struct ota_db *db = NULL;
+    struct ota_campaign *c = NULL;
+    uint64_t counts[OTA_DEPLOY_STATE_COUNT] = { 0 };
+    uint64_t total = 0;
+    char err[512] = "";
+    int64_t id = 0;
+    int ret;
+    int r;
+
+    ret = campaign_open(ctx, argc, argv, &id, &db);
     if (ret != ADM_EXIT_OK)
         return ret;
     ret = ADM_EXIT_FAIL;
@@ -359,12 +387,7 @@ static int campaign_change(struct adm_ctx *ctx, int argc, char **argv, campaign_
     for (int s = 0; s < OTA_DEPLOY_STATE_COUNT; s++)
         total += counts[s];
     if (ctx->json) {
-        obj = campaign_json(c);
-        if (obj && json_object_set_new(obj, "counts", counts_json(counts)) < 0) {
-            json_decref(obj);
-            obj = NULL;
-        }
-        ret = adm_json_emit(obj);
+        ret = adm_json_emit(campaign_counts_json(c, counts));
     } else {
         printf("campaign %lld %s: %s, %llu deployment%s\n", (long long)id, done,
                ota_campaign_state_name(c->state), (unsigned long long)total, total == 1 ? "" : "s");
@@ -396,21 +419,13 @@ int adm_campaign_cancel(struct adm_ctx *ctx, int argc, char **argv)
     return campaign_change(ctx, argc, argv, ota_campaign_cancel, "cancelled");
 }
 
-struct list_ctx {
-    struct adm_table *table;
-    json_t *array;
-};
-
 static int list_cb(const struct ota_campaign *c, void *p)
 {
-    struct list_ctx *l = p;
+    struct adm_list *l = p;
     char id[24], target[160], created[32], started[32];
 
-    if (l->array) {
-        json_t *o = campaign_json(c);
-
-        return o && json_array_append_new(l->array, o) == 0 ? 0 : -ENOMEM;
-    }
+    if (l->array)
+        return adm_list_append(l, campaign_json(c));
     snprintf(id, sizeof(id), "%lld", (long long)c->id);
     target_text(c, target, sizeof(target));
     const char *cells[] = { id,
@@ -423,61 +438,31 @@ static int list_cb(const struct ota_campaign *c, void *p)
     return adm_table_add(l->table, cells);
 }
 
+static int list_fill(struct ota_db *db, struct adm_list *l)
+{
+    return ota_db_campaign_list(db, list_cb, l);
+}
+
 int adm_campaign_list(struct adm_ctx *ctx, int argc, char **argv)
 {
     static const char *const head[] = { "ID",     "NAME",    "STATE",  "ARTIFACT",
                                         "TARGET", "CREATED", "STARTED" };
-    struct list_ctx l = { NULL, NULL };
-    struct ota_db *db = NULL;
-    int ret;
-    int r;
+    static const struct adm_list_spec spec = { head, 7, "campaigns", "listing campaigns" };
+    int ret = adm_args_parse(ctx, argc, argv, NULL, 0, NULL, NULL, 0, 0);
 
-    ret = adm_args_parse(ctx, argc, argv, NULL, 0, NULL, NULL, 0, 0);
-    if (ret != ADM_EXIT_OK)
-        return ret;
-    ret = adm_ctx_open_db(ctx, &db);
-    if (ret != ADM_EXIT_OK)
-        return ret;
-    ret = ADM_EXIT_FAIL;
-    if (ctx->json)
-        l.array = json_array();
-    else
-        l.table = adm_table_new(head, 7);
-    if (!l.array && !l.table) {
-        adm_fail("out of memory");
-        goto out;
-    }
-    r = ota_db_campaign_list(db, list_cb, &l);
-    if (r < 0) {
-        adm_db_fail(db, "listing campaigns", r);
-        goto out;
-    }
-    if (ctx->json)
-        ret = adm_json_emit(json_pack("{s:O}", "campaigns", l.array));
-    else {
-        adm_table_print(l.table, stdout);
-        ret = ADM_EXIT_OK;
-    }
-out:
-    json_decref(l.array);
-    adm_table_free(l.table);
-    ota_db_close(db);
-    return ret;
+    return ret == ADM_EXIT_OK ? adm_list_run(ctx, &spec, list_fill, NULL) : ret;
 }
 
 static int deployment_cb(const struct ota_deployment *d, void *p)
 {
-    struct list_ctx *l = p;
+    struct adm_list *l = p;
     char bytes[24], updated[32];
 
-    if (l->array) {
-        json_t *o =
-            json_pack("{s:s, s:s, s:I, s:s, s:o}", "vehicle", d->vehicle, "state",
-                      ota_deploy_state_name(d->state), "bytes", (json_int_t)d->bytes, "detail",
-                      d->detail ? d->detail : "", "updated_at", adm_json_time(d->updated_at));
-
-        return o && json_array_append_new(l->array, o) == 0 ? 0 : -ENOMEM;
-    }
+    if (l->array)
+        return adm_list_append(
+            l, json_pack("{s:s, s:s, s:I, s:s, s:o}", "vehicle", d->vehicle, "state",
+                         ota_deploy_state_name(d->state), "bytes", (json_int_t)d->bytes, "detail",
+                         d->detail ? d->detail : "", "updated_at", adm_json_time(d->updated_at)));
     snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)d->bytes);
     const char *cells[] = { d->vehicle, ota_deploy_state_name(d->state), bytes,
                             adm_time(d->updated_at, updated, sizeof(updated)),
@@ -485,26 +470,27 @@ static int deployment_cb(const struct ota_deployment *d, void *p)
     return adm_table_add(l->table, cells);
 }
 
+/* @l->arg is the campaign id. */
+static int deployment_fill(struct ota_db *db, struct adm_list *l)
+{
+    return ota_db_deployment_list(db, *(const int64_t *)l->arg, deployment_cb, l);
+}
+
 int adm_campaign_show(struct adm_ctx *ctx, int argc, char **argv)
 {
     static const char *const head[] = { "VEHICLE", "STATE", "BYTES", "UPDATED", "DETAIL" };
-    const char *pos[1] = { NULL };
+    static const struct adm_list_spec spec = { head, 5, "deployments", "listing the deployments" };
     struct ota_db *db = NULL;
     struct ota_campaign *c = NULL;
-    struct list_ctx l = { NULL, NULL };
+    struct adm_list l = { NULL, NULL, NULL };
     uint64_t counts[OTA_DEPLOY_STATE_COUNT] = { 0 };
     char target[160], t1[32], t2[32];
     json_t *obj = NULL;
-    int64_t id;
+    int64_t id = 0;
     int ret;
     int r;
 
-    ret = adm_args_parse(ctx, argc, argv, NULL, 0, id_name, pos, 1, 1);
-    if (ret != ADM_EXIT_OK)
-        return ret;
-    if (adm_parse_id(pos[0], &id) < 0)
-        return adm_usage(ctx, "invalid campaign id '%s' (a positive number)", pos[0]);
-    ret = adm_ctx_open_db(ctx, &db);
+    ret = campaign_open(ctx, argc, argv, &id, &db);
     if (ret != ADM_EXIT_OK)
         return ret;
     ret = ADM_EXIT_FAIL;
@@ -519,23 +505,11 @@ int adm_campaign_show(struct adm_ctx *ctx, int argc, char **argv)
         adm_db_fail(db, "reading the campaign", r);
         goto out;
     }
-    if (ctx->json)
-        l.array = json_array();
-    else
-        l.table = adm_table_new(head, 5);
-    if (!l.array && !l.table) {
-        adm_fail("out of memory");
+    if (adm_list_fill(ctx, db, &spec, deployment_fill, &id, &l) != ADM_EXIT_OK)
         goto out;
-    }
-    r = ota_db_deployment_list(db, id, deployment_cb, &l);
-    if (r < 0) {
-        adm_db_fail(db, "listing the deployments", r);
-        goto out;
-    }
     if (ctx->json) {
-        obj = campaign_json(c);
-        if (obj && (json_object_set_new(obj, "counts", counts_json(counts)) < 0 ||
-                    json_object_set(obj, "deployments", l.array) < 0)) {
+        obj = campaign_counts_json(c, counts);
+        if (obj && json_object_set(obj, spec.key, l.array) < 0) {
             json_decref(obj);
             obj = NULL;
         }
@@ -558,8 +532,7 @@ int adm_campaign_show(struct adm_ctx *ctx, int argc, char **argv)
     adm_table_print(l.table, stdout);
     ret = ADM_EXIT_OK;
 out:
-    json_decref(l.array);
-    adm_table_free(l.table);
+    adm_list_release(&l);
     ota_campaign_free(c);
     ota_db_close(db);
     return ret;

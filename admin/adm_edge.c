@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include "adm_args.h"
 #include "adm_commands.h"
+#include "adm_list.h"
 #include "adm_output.h"
 
 static const char *const name_name[] = { "NAME" };
@@ -81,65 +82,30 @@ int adm_edge_revoke(struct adm_ctx *ctx, int argc, char **argv)
     return edge_add_or_revoke(ctx, argc, argv, false);
 }
 
-struct list_ctx {
-    struct adm_table *table;
-    json_t *array;
-};
-
 static int list_cb(const struct ota_edge *e, void *p)
 {
-    struct list_ctx *l = p;
+    struct adm_list *l = p;
     char created[32];
 
     adm_time(e->created_at, created, sizeof(created));
-    if (l->array) {
-        json_t *o = json_pack("{s:s, s:s, s:s}", "name", e->name, "state",
-                              e->revoked ? "revoked" : "active", "created_at", created);
-
-        return o && json_array_append_new(l->array, o) == 0 ? 0 : -ENOMEM;
-    }
+    if (l->array)
+        return adm_list_append(l,
+                               json_pack("{s:s, s:s, s:s}", "name", e->name, "state",
+                                         e->revoked ? "revoked" : "active", "created_at", created));
     const char *cells[] = { e->name, e->revoked ? "revoked" : "active", created };
     return adm_table_add(l->table, cells);
+}
+
+static int list_fill(struct ota_db *db, struct adm_list *l)
+{
+    return ota_db_edge_list(db, list_cb, l);
 }
 
 int adm_edge_list(struct adm_ctx *ctx, int argc, char **argv)
 {
     static const char *const head[] = { "NAME", "STATE", "CREATED" };
-    struct list_ctx l = { NULL, NULL };
-    struct ota_db *db = NULL;
-    int ret;
-    int r;
+    static const struct adm_list_spec spec = { head, 3, "edges", "listing edges" };
+    int ret = adm_args_parse(ctx, argc, argv, NULL, 0, NULL, NULL, 0, 0);
 
-    ret = adm_args_parse(ctx, argc, argv, NULL, 0, NULL, NULL, 0, 0);
-    if (ret != ADM_EXIT_OK)
-        return ret;
-    ret = adm_ctx_open_db(ctx, &db);
-    if (ret != ADM_EXIT_OK)
-        return ret;
-    ret = ADM_EXIT_FAIL;
-    if (ctx->json)
-        l.array = json_array();
-    else
-        l.table = adm_table_new(head, 3);
-    if (!l.array && !l.table) {
-        adm_fail("out of memory");
-        goto out;
-    }
-    r = ota_db_edge_list(db, list_cb, &l);
-    if (r < 0) {
-        adm_db_fail(db, "listing edges", r);
-        goto out;
-    }
-    if (ctx->json) {
-        if (adm_json_emit(json_pack("{s:O}", "edges", l.array)) != ADM_EXIT_OK)
-            goto out;
-    } else {
-        adm_table_print(l.table, stdout);
-    }
-    ret = ADM_EXIT_OK;
-out:
-    json_decref(l.array);
-    adm_table_free(l.table);
-    ota_db_close(db);
-    return ret;
+    return ret == ADM_EXIT_OK ? adm_list_run(ctx, &spec, list_fill, NULL) : ret;
 }

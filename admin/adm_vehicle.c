@@ -4,6 +4,7 @@
 #include <string.h>
 #include "adm_args.h"
 #include "adm_commands.h"
+#include "adm_list.h"
 #include "adm_output.h"
 
 static const char *const id_name[] = { "ID" };
@@ -96,21 +97,13 @@ out:
     return ret;
 }
 
-struct list_ctx {
-    struct adm_table *table;
-    json_t *array;
-};
-
 static int list_cb(const struct ota_vehicle *v, void *p)
 {
-    struct list_ctx *l = p;
+    struct adm_list *l = p;
     char created[32], seen[32];
 
-    if (l->array) {
-        json_t *o = vehicle_json(v);
-
-        return o && json_array_append_new(l->array, o) == 0 ? 0 : -ENOMEM;
-    }
+    if (l->array)
+        return adm_list_append(l, vehicle_json(v));
     const char *cells[] = { v->id,
                             v->model[0] ? v->model : "-",
                             v->group[0] ? v->group : "-",
@@ -120,51 +113,42 @@ static int list_cb(const struct ota_vehicle *v, void *p)
     return adm_table_add(l->table, cells);
 }
 
+static int list_fill(struct ota_db *db, struct adm_list *l)
+{
+    return ota_db_vehicle_list(db, list_cb, l);
+}
+
 int adm_vehicle_list(struct adm_ctx *ctx, int argc, char **argv)
 {
     static const char *const head[] = { "ID", "MODEL", "GROUP", "STATE", "CREATED", "LAST_SEEN" };
-    struct list_ctx l = { NULL, NULL };
-    struct ota_db *db = NULL;
-    int ret;
-    int r;
+    static const struct adm_list_spec spec = { head, 6, "vehicles", "listing vehicles" };
+    int ret = adm_args_parse(ctx, argc, argv, NULL, 0, NULL, NULL, 0, 0);
 
-    ret = adm_args_parse(ctx, argc, argv, NULL, 0, NULL, NULL, 0, 0);
+    return ret == ADM_EXIT_OK ? adm_list_run(ctx, &spec, list_fill, NULL) : ret;
+}
+
+/* Parses the ID of show and revoke and opens the database. On success *ret_id is the
+ * borrowed argv string and *ret_db is new. Returns an enum adm_exit. */
+static int vehicle_open(struct adm_ctx *ctx, int argc, char **argv, const char **ret_id,
+                        struct ota_db **ret_db)
+{
+    const char *pos[1] = { NULL };
+    int ret;
+
+    ret = adm_args_parse(ctx, argc, argv, NULL, 0, id_name, pos, 1, 1);
     if (ret != ADM_EXIT_OK)
         return ret;
-    ret = adm_ctx_open_db(ctx, &db);
-    if (ret != ADM_EXIT_OK)
-        return ret;
-    ret = ADM_EXIT_FAIL;
-    if (ctx->json)
-        l.array = json_array();
-    else
-        l.table = adm_table_new(head, 6);
-    if (!l.array && !l.table) {
-        adm_fail("out of memory");
-        goto out;
-    }
-    r = ota_db_vehicle_list(db, list_cb, &l);
-    if (r < 0) {
-        adm_db_fail(db, "listing vehicles", r);
-        goto out;
-    }
-    if (ctx->json) {
-        if (adm_json_emit(json_pack("{s:O}", "vehicles", l.array)) != ADM_EXIT_OK)
-            goto out;
-    } else {
-        adm_table_print(l.table, stdout);
-    }
-    ret = ADM_EXIT_OK;
-out:
-    json_decref(l.array);
-    adm_table_free(l.table);
-    ota_db_close(db);
+    if (!ota_id_valid(pos[0]))
+        return adm_usage(ctx, "invalid vehicle id '%s'", pos[0]);
+    ret = adm_ctx_open_db(ctx, ret_db);
+    if (ret == ADM_EXIT_OK)
+        *ret_id = pos[0];
     return ret;
 }
 
 int adm_vehicle_show(struct adm_ctx *ctx, int argc, char **argv)
 {
-    const char *pos[1] = { NULL };
+    const char *id = NULL;
     struct ota_db *db = NULL;
     struct ota_vehicle *v = NULL;
     struct ota_deployment *d = NULL;
@@ -172,18 +156,13 @@ int adm_vehicle_show(struct adm_ctx *ctx, int argc, char **argv)
     int ret;
     int r;
 
-    ret = adm_args_parse(ctx, argc, argv, NULL, 0, id_name, pos, 1, 1);
-    if (ret != ADM_EXIT_OK)
-        return ret;
-    if (!ota_id_valid(pos[0]))
-        return adm_usage(ctx, "invalid vehicle id '%s'", pos[0]);
-    ret = adm_ctx_open_db(ctx, &db);
+    ret = vehicle_open(ctx, argc, argv, &id, &db);
     if (ret != ADM_EXIT_OK)
         return ret;
     ret = ADM_EXIT_FAIL;
-    r = ota_db_vehicle_get(db, pos[0], &v);
+    r = ota_db_vehicle_get(db, id, &v);
     if (r == -ENOENT) {
-        adm_fail("no vehicle '%s'", pos[0]);
+        adm_fail("no vehicle '%s'", id);
         goto out;
     }
     if (r < 0) {
@@ -235,23 +214,18 @@ out:
 
 int adm_vehicle_revoke(struct adm_ctx *ctx, int argc, char **argv)
 {
-    const char *pos[1] = { NULL };
+    const char *id = NULL;
     struct ota_db *db = NULL;
     int ret;
     int r;
 
-    ret = adm_args_parse(ctx, argc, argv, NULL, 0, id_name, pos, 1, 1);
-    if (ret != ADM_EXIT_OK)
-        return ret;
-    if (!ota_id_valid(pos[0]))
-        return adm_usage(ctx, "invalid vehicle id '%s'", pos[0]);
-    ret = adm_ctx_open_db(ctx, &db);
+    ret = vehicle_open(ctx, argc, argv, &id, &db);
     if (ret != ADM_EXIT_OK)
         return ret;
     ret = ADM_EXIT_FAIL;
-    r = vehicle_change(db, pos[0], "vehicle.revoke", NULL, ota_db_vehicle_revoke, NULL, NULL);
+    r = vehicle_change(db, id, "vehicle.revoke", NULL, ota_db_vehicle_revoke, NULL, NULL);
     if (r == -ENOENT) {
-        adm_fail("no vehicle '%s'", pos[0]);
+        adm_fail("no vehicle '%s'", id);
         goto out;
     }
     if (r < 0) {
@@ -259,10 +233,10 @@ int adm_vehicle_revoke(struct adm_ctx *ctx, int argc, char **argv)
         goto out;
     }
     if (ctx->json) {
-        if (adm_json_emit(json_pack("{s:s, s:s}", "id", pos[0], "state", "revoked")) != ADM_EXIT_OK)
+        if (adm_json_emit(json_pack("{s:s, s:s}", "id", id, "state", "revoked")) != ADM_EXIT_OK)
             goto out;
     } else {
-        printf("vehicle %s revoked\n", pos[0]);
+        printf("vehicle %s revoked\n", id);
     }
     ret = ADM_EXIT_OK;
 out:

@@ -35,6 +35,31 @@ static int ota_test_failures;
         }                                                                                  \
     } while (0)
 
+/* An errno-style return value for messages: "-2 (ENOENT)", or "0". Returns @buf. */
+static inline const char *ota_test_rc_text(int rc, char *buf, size_t len)
+{
+    const char *name = rc < 0 ? strerrorname_np(-rc) : NULL;
+
+    if (name)
+        snprintf(buf, len, "%d (%s)", rc, name);
+    else
+        snprintf(buf, len, "%d", rc);
+    return buf;
+}
+
+/* @expr returns 0 or a negative errno, and must return @want. */
+#define CHECK_RC(expr, want)                                                                  \
+    do {                                                                                      \
+        int rc_ = (expr), want_ = (want);                                                     \
+        char rc_text_[48], want_text_[48];                                                    \
+        if (rc_ != want_) {                                                                   \
+            fprintf(stderr, "%s:%d: %s: expected %s, got %s\n", __FILE__, __LINE__, #expr,    \
+                    ota_test_rc_text(want_, want_text_, sizeof(want_text_)),                  \
+                    ota_test_rc_text(rc_, rc_text_, sizeof(rc_text_)));                       \
+            ota_test_failures++;                                                              \
+        }                                                                                     \
+    } while (0)
+
 #define CHECK_FATAL(cond)                                                                 \
     do {                                                                                  \
         if (!(cond)) {                                                                    \

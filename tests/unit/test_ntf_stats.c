@@ -5,15 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "ntf_stats.h"
-
-static int failures;
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "ota_test.h"
 
 int main(void)
 {
@@ -57,7 +49,7 @@ int main(void)
     snprintf(file, sizeof(file), "%s/nodir/stats.prom", path);
     CHECK(ntf_stats_write(file, "x", 1) == -ENOENT);
     rmdir(path);
-    if (failures)
+    if (ota_test_failures)
         return 1;
     printf("ok\n");
     return 0;

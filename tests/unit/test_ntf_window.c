@@ -4,15 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "ntf_window.h"
-
-static int failures;
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "ota_test.h"
 
 static void test_window(void)
 {
@@ -69,7 +61,7 @@ static void test_blocks(void)
         bool h = ntf_blocks_holds(&b, cases[i].vehicle, cases[i].row, cases[i].now);
         if (h != (cases[i].holds != 0)) {
             fprintf(stderr, "blocks case %zu: expected %d got %d\n", i, cases[i].holds, h);
-            failures++;
+            ota_test_failures++;
         }
     }
     /* Keeps the lowest row id; clear only by that row. */
@@ -96,8 +88,8 @@ int main(void)
 {
     test_window();
     test_blocks();
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
+    if (ota_test_failures) {
+        fprintf(stderr, "%d check(s) failed\n", ota_test_failures);
         return 1;
     }
     printf("ok\n");

@@ -13,26 +13,7 @@
 #include <sodium.h>
 
 #include "ota_sign.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
-
-#define CHECK_RC(expr, want)                                                                       \
-    do {                                                                                           \
-        int rc_ = (expr);                                                                          \
-        if (rc_ != (want)) {                                                                       \
-            fprintf(stderr, "%s:%d: %s: expected %d, got %d\n", __FILE__, __LINE__, #expr, (want), \
-                    rc_);                                                                          \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "ota_test.h"
 
 #define SHA_A "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 
@@ -275,7 +256,7 @@ static void test_key_load_rejects(const char *tmp, const char *keydir)
         if (r != cases[i].want) {
             fprintf(stderr, "key load '%s': expected %d, got %d\n", cases[i].name, cases[i].want,
                     r);
-            failures++;
+            ota_test_failures++;
         }
         ota_sign_key_free(k);
     }
@@ -349,7 +330,7 @@ static void test_trusted_comment(void)
         strcpy(m.sha256, bad_build[i].sha);
         if (ota_sign_trusted_comment(&m, buf, sizeof buf) != -EINVAL) {
             fprintf(stderr, "trusted comment build case %zu: expected -EINVAL\n", i);
-            failures++;
+            ota_test_failures++;
         }
     }
 
@@ -374,7 +355,7 @@ static void test_trusted_comment(void)
     for (size_t i = 0; i < sizeof bad_parse / sizeof bad_parse[0]; i++) {
         if (ota_sign_trusted_parse(bad_parse[i], &back) != -EINVAL) {
             fprintf(stderr, "trusted comment parse case %zu: expected -EINVAL\n", i);
-            failures++;
+            ota_test_failures++;
         }
     }
     CHECK_RC(ota_sign_trusted_parse("sha256:" SHA_A " size:0 name:a version:1 hw:", &back), 0);
@@ -540,7 +521,7 @@ static void test_sign_verify(const char *keydir, const char *otherdir)
             r = ota_sign_verify(&pub, t, tl, digest, NULL);
             if (r != -EINVAL) {
                 fprintf(stderr, "malformed '%s': expected -EINVAL, got %d\n", cases[i].name, r);
-                failures++;
+                ota_test_failures++;
             }
         }
         /* Missing line: drop the global signature, or the trusted comment. */
@@ -614,8 +595,8 @@ int main(void)
     test_trusted_comment();
     test_sign_verify(keydir, otherdir);
     rm_rf(tmp);
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
+    if (ota_test_failures) {
+        fprintf(stderr, "%d check(s) failed\n", ota_test_failures);
         return 1;
     }
     printf("all ota_sign checks passed\n");

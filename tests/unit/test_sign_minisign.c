@@ -15,23 +15,15 @@
 #include <sodium.h>
 
 #include "ota_sign.h"
+#include "ota_test.h"
 
 #define SKIP        77 /* meson's "skipped" exit code */
 #define RUN_TIMEOUT 30 /* seconds for one minisign run */
 
 extern char **environ;
 
-static int failures;
 static const char *minisign;
 static char tmp[] = "/tmp/test_sign_minisign.XXXXXX";
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -257,8 +249,8 @@ int main(int argc, char **argv)
     minisign_key_to_ours();
     if (chdir("/") == 0)
         nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
+    if (ota_test_failures) {
+        fprintf(stderr, "%d check(s) failed\n", ota_test_failures);
         return 1;
     }
     printf("minisign interop checks passed\n");

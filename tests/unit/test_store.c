@@ -15,28 +15,9 @@
 
 #include "ota_store.h"
 #include "ota_util.h"
+#include "ota_test.h"
 
 #define SKIP 77 /* meson's "skipped" exit code */
-
-static int failures;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
-
-#define CHECK_RC(expr, want)                                                                       \
-    do {                                                                                           \
-        int rc_ = (expr);                                                                          \
-        if (rc_ != (want)) {                                                                       \
-            fprintf(stderr, "%s:%d: %s: expected %d, got %d\n", __FILE__, __LINE__, #expr, (want), \
-                    rc_);                                                                          \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
 
 /* Expected digests from sha256sum, sha1sum, md5sum and b2sum of the same bytes. */
 static const struct vector {
@@ -178,7 +159,7 @@ static void test_vectors(const char *tmp, const char *store)
         CHECK_RC(ota_store_ingest_fd(store, fd, on_progress, &prog, &d), 0);
         if (!digests_match(&d, v)) {
             fprintf(stderr, "vector '%s': digests differ (sha256 %s)\n", v->name, d.sha256);
-            failures++;
+            ota_test_failures++;
         }
         CHECK(prog.backwards == 0 && prog.last_done == v->size);
         CHECK(v->size == 0 || prog.last_total == v->size);
@@ -436,8 +417,8 @@ int main(int argc, char **argv)
     rm_rf(tmp);
     if (r == SKIP)
         return SKIP;
-    if (failures || r != 0) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
+    if (ota_test_failures || r != 0) {
+        fprintf(stderr, "%d check(s) failed\n", ota_test_failures);
         return 1;
     }
     printf("all ota_store checks passed\n");
