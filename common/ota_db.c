@@ -56,6 +56,8 @@ enum stmt_id {
     ST_OUTBOX_MOVE,
     ST_OUTBOX_COUNTS,
     ST_OUTBOX_LIST,
+    ST_OUTBOX_LIST_ALL,
+    ST_OUTBOX_REQUEUE,
     ST_EVENT_ADD,
     ST_EVENT_LIST,
     ST_DATA_VERSION,
@@ -148,8 +150,17 @@ static const char *const stmt_sql[ST_COUNT] = {
                         "WHERE id = ?1",
     [ST_OUTBOX_MOVE] = "UPDATE outbox SET state = ?3 WHERE campaign = ?1 AND state = ?2",
     [ST_OUTBOX_COUNTS] = "SELECT state, count(*) FROM outbox GROUP BY state",
-    [ST_OUTBOX_LIST] = "SELECT " OUTBOX_COLS " FROM outbox WHERE ?1 IS NULL OR vehicle = ?1 "
-                       "ORDER BY id",
+    [ST_OUTBOX_LIST] = "SELECT " OUTBOX_COLS " FROM outbox WHERE vehicle = ?1 ORDER BY id",
+    [ST_OUTBOX_LIST_ALL] = "SELECT " OUTBOX_COLS " FROM outbox ORDER BY id",
+    /* Per vehicle, its newest published retained message again, unless a newer one is
+     * pending anyway (?2: not the empty clearing ones). One pass, whatever the fleet. */
+    [ST_OUTBOX_REQUEUE] = "INSERT INTO outbox (vehicle, campaign, topic, payload, retain, state, "
+                          "created_at) SELECT o.vehicle, o.campaign, o.topic, o.payload, 1, "
+                          "'pending', ?1 FROM outbox o WHERE o.id IN (SELECT max(id) FROM outbox "
+                          "WHERE state = 'published' AND retain = 1 GROUP BY vehicle) AND "
+                          "(?2 = 0 OR o.payload <> '') AND NOT EXISTS (SELECT 1 FROM outbox p "
+                          "WHERE p.vehicle = o.vehicle AND p.state = 'pending' AND p.id > o.id) "
+                          "ORDER BY o.id",
     [ST_EVENT_ADD] = "INSERT INTO events (ts, actor, kind, vehicle, campaign, state, bytes, "
                      "detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [ST_EVENT_LIST] = "SELECT id, ts, actor, kind, vehicle, coalesce(campaign, 0), state, "
@@ -1246,6 +1257,21 @@ int ota_db_outbox_move_campaign(struct ota_db *db, int64_t campaign, enum ota_ou
     return exec_change(db, st, false);
 }
 
+int ota_db_outbox_requeue_latest(struct ota_db *db, bool skip_empty, int64_t now,
+                                 uint64_t *ret_count)
+{
+    PREPARED(db, ST_OUTBOX_REQUEUE);
+    int r;
+
+    if (sqlite3_bind_int64(st, 1, now) || sqlite3_bind_int(st, 2, skip_empty)) {
+        done(st);
+        return -EIO;
+    }
+    if ((r = exec_change(db, st, false)) == 0 && ret_count)
+        *ret_count = (uint64_t)sqlite3_changes(db->h);
+    return r == -EEXIST ? -EIO : r;
+}
+
 int ota_db_outbox_counts(struct ota_db *db, uint64_t counts[4])
 {
     PREPARED(db, ST_OUTBOX_COUNTS);
@@ -1257,9 +1283,9 @@ int ota_db_outbox_counts(struct ota_db *db, uint64_t counts[4])
 int ota_db_outbox_list(struct ota_db *db, const char *vehicle,
                        int (*cb)(const struct ota_outbox_row *, void *), void *ctx)
 {
-    PREPARED(db, ST_OUTBOX_LIST);
+    PREPARED(db, vehicle ? ST_OUTBOX_LIST : ST_OUTBOX_LIST_ALL);
 
-    if (bind_text(st, 1, vehicle)) {
+    if (vehicle && bind_text(st, 1, vehicle)) {
         done(st);
         return -EIO;
     }

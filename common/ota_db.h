@@ -248,6 +248,12 @@ int ota_db_outbox_retry_later(struct ota_db *db, int64_t id, int64_t next_at);
  * held->pending, cancel: held/pending->dropped via two calls). */
 int ota_db_outbox_move_campaign(struct ota_db *db, int64_t campaign, enum ota_outbox_state from,
                                 enum ota_outbox_state to);
+/* For a broker that lost its retained messages: per vehicle, queues its newest published
+ * retained message again as a new pending row, unless a newer row is pending anyway;
+ * with @skip_empty not the empty clearing messages. One statement, linear in the outbox.
+ * *ret_count (may be NULL) is the number queued. Returns 0 or -EIO/-EBUSY. */
+int ota_db_outbox_requeue_latest(struct ota_db *db, bool skip_empty, int64_t now,
+                                 uint64_t *ret_count);
 /* Number of rows per state, index enum ota_outbox_state. */
 int ota_db_outbox_counts(struct ota_db *db, uint64_t counts[4]);
 /* Calls @cb for every row of @vehicle in id order (tests, ota-admin). */

@@ -312,95 +312,20 @@ fail:
 
 /* ---- requeue after the broker lost retained messages ------------------------------- */
 
-struct ids {
-    char (*v)[OTA_ID_MAX + 1];
-    size_t n;
-    size_t cap;
-    bool oom;
-};
-
-static int ids_add(const struct ota_vehicle *veh, void *ctx)
-{
-    struct ids *ids = ctx;
-
-    if (ids->n == ids->cap) {
-        size_t cap = ids->cap ? ids->cap * 2 : 256;
-        void *v = realloc(ids->v, cap * sizeof(*ids->v));
-        if (!v) {
-            ids->oom = true;
-            return 1;
-        }
-        ids->v = v;
-        ids->cap = cap;
-    }
-    memcpy(ids->v[ids->n], veh->id, sizeof(ids->v[0]));
-    ids->v[ids->n][OTA_ID_MAX] = '\0';
-    ids->n++;
-    return 0;
-}
-
-struct latest {
-    struct row_copy last; /* latest published retained row; id 0 = none */
-    int64_t max_pending;
-    bool oom;
-};
-
-static int latest_row(const struct ota_outbox_row *r, void *ctx)
-{
-    struct latest *l = ctx;
-
-    if (r->state == OTA_OUTBOX_PENDING && r->id > l->max_pending)
-        l->max_pending = r->id;
-    if (r->state != OTA_OUTBOX_PUBLISHED || !r->retain || r->id < l->last.id)
-        return 0;
-    free(l->last.topic);
-    free(l->last.payload);
-    if (row_copy(&l->last, r) < 0) {
-        memset(&l->last, 0, sizeof(l->last));
-        l->oom = true;
-        return 1;
-    }
-    return 0;
-}
-
 int ntf_outbox_requeue(struct ntf_daemon *d, bool skip_empty)
 {
-    struct ids ids = { 0 };
-    struct latest l = { 0 };
     int64_t now = ota_now();
     uint64_t queued = 0;
     bool in_tx = false;
     int r;
 
-    r = ota_db_vehicle_list(d->db, ids_add, &ids);
-    if (ids.oom)
-        r = -ENOMEM;
-    if (r < 0)
-        goto out;
     r = ota_db_begin(d->db);
     if (r < 0)
         goto out;
     in_tx = true;
-    for (size_t i = 0; i < ids.n; i++) {
-        free(l.last.topic);
-        free(l.last.payload);
-        memset(&l, 0, sizeof(l));
-        r = ota_db_outbox_list(d->db, ids.v[i], latest_row, &l);
-        if (l.oom)
-            r = -ENOMEM;
-        if (r < 0)
-            goto out;
-        /* Nothing ever delivered, or a newer message is on its way anyway. */
-        if (l.last.id == 0 || l.max_pending > l.last.id)
-            continue;
-        if (skip_empty && l.last.payload_len == 0)
-            continue;
-        r = ota_db_outbox_insert(d->db, l.last.vehicle, l.last.campaign, l.last.topic,
-                                 l.last.payload, true, OTA_OUTBOX_PENDING, now, NULL);
-        if (r < 0)
-            goto out;
-        queued++;
-    }
+    r = ota_db_outbox_requeue_latest(d->db, skip_empty, now, &queued);
+    if (r < 0)
+        goto out;
     if (queued > 0) {
         struct ota_event e = {
             .ts = now,
@@ -427,9 +352,6 @@ int ntf_outbox_requeue(struct ntf_daemon *d, bool skip_empty)
 out:
     if (in_tx)
         ota_db_rollback(d->db);
-    free(l.last.topic);
-    free(l.last.payload);
-    free(ids.v);
     return r;
 }
 

@@ -58,7 +58,9 @@ CREATE TABLE deployments (
     updated_at  INTEGER NOT NULL,
     UNIQUE (campaign, vehicle)
 ) STRICT;
-CREATE INDEX deployments_vehicle ON deployments (vehicle, state);
+-- (vehicle) and not (vehicle, state): the rowid in the index gives "newest first" for
+-- ota_db_deployment_current() without sorting on every poll.
+CREATE INDEX deployments_vehicle ON deployments (vehicle);
 
 -- Transactional outbox: ota-notifier publishes 'pending' rows in id order and marks a row
 -- 'published' only after the broker's PUBACK. 'held' rows belong to a paused campaign;
@@ -80,6 +82,7 @@ CREATE TABLE outbox (
 ) STRICT;
 CREATE INDEX outbox_due ON outbox (state, next_attempt_at, id);
 CREATE INDEX outbox_campaign ON outbox (campaign, state);
+CREATE INDEX outbox_vehicle ON outbox (vehicle);
 
 -- Audit: every status report (REST, MQTT, DDI) and every admin action.
 CREATE TABLE events (

@@ -390,6 +390,57 @@ static void test_refresh_keeps_other_campaign(struct ota_db *db)
     CHECK(strlen(s.payload[s.n - 1]) > 0);
 }
 
+/* After a broker lost its retained messages: each vehicle's newest published message is
+ * queued again, unless something newer is pending; empty ones only when asked. */
+static void test_requeue(void)
+{
+    struct ota_db *db = open_fresh("requeue.db");
+    struct outbox_seen s = { 0 };
+    uint64_t n = 99;
+    int64_t id;
+
+    CHECK_INT(ota_db_vehicle_add(db, "R1", "", ""), 0);
+    CHECK_INT(ota_db_vehicle_add(db, "R2", "", ""), 0);
+    CHECK_INT(ota_db_vehicle_add(db, "R3", "", ""), 0);
+    CHECK_INT(ota_db_vehicle_add(db, "R4", "", ""), 0);
+    struct {
+        const char *vehicle, *payload;
+        bool publish;
+    } rows[] = {
+        { "R1", "old", true }, { "R1", "new", true }, /* R1: "new" again */
+        { "R2", "sent", true }, { "R2", "next", false }, /* R2: newer pending: nothing */
+        { "R3", "", true },                          /* R3: empty, only without skip */
+        /* R4: never published: nothing */
+        { "R4", "waiting", false },
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        CHECK_INT(ota_db_outbox_insert(db, rows[i].vehicle, 0, "t", rows[i].payload, true,
+                                       OTA_OUTBOX_PENDING, 1, &id),
+                  0);
+        if (rows[i].publish)
+            CHECK_INT(ota_db_outbox_mark_published(db, id, 2), 0);
+    }
+    CHECK_INT(ota_db_outbox_requeue_latest(db, true, 3, &n), 0);
+    CHECK_INT(n, 1);
+    CHECK_INT(ota_db_outbox_list(db, "R1", outbox_cb, &s), 0);
+    CHECK_INT(s.n, 3);
+    CHECK_STR(s.payload[2], "new");
+    /* Now R1's copy is pending: a second pass adds only R3's empty message. */
+    CHECK_INT(ota_db_outbox_requeue_latest(db, false, 4, &n), 0);
+    CHECK_INT(n, 1);
+    memset(&s, 0, sizeof(s));
+    CHECK_INT(ota_db_outbox_list(db, "R3", outbox_cb, &s), 0);
+    CHECK_INT(s.n, 2);
+    CHECK_STR(s.payload[1], "");
+    memset(&s, 0, sizeof(s));
+    CHECK_INT(ota_db_outbox_list(db, "R2", outbox_cb, &s), 0);
+    CHECK_INT(s.n, 2);
+    memset(&s, 0, sizeof(s));
+    CHECK_INT(ota_db_outbox_list(db, NULL, outbox_cb, &s), 0);
+    CHECK_INT(s.n, 8);
+    ota_db_close(db);
+}
+
 int main(void)
 {
     struct ota_db *db;
@@ -403,6 +454,7 @@ int main(void)
     test_status(db);
     test_refresh_keeps_other_campaign(db);
     ota_db_close(db);
+    test_requeue();
     {
         char cmd[300];
 
