@@ -13,6 +13,7 @@
 
 enum stmt_id {
     ST_BEGIN,
+    ST_BEGIN_READ,
     ST_COMMIT,
     ST_ROLLBACK,
     ST_VEHICLE_ADD,
@@ -79,6 +80,7 @@ enum stmt_id {
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_BEGIN_READ] = "BEGIN DEFERRED",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
     /* Vehicles and edges share one id space: a certificate CN must name one client. */
@@ -413,6 +415,13 @@ int ota_db_check_schema(struct ota_db *db)
 int ota_db_begin(struct ota_db *db)
 {
     sqlite3_stmt *st = stmt(db, ST_BEGIN);
+
+    return st ? exec_change(db, st, false) : -EIO;
+}
+
+int ota_db_begin_read(struct ota_db *db)
+{
+    sqlite3_stmt *st = stmt(db, ST_BEGIN_READ);
 
     return st ? exec_change(db, st, false) : -EIO;
 }

@@ -35,6 +35,9 @@ const char *ota_db_errmsg(struct ota_db *db);
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK. Returns 0, -EBUSY or -EIO. rollback always ends. */
 int ota_db_begin(struct ota_db *db);
+/* BEGIN DEFERRED: several reads under one snapshot and one shared lock (end it with
+ * ota_db_commit). Returns 0, -EBUSY or -EIO. */
+int ota_db_begin_read(struct ota_db *db);
 int ota_db_commit(struct ota_db *db);
 void ota_db_rollback(struct ota_db *db);
 
