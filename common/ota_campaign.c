@@ -134,7 +134,6 @@ int ota_campaign_start(struct ota_db *db, int64_t id, unsigned poll_after, char 
 {
     static const enum ota_campaign_state allowed[] = { OTA_CAMPAIGN_CREATED };
     struct ota_campaign *c = NULL;
-    struct ota_deployment *d = NULL;
     struct id_list list = { 0 };
     struct target_walk walk = { .list = &list };
     char topic[256];
@@ -178,29 +177,27 @@ int ota_campaign_start(struct ota_db *db, int64_t id, unsigned poll_after, char 
     r = ota_db_campaign_set_state(db, id, OTA_CAMPAIGN_RUNNING, now);
     if (r < 0)
         goto out;
-    /* The deployment is read back so the message carries exactly what GET /v1/updates
-     * will answer (campaign state and artifact come from the joined row). */
+    /* Every vehicle's message is the same: what GET /v1/updates answers for this campaign
+     * (the same function builds both), plus issued_at. Built once, not once per vehicle. */
+    {
+        struct ota_deployment proto = { .campaign = id };
+
+        memcpy(proto.artifact, c->artifact, sizeof(proto.artifact));
+        r = ota_status_update_body(db, &proto, poll_after, now, &body);
+        if (r < 0)
+            goto out;
+    }
     for (size_t i = 0; i < list.n; i++) {
         if (!list.deployment[i])
             continue;
-        r = ota_db_deployment_get_by_id(db, list.deployment[i], &d);
+        r = ota_status_update_topic(list.id[i], topic, sizeof(topic));
         if (r < 0)
             goto out;
-        r = ota_status_update_topic(d->vehicle, topic, sizeof(topic));
-        if (r < 0)
-            goto out;
-        r = ota_status_update_body(db, d, poll_after, now, &body);
-        if (r < 0)
-            goto out;
-        r = ota_db_outbox_insert(db, d->vehicle, id, topic, body, true, OTA_OUTBOX_PENDING, now,
+        r = ota_db_outbox_insert(db, list.id[i], id, topic, body, true, OTA_OUTBOX_PENDING, now,
                                  NULL);
         if (r < 0)
             goto out;
         deployed++;
-        free(body);
-        body = NULL;
-        ota_deployment_free(d);
-        d = NULL;
     }
     snprintf(detail, sizeof(detail), "%zu vehicles", deployed);
     r = record(db, "campaign.start", id, detail);
@@ -211,7 +208,6 @@ out:
     if (r < 0)
         ota_db_rollback(db);
     free(body);
-    ota_deployment_free(d);
     ota_campaign_free(c);
     id_list_clear(&list);
     return r;

@@ -144,7 +144,12 @@ static const char *const stmt_sql[ST_COUNT] = {
                      "AND d.state <> 'cancelled' LIMIT 1",
     [ST_OUTBOX_INSERT] = "INSERT INTO outbox (vehicle, campaign, topic, payload, retain, state, "
                          "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    /* Two arms so that no page sorts every pending row: the index outbox_due (state,
+     * next_attempt_at, id) yields rows never deferred (next_attempt_at 0, nearly all) in
+     * id order, and only deferred ones that came due are sorted; a merge joins the two. */
     [ST_OUTBOX_DUE] = "SELECT " OUTBOX_COLS " FROM outbox WHERE state = 'pending' AND "
+                      "next_attempt_at = 0 AND id > ?2 UNION ALL SELECT " OUTBOX_COLS
+                      " FROM outbox WHERE state = 'pending' AND next_attempt_at > 0 AND "
                       "next_attempt_at <= ?1 AND id > ?2 ORDER BY id LIMIT ?3",
     [ST_OUTBOX_MARK] = "UPDATE outbox SET state = 'published', published_at = ?2 "
                        "WHERE id = ?1 AND state = 'pending'",

@@ -50,6 +50,7 @@ static void on_connected(void *ctx, int rc, bool session_present)
     d->backoff_ms = BACKOFF_MIN_MS;
     d->need_subscribe = true;
     d->drain_more = true;
+    d->rescan = true;
     /* Retained messages the broker may have lost. Without our session it restarted
      * without persistence (or expired us): everything is gone. After a lost connection
      * with the session kept, a persistent broker may still have restarted from a snapshot
@@ -78,7 +79,7 @@ static void on_disconnected(void *ctx, int rc)
         d->had_connection = true;
         if (!d->stopping)
             ota_warn("broker connection lost (%s); %u message(s) in flight will be sent again",
-                     ntf_mqtt_strerror(rc), d->win.used);
+                     ntf_mqtt_strerror(rc), d->win.used - d->win.acked);
     }
     d->connected = false;
     d->stats.connected = false;
@@ -95,7 +96,12 @@ static void on_puback(void *ctx, int mid, int reason)
 
 static void on_message(void *ctx, const char *topic, const void *payload, size_t len)
 {
-    ntf_status_message(ctx, topic, payload, len);
+    struct ntf_daemon *d = ctx;
+
+    ntf_status_message(d, topic, payload, len);
+    /* A report that ends a deployment queues its clearing message: our own commit, which
+     * PRAGMA data_version does not show us. It is a new row, after the cursor: no rescan. */
+    d->drain_more = true;
 }
 
 static const struct ntf_mqtt_ops mqtt_ops = {
@@ -133,6 +139,7 @@ static void check_version(struct ntf_daemon *d)
     if (v != d->data_version) {
         d->data_version = v;
         d->drain_more = true;
+        d->rescan = true;
     }
 }
 
@@ -246,7 +253,12 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
         snprintf(err, errlen, "mqtt.topic_prefix: too long");
         goto out;
     }
-    r = ntf_window_init(&d->win, cfg->notifier.max_inflight ? cfg->notifier.max_inflight : 1);
+    {
+        unsigned limit = cfg->notifier.max_inflight ? cfg->notifier.max_inflight : 1;
+        /* twice max_inflight: a batch of acknowledged rows waits for its transaction
+         * while as many again are on the wire */
+        r = ntf_window_init(&d->win, limit * 2, limit);
+    }
     if (r < 0) {
         snprintf(err, errlen, "notifier.max_inflight: %s", strerror(-r));
         goto out;
@@ -278,9 +290,10 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
     }
     ota_db_data_version(db, &d->data_version);
     d->drain_more = true;
+    d->rescan = true;
     ota_info("started: broker %s:%u%s, topic prefix %s, max_inflight %u, stats_file %s",
              cfg->mqtt.host, cfg->mqtt.port, cfg->mqtt.cafile[0] ? " (TLS)" : "",
-             cfg->mqtt.topic_prefix, d->win.cap,
+             cfg->mqtt.topic_prefix, d->win.limit,
              cfg->notifier.stats_file[0] ? cfg->notifier.stats_file : "(none)");
 
     for (;;) {
@@ -301,14 +314,24 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
             else if (r != -EBUSY)
                 ota_err("queueing retained messages again: %s", ota_db_errmsg(db));
         }
-        ntf_outbox_flush_acks(d);
-        ntf_status_retry(d);
+        if (d->win.acked > 0 && !d->stopping &&
+            (d->win.acked >= d->win.limit || !d->backlog || now >= d->flush_at_ms)) {
+            if (ntf_outbox_flush_acks(d) < 0)
+                d->flush_at_ms = now + 100; /* busy: try again */
+        }
+        if (d->squeue.n > 0) {
+            unsigned queued = d->squeue.n;
+            ntf_status_retry(d);
+            if (d->squeue.n != queued)
+                d->drain_more = true; /* as in on_message() */
+        }
         if (now >= d->next_version_ms) {
             check_version(d);
             d->next_version_ms = now + version_every;
         }
         if (now >= d->next_scan_ms) {
             d->drain_more = true;
+            d->rescan = true; /* deferred rows whose time came */
             d->next_scan_ms = now + SCAN_EVERY_MS;
         }
         if (d->drain_more && d->connected && !d->stopping && ntf_window_free_slots(&d->win)) {
@@ -318,13 +341,12 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
         }
         write_stats(d, now, false);
         if (d->stopping) {
-            bool acked = true;
-            for (unsigned i = 0; i < d->win.used; i++)
-                acked = acked && d->win.slots[i].acked;
-            if (d->win.used == 0 || !d->connected || now >= d->stop_deadline_ms) {
-                if (d->win.used && !acked)
+            /* Only PUBACKs are waited for; they are recorded once, after the loop, so
+             * that a locked database delays the exit by one busy timeout at most. */
+            if (d->win.used == d->win.acked || !d->connected || now >= d->stop_deadline_ms) {
+                if (d->win.used > d->win.acked)
                     ota_warn("stopping with %u message(s) unacknowledged; they stay pending",
-                             d->win.used);
+                             d->win.used - d->win.acked);
                 break;
             }
         }
@@ -339,9 +361,8 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
             wake = min64(wake, now + 200);
         if (d->drain_more && d->connected && ntf_window_free_slots(&d->win))
             wake = now;
-        for (unsigned i = 0; i < d->win.used; i++)
-            if (d->win.slots[i].acked)
-                wake = min64(wake, now + 100); /* marking waits for a busy db */
+        if (d->win.acked > 0)
+            wake = min64(wake, d->flush_at_ms > now ? d->flush_at_ms : now);
         if (d->connected)
             wake = min64(wake, now + 1000); /* keepalive bookkeeping */
 
@@ -372,7 +393,7 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
                     continue;
                 if (!d->stopping) {
                     ota_info("signal %u: stopping (waiting up to %d ms for %u PUBACK(s))",
-                             si_info.ssi_signo, STOP_GRACE_MS, d->win.used);
+                             si_info.ssi_signo, STOP_GRACE_MS, d->win.used - d->win.acked);
                     d->stopping = true;
                     d->stop_deadline_ms = ota_monotonic_ms() + STOP_GRACE_MS;
                 }
@@ -385,9 +406,10 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
         if (mi >= 0)
             ntf_mqtt_io(d->mqtt, r > 0 ? pfd[mi].revents : 0);
     }
-    /* Record what was acknowledged, then leave the broker cleanly. */
-    for (int i = 0; i < 20 && ntf_outbox_flush_acks(d) == -EBUSY; i++)
-        usleep(100 * 1000);
+    /* Record what was acknowledged (one attempt: rows not recorded stay pending and go
+     * out again next time, harmless for retained messages), then leave the broker. */
+    if (d->win.acked > 0 && ntf_outbox_flush_acks(d) < 0)
+        ota_warn("%u acknowledged row(s) not recorded; they will be sent again", d->win.acked);
     if (ntf_mqtt_fd(d->mqtt) >= 0) {
         ntf_mqtt_disconnect(d->mqtt);
         ntf_mqtt_io(d->mqtt, 0);
@@ -402,6 +424,7 @@ out:
     if (d) {
         ntf_mqtt_free(d->mqtt);
         ntf_window_free(&d->win);
+        ntf_outbox_page_free(d->page);
         ntf_blocks_free(&d->blocks);
         ntf_status_queue_free(&d->squeue);
         free(d);

@@ -13,6 +13,13 @@
 
 enum ntf_broker_state { NTF_BROKER_UNKNOWN, NTF_BROKER_UP, NTF_BROKER_DOWN };
 
+struct ntf_page;
+
+/* PUBACKs are recorded ("published") in one transaction, and so one fsync, per batch: when
+ * max_inflight of them wait, when nothing else is left to send, or this long after the
+ * first of the batch. */
+#define NTF_FLUSH_DELAY_MS 50
+
 struct ntf_daemon {
     const struct ota_config *cfg; /* borrowed */
     struct ota_db *db;            /* borrowed */
@@ -28,6 +35,7 @@ struct ntf_daemon {
     bool need_refresh;       /* queue every vehicle's latest retained message again */
     bool refresh_skip_empty; /* the broker lost everything: clearing messages are moot */
     bool drain_more;         /* rows may be due: scan the outbox */
+    bool rescan;             /* rows below the cursor may be due: scan from id 0 */
     bool backlog;            /* the last scan stopped on a full window */
     bool stats_dirty;
     bool stopping;
@@ -36,6 +44,10 @@ struct ntf_daemon {
     char broker_error[256];
     unsigned backoff_ms;
     int64_t next_connect_ms;
+    struct ntf_page *page;  /* the drain's row buffers, reused (ntf_outbox.c) */
+    int64_t cursor;         /* the drain goes on after this row id (0: from the start) */
+    int64_t scan_version;   /* PRAGMA data_version read before the last rescan */
+    int64_t flush_at_ms;    /* record the waiting PUBACKs by then */
     int64_t data_version;
     int64_t next_version_ms;
     int64_t next_scan_ms;

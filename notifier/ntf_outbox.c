@@ -7,9 +7,18 @@
  * publish and is deferred (ota_db_outbox_retry_later): its vehicle is then blocked
  * (struct ntf_blocks) so that none of that vehicle's later rows goes out before it.
  *
- * Scanning. The scan starts at id 0 every time (rows that a resumed campaign releases, or
- * deferred rows that came due, have old ids) and pages past the rows already in flight,
- * which are still 'pending' in the database until their PUBACK. */
+ * Scanning. A rescan starts at id 0 (rows that a resumed campaign releases, or deferred
+ * rows that came due, have old ids) and pages past the rows already in flight, which are
+ * still 'pending' in the database until their PUBACK. Between rescans a drain goes on
+ * from the last row it dealt with (the cursor), so a campaign costs one read per row, not
+ * one per row and window. That is safe only while no row below the cursor can have become
+ * due: rows another connection changes (campaign resume) bump PRAGMA data_version, which
+ * is read before every rescan and checked after every page (the page is copied, published
+ * only once the check passed); a deferred row coming due again is seen by
+ * ntf_blocks_expired(); our own writes that may add due rows ask for a rescan.
+ *
+ * Budget. One drain stops after DRAIN_BUDGET_MS and asks the loop to come back, so
+ * PUBACKs, signals and keepalives are served while a large backlog goes out. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -21,10 +30,13 @@
 #include "ntf_outbox.h"
 #include "ntf_topic.h"
 
-#define PAGE_EXTRA  64  /* rows per page beyond the window's size */
-#define MAX_PAGES   64  /* pages per drain: bounds the time one drain takes */
-#define RETRY_MAX_S 300 /* longest deferral of a failing row */
+#define PAGE_EXTRA      64  /* rows per page beyond the window's size */
+#define MAX_PAGES       64  /* pages per drain: bounds the time one drain takes */
+#define DRAIN_BUDGET_MS 50  /* ... and so does this */
+#define RETRY_MAX_S     300 /* longest deferral of a failing row */
 
+/* A row copied out of the query. The buffers are kept from page to page and only grow,
+ * so a steady drain allocates nothing per row. */
 struct row_copy {
     int64_t id;
     int64_t campaign;
@@ -34,38 +46,63 @@ struct row_copy {
     enum ota_outbox_state state;
     char vehicle[OTA_ID_MAX + 1];
     char *topic;
+    size_t topic_cap;
     char *payload;
     size_t payload_len;
+    size_t payload_cap;
 };
 
-struct page {
+struct ntf_page {
     struct row_copy *v;
     unsigned n;
-    unsigned cap;
+    unsigned cap; /* entries allocated (their buffers too) */
     bool oom;
 };
 
-static void page_clear(struct page *p)
+static void page_clear(struct ntf_page *p)
 {
-    for (unsigned i = 0; i < p->n; i++) {
-        free(p->v[i].topic);
-        free(p->v[i].payload);
-    }
     p->n = 0;
     p->oom = false;
 }
 
-static void page_free(struct page *p)
+void ntf_outbox_page_free(struct ntf_page *p)
 {
-    page_clear(p);
+    if (!p)
+        return;
+    for (unsigned i = 0; i < p->cap; i++) {
+        free(p->v[i].topic);
+        free(p->v[i].payload);
+    }
     free(p->v);
-    p->v = NULL;
-    p->cap = 0;
+    free(p);
+}
+
+/* Makes *buf hold at least @need bytes. */
+static int buf_reserve(char **buf, size_t *cap, size_t need)
+{
+    char *b;
+    size_t n = *cap ? *cap : 64;
+
+    if (need <= *cap)
+        return 0;
+    while (n < need)
+        n *= 2;
+    b = realloc(*buf, n);
+    if (!b)
+        return -ENOMEM;
+    *buf = b;
+    *cap = n;
+    return 0;
 }
 
 static int row_copy(struct row_copy *c, const struct ota_outbox_row *r)
 {
-    memset(c, 0, sizeof(*c));
+    const char *topic = r->topic ? r->topic : "";
+    size_t tlen = strlen(topic);
+
+    if (buf_reserve(&c->topic, &c->topic_cap, tlen + 1) < 0 ||
+        buf_reserve(&c->payload, &c->payload_cap, r->payload_len + 1) < 0)
+        return -ENOMEM;
     c->id = r->id;
     c->campaign = r->campaign;
     c->next_attempt_at = r->next_attempt_at;
@@ -74,13 +111,7 @@ static int row_copy(struct row_copy *c, const struct ota_outbox_row *r)
     c->state = r->state;
     memcpy(c->vehicle, r->vehicle, sizeof(c->vehicle));
     c->vehicle[OTA_ID_MAX] = '\0';
-    c->topic = strdup(r->topic ? r->topic : "");
-    c->payload = malloc(r->payload_len + 1);
-    if (!c->topic || !c->payload) {
-        free(c->topic);
-        free(c->payload);
-        return -ENOMEM;
-    }
+    memcpy(c->topic, topic, tlen + 1);
     if (r->payload_len)
         memcpy(c->payload, r->payload, r->payload_len);
     c->payload[r->payload_len] = '\0';
@@ -91,7 +122,7 @@ static int row_copy(struct row_copy *c, const struct ota_outbox_row *r)
 /* Collects rows: the db's iteration must end before we write (mark, defer). */
 static int page_add(const struct ota_outbox_row *r, void *ctx)
 {
-    struct page *p = ctx;
+    struct ntf_page *p = ctx;
 
     if (p->n == p->cap) {
         unsigned cap = p->cap ? p->cap * 2 : 64;
@@ -100,6 +131,7 @@ static int page_add(const struct ota_outbox_row *r, void *ctx)
             p->oom = true;
             return 1;
         }
+        memset(v + p->cap, 0, (cap - p->cap) * sizeof(*v));
         p->v = v;
         p->cap = cap;
     }
@@ -109,6 +141,16 @@ static int page_add(const struct ota_outbox_row *r, void *ctx)
     }
     p->n++;
     return 0;
+}
+
+/* The daemon's page, allocated on first use. NULL when out of memory. */
+static struct ntf_page *page_get(struct ntf_daemon *d)
+{
+    if (!d->page)
+        d->page = calloc(1, sizeof(*d->page));
+    if (d->page)
+        page_clear(d->page);
+    return d->page;
 }
 
 static void note_busy(struct ntf_daemon *d, const char *what)
@@ -181,41 +223,93 @@ static int publish_row(struct ntf_daemon *d, const struct row_copy *c)
     return 0;
 }
 
+/* Reads the next page of due rows after @after into @p. Returns 0, -ENOMEM, -EBUSY, -EIO
+ * (logged here). */
+static int read_page(struct ntf_daemon *d, struct ntf_page *p, int64_t now, int64_t after,
+                     unsigned limit)
+{
+    int r;
+
+    page_clear(p);
+    r = ota_db_outbox_due(d->db, now, after, limit, page_add, p);
+    if (p->oom) {
+        ota_err("reading the outbox: out of memory");
+        return -ENOMEM;
+    }
+    if (r == -EBUSY) {
+        note_busy(d, "reading the outbox");
+        return r;
+    }
+    if (r < 0) {
+        ota_err("reading the outbox: %s", ota_db_errmsg(d->db));
+        return r;
+    }
+    return 0;
+}
+
 int ntf_outbox_drain(struct ntf_daemon *d)
 {
-    struct page p = { 0 };
-    int64_t after = 0, now = ota_now();
-    unsigned limit = d->win.cap + PAGE_EXTRA;
+    struct ntf_page *p = page_get(d);
+    int64_t now = ota_now(), t0 = ota_monotonic_ms(), after, v;
+    unsigned limit;
     int r = 0;
-    bool end = false;
+    bool end = false, rescan, from_zero = false;
 
+    if (!p) {
+        ota_err("reading the outbox: out of memory");
+        return -ENOMEM;
+    }
+    rescan = d->rescan || ntf_blocks_expired(&d->blocks, now);
     d->backlog = false;
     for (unsigned pg = 0; pg < MAX_PAGES && !end; pg++) {
-        page_clear(&p);
-        r = ota_db_outbox_due(d->db, now, after, limit, page_add, &p);
-        if (p.oom) {
-            r = -ENOMEM;
-            goto out;
+        if (rescan) {
+            /* The version first, then the rows: a commit in between shows up at the next
+             * check and costs one more rescan, never a missed row. */
+            r = ota_db_data_version(d->db, &v);
+            if (r < 0) {
+                note_busy(d, "reading the outbox");
+                goto out;
+            }
+            d->scan_version = v;
+            d->cursor = 0;
+            d->rescan = false;
+            rescan = false;
+            from_zero = true;
         }
-        if (r == -EBUSY) {
-            note_busy(d, "reading the outbox");
+        after = d->cursor;
+        limit = d->cursor == 0 ? d->win.cap + PAGE_EXTRA
+                               : ntf_window_free_slots(&d->win) + PAGE_EXTRA / 4;
+        r = read_page(d, p, now, after, limit);
+        if (r < 0)
             goto out;
+        if (after > 0) {
+            /* Rows below the cursor may have come due through another connection since
+             * the rescan: then this page must not go out before them. */
+            r = ota_db_data_version(d->db, &v);
+            if (r < 0) {
+                note_busy(d, "reading the outbox");
+                goto out;
+            }
+            if (v != d->scan_version) {
+                d->rescan = rescan = true;
+                continue;
+            }
         }
-        if (r < 0) {
-            ota_err("reading the outbox: %s", ota_db_errmsg(d->db));
-            goto out;
-        }
-        r = 0;
-        if (p.n < limit)
+        if (p->n < limit) {
             end = true;
-        for (unsigned i = 0; i < p.n; i++) {
-            const struct row_copy *c = &p.v[i];
+            /* Every due row was seen since the rescan: a block whose row did not come up
+             * (cancelled while deferred) would force a rescan per drain. */
+            if (from_zero)
+                ntf_blocks_prune(&d->blocks, now);
+        }
+        for (unsigned i = 0; i < p->n; i++) {
+            const struct row_copy *c = &p->v[i];
 
-            after = c->id;
-            if (ntf_window_has_row(&d->win, c->id))
+            if (ntf_window_has_row(&d->win, c->id) ||
+                ntf_blocks_holds(&d->blocks, c->vehicle, c->id, now)) {
+                d->cursor = c->id;
                 continue;
-            if (ntf_blocks_holds(&d->blocks, c->vehicle, c->id, now))
-                continue;
+            }
             if (ntf_window_free_slots(&d->win) == 0 || !d->connected) {
                 d->backlog = true;
                 end = true;
@@ -225,12 +319,19 @@ int ntf_outbox_drain(struct ntf_daemon *d)
                 end = true;
                 break;
             }
+            d->cursor = c->id;
         }
+        if (!end && ota_monotonic_ms() - t0 >= DRAIN_BUDGET_MS)
+            break;
     }
-    if (!end)
-        d->backlog = true; /* page budget used up: more next time */
+    if (!end) {
+        /* Budget used up with rows left: come back after one turn of the loop. */
+        d->backlog = true;
+        d->drain_more = true;
+    }
 out:
-    page_free(&p);
+    if (r < 0)
+        d->rescan = true;
     d->stats.inflight = d->win.used;
     return r;
 }
@@ -253,7 +354,9 @@ void ntf_outbox_puback(struct ntf_daemon *d, int mid, int reason)
         d->stats.refused++;
         defer_row(d, row, vehicle, 0, why);
     } else {
-        s->acked = true;
+        ntf_window_ack(&d->win, s);
+        if (d->win.acked == 1)
+            d->flush_at_ms = ota_monotonic_ms() + NTF_FLUSH_DELAY_MS;
     }
     d->stats.inflight = d->win.used;
     d->stats_dirty = true;
@@ -264,11 +367,9 @@ void ntf_outbox_puback(struct ntf_daemon *d, int mid, int reason)
 int ntf_outbox_flush_acks(struct ntf_daemon *d)
 {
     int64_t now = ota_now();
-    unsigned n = 0;
+    unsigned n = d->win.acked;
     int r;
 
-    for (unsigned i = 0; i < d->win.used; i++)
-        n += d->win.slots[i].acked;
     if (n == 0)
         return 0;
     r = ota_db_begin(d->db);
@@ -290,14 +391,10 @@ int ntf_outbox_flush_acks(struct ntf_daemon *d)
         ota_db_rollback(d->db);
         goto fail;
     }
-    for (unsigned i = 0; i < d->win.used;) {
-        if (d->win.slots[i].acked) {
+    for (unsigned i = 0; i < d->win.used; i++)
+        if (d->win.slots[i].acked)
             ota_debug("row %" PRId64 " published", d->win.slots[i].row);
-            ntf_window_remove(&d->win, &d->win.slots[i]);
-        } else {
-            i++;
-        }
-    }
+    ntf_window_remove_acked(&d->win);
     d->stats.published += n;
     d->stats.inflight = d->win.used;
     d->stats_dirty = true;
@@ -346,6 +443,7 @@ int ntf_outbox_requeue(struct ntf_daemon *d, bool skip_empty)
     d->stats.requeued += queued;
     d->stats_dirty = true;
     d->drain_more = true;
+    d->rescan = true;
     ota_log(queued ? OTA_LOG_INFO : OTA_LOG_DEBUG,
             "queued %" PRIu64 " retained message(s) again (%s)", queued,
             skip_empty ? "broker had no session for us" : "reconnected");
@@ -357,30 +455,31 @@ out:
 
 int ntf_outbox_load_blocks(struct ntf_daemon *d)
 {
-    struct page p = { 0 };
+    struct ntf_page *p = page_get(d);
     int64_t after = 0, now = ota_now();
     int r = 0;
 
+    if (!p)
+        return -ENOMEM;
     for (unsigned pg = 0; pg < 10000; pg++) {
-        page_clear(&p);
-        r = ota_db_outbox_due(d->db, INT64_MAX, after, 512, page_add, &p);
-        if (p.oom)
+        page_clear(p);
+        r = ota_db_outbox_due(d->db, INT64_MAX, after, 512, page_add, p);
+        if (p->oom)
             r = -ENOMEM;
         if (r < 0)
             break;
-        for (unsigned i = 0; i < p.n; i++) {
-            after = p.v[i].id;
-            if (p.v[i].next_attempt_at > now &&
-                ntf_blocks_set(&d->blocks, p.v[i].vehicle, p.v[i].id, p.v[i].next_attempt_at) < 0) {
-                r = -ENOMEM;
-                goto out;
-            }
+        r = 0;
+        for (unsigned i = 0; i < p->n; i++) {
+            const struct row_copy *c = &p->v[i];
+
+            after = c->id;
+            if (c->next_attempt_at > now &&
+                ntf_blocks_set(&d->blocks, c->vehicle, c->id, c->next_attempt_at) < 0)
+                return -ENOMEM;
         }
-        if (p.n < 512)
+        if (p->n < 512)
             break;
     }
-out:
-    page_free(&p);
     return r;
 }
 

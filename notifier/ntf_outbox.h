@@ -4,8 +4,10 @@
 #include <stdbool.h>
 
 struct ntf_daemon;
+struct ntf_page;
 
-/* Publishes due rows while the window has room. Returns 0, -EBUSY or -EIO (db). */
+/* Publishes due rows while the window has room, for at most about 50 ms (then it sets
+ * drain_more). Returns 0, -EBUSY, -ENOMEM or -EIO (db). */
 int ntf_outbox_drain(struct ntf_daemon *d);
 /* PUBACK of @mid: remembered; ntf_outbox_flush_acks() records it. */
 void ntf_outbox_puback(struct ntf_daemon *d, int mid, int reason);
@@ -20,3 +22,5 @@ int ntf_outbox_requeue(struct ntf_daemon *d, bool skip_empty);
 int ntf_outbox_load_blocks(struct ntf_daemon *d);
 /* Refreshes the pending/held gauges. */
 int ntf_outbox_gauges(struct ntf_daemon *d);
+/* Frees the drain's buffers (d->page); NULL is a no-op. */
+void ntf_outbox_page_free(struct ntf_page *p);

@@ -45,7 +45,9 @@ vin3_state()
 {
     ota_admin campaign show "$cid" --json | jq -r '.. | objects | select(.vehicle? == "VIN3") | .state' | head -n 1
 }
-wait_until 5 test "$(vin3_state)" = downloading || fail "VIN3 state: expected downloading, got $(vin3_state)"
+# vin3_is STATE: evaluated on every try of wait_until.
+vin3_is() { [[ $(vin3_state) == "$1" ]]; }
+wait_until 5 vin3_is downloading || fail "VIN3 state: expected downloading, got $(vin3_state)"
 echo "ok - status over MQTT moved VIN3 to downloading"
 wait_until 3 ntf_stat_is ota_notifier_status_applied_total 1
 echo "ok - status_applied counter"
@@ -53,7 +55,7 @@ echo "ok - status_applied counter"
 # Installed ends the deployment: the notifier publishes VIN3's clearing message.
 mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -t ota/v1/vehicles/VIN3/status \
     -m "{\"campaign\":$cid,\"state\":\"installed\"}"
-wait_until 5 test "$(vin3_state)" = installed
+wait_until 5 vin3_is installed || fail "VIN3 state: expected installed, got $(vin3_state)"
 wait_until 5 ntf_drained
 check_eq "VIN3 topic cleared after installed" "" "$(ntf_sub -t ota/v1/vehicles/VIN3/update -C 1 -W 1 --retained-only)"
 ntf_check_retained "after VIN3 installed"

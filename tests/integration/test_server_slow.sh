@@ -51,7 +51,8 @@ echo "per_ip_limit = 10" >>"$OTA_CONF"
 ota_start_server
 slow tcp "$SERVER_PORT" 15
 check_eq "tcp connections attempted" 15 "$SLOW_OPEN"
-wait_until 5 test "$(slow_closed)" -ge 5 || fail "per_ip_limit: fewer than 5 connections refused"
+refused_at_least() { [[ $(slow_closed) -ge $1 ]]; }
+wait_until 5 refused_at_least 5 || fail "per_ip_limit: fewer than 5 connections refused"
 echo "ok - per_ip_limit refused the connections beyond 10"
 slow_end
 check_eq "poll once the address is under its limit" 204 \

@@ -11,8 +11,9 @@ static void test_window(void)
     struct ntf_window w;
     struct ntf_slot *s;
 
-    CHECK(ntf_window_init(&w, 0) == -EINVAL);
-    CHECK(ntf_window_init(&w, 3) == 0);
+    CHECK(ntf_window_init(&w, 0, 0) == -EINVAL);
+    CHECK(ntf_window_init(&w, 3, 4) == -EINVAL);
+    CHECK(ntf_window_init(&w, 3, 3) == 0);
     CHECK(ntf_window_free_slots(&w) == 3);
     CHECK(ntf_window_add(&w, 1, 10, "VIN1", 0) == 0);
     CHECK(ntf_window_add(&w, 2, 11, "VIN2", 0) == 0);
@@ -37,6 +38,46 @@ static void test_window(void)
     }
     ntf_window_free(&w);
     ntf_window_free(NULL);
+}
+
+/* Acknowledged slots wait for their transaction without holding back sending; PUBACKs
+ * found from the hint, in or out of order; one-pass removal keeps the order. */
+static void test_window_batch(void)
+{
+    struct ntf_window w;
+    struct ntf_slot *s;
+
+    CHECK(ntf_window_init(&w, 4, 2) == 0);
+    CHECK(ntf_window_free_slots(&w) == 2);
+    CHECK(ntf_window_add(&w, 1, 10, "VIN1", 0) == 0);
+    CHECK(ntf_window_add(&w, 2, 11, "VIN2", 0) == 0);
+    CHECK(ntf_window_add(&w, 3, 12, "VIN3", 0) == -ENOSPC); /* two unacknowledged */
+    s = ntf_window_find_mid(&w, 1);
+    CHECK(s && s->row == 10);
+    ntf_window_ack(&w, s);
+    ntf_window_ack(&w, s); /* twice counts once */
+    CHECK(w.acked == 1 && ntf_window_free_slots(&w) == 1);
+    CHECK(ntf_window_add(&w, 3, 12, "VIN3", 0) == 0);
+    s = ntf_window_find_mid(&w, 3); /* out of order */
+    CHECK(s && s->row == 12);
+    ntf_window_ack(&w, s);
+    s = ntf_window_find_mid(&w, 2); /* wraps around the hint */
+    CHECK(s && s->row == 11);
+    ntf_window_ack(&w, s);
+    CHECK(w.acked == 3 && ntf_window_free_slots(&w) == 1); /* room for 4 in all */
+    CHECK(ntf_window_add(&w, 4, 13, "VIN4", 0) == 0);
+    CHECK(ntf_window_free_slots(&w) == 0);
+    CHECK(ntf_window_has_row(&w, 13) && !ntf_window_has_row(&w, 14));
+    CHECK(ntf_window_remove_acked(&w) == 3);
+    CHECK(w.used == 1 && w.acked == 0 && w.slots[0].row == 13);
+    CHECK(ntf_window_free_slots(&w) == 1);
+    s = ntf_window_find_mid(&w, 4);
+    CHECK(s != NULL);
+    ntf_window_ack(&w, s);
+    ntf_window_remove(&w, s);
+    CHECK(w.used == 0 && w.acked == 0 && w.max_row == 0);
+    CHECK(!ntf_window_has_row(&w, 13));
+    ntf_window_free(&w);
 }
 
 static void test_blocks(void)
@@ -80,6 +121,15 @@ static void test_blocks(void)
     }
     CHECK(ntf_blocks_holds(&b, "V42", 44, 10));
     CHECK(!ntf_blocks_holds(&b, "V42", 43, 10));
+    /* Expiry: seen without dropping, then pruned. */
+    CHECK(!ntf_blocks_expired(&b, 999));
+    CHECK(ntf_blocks_set(&b, "SHORT", 7, 50) == 0);
+    CHECK(!ntf_blocks_expired(&b, 49));
+    CHECK(ntf_blocks_expired(&b, 50));
+    CHECK(ntf_blocks_expired(&b, 50)); /* still there */
+    ntf_blocks_prune(&b, 50);
+    CHECK(!ntf_blocks_expired(&b, 50));
+    CHECK(b.n == 100); /* the V* blocks; VIN1 ran out, VIN3 cleared, SHORT pruned */
     ntf_blocks_free(&b);
     ntf_blocks_free(NULL);
 }
@@ -87,6 +137,7 @@ static void test_blocks(void)
 int main(void)
 {
     test_window();
+    test_window_batch();
     test_blocks();
     if (ota_test_failures) {
         fprintf(stderr, "%d check(s) failed\n", ota_test_failures);
