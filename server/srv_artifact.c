@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -109,6 +110,47 @@ static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
     if (r > 0)
         *b->sent += (uint64_t)r;
     return r;
+}
+
+/* A page-aligned file mapping that an MHD buffer response sends from. */
+struct map {
+    void *addr;
+    size_t len;
+};
+
+static void map_free(void *cls)
+{
+    struct map *m = cls;
+
+    munmap(m->addr, m->len);
+    free(m);
+}
+
+/* A response that GnuTLS encrypts straight from a mapping of @len bytes of @fd at @first:
+ * no pread copy into a response buffer. Only for bodies up to SRV_ARTIFACT_MAP_MAX (the
+ * store is immutable: files are renamed into place whole and never truncated). NULL when
+ * the mapping fails; the caller then streams. */
+static struct MHD_Response *map_response(int fd, uint64_t first, uint64_t len)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    uint64_t start = first - first % (uint64_t)(page > 0 ? page : 4096);
+    struct map *m = malloc(sizeof(*m));
+    struct MHD_Response *resp;
+
+    if (!m)
+        return NULL;
+    m->len = (size_t)(first - start + len);
+    /* MAP_POPULATE: the page tables are filled in one call, not one fault per page. */
+    m->addr = mmap(NULL, m->len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, (off_t)start);
+    if (m->addr == MAP_FAILED) {
+        free(m);
+        return NULL;
+    }
+    resp = MHD_create_response_from_buffer_with_free_callback_cls(
+        (size_t)len, (char *)m->addr + (first - start), map_free, m);
+    if (!resp)
+        map_free(m);
+    return resp;
 }
 
 static void add_validators(struct MHD_Response *resp, const char *etag, const char *lastmod,
@@ -249,10 +291,18 @@ enum MHD_Result srv_artifact_serve(struct srv_req *req, const char *sha256,
     /* MHD allocates the whole block per response: small bodies and HEAD get small ones. */
     block = req->is_head ? 1024 : length < SRV_ARTIFACT_BLOCK ? (length > 1024 ? length : 1024)
                                                               : SRV_ARTIFACT_BLOCK;
-    resp = MHD_create_response_from_callback(length, (size_t)block, body_read, b, body_free);
-    if (!resp)
-        goto out;
-    b = NULL; /* the response owns it now, and frees it with body_free() */
+    if (!req->is_head && b->fd >= 0 && length > 0 && length <= SRV_ARTIFACT_MAP_MAX &&
+        !(d.status == 206 && d.nranges > 1))
+        resp = map_response(b->fd, d.status == 206 ? d.ranges[0].first : 0, length);
+    if (resp) {
+        req->bytes += length; /* all of it handed to MHD at once */
+    } else {
+        resp = MHD_create_response_from_callback(length, (size_t)block, body_read, b,
+                                                 body_free);
+        if (!resp)
+            goto out;
+        b = NULL; /* the response owns it now, and frees it with body_free() */
+    }
     add_validators(resp, etag, lastmod, edge);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);

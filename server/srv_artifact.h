@@ -5,6 +5,9 @@
 #include "srv_route.h"
 
 #define SRV_ARTIFACT_BLOCK (256 * 1024) /* bytes read per callback (one pread) */
+/* Bodies (one range or a whole file) up to this size are sent from a file mapping, larger
+ * ones streamed through SRV_ARTIFACT_BLOCK reads: at most this much mapped per request. */
+#define SRV_ARTIFACT_MAP_MAX (8 * 1024 * 1024)
 
 enum srv_artifact_part {
     SRV_ARTIFACT_BYTES,   /* the artifact itself */

@@ -1,4 +1,5 @@
-/* Per-thread database connections for the MHD worker threads (struct ota_db is not shared). */
+/* Per-thread database connections and answer caches for the MHD worker threads (struct
+ * ota_db is not shared). */
 #include "srv_db.h"
 
 #include <errno.h>
@@ -11,9 +12,21 @@ struct srv_db {
     char *path;
 };
 
-static void close_db(void *p)
+/* What one thread owns; freed by the key's destructor when the thread ends. */
+struct thread_state {
+    struct ota_db *db;
+    struct srv_cache *cache;
+};
+
+static void thread_state_free(void *p)
 {
-    ota_db_close(p);
+    struct thread_state *ts = p;
+
+    if (!ts)
+        return;
+    srv_cache_free(ts->cache);
+    ota_db_close(ts->db);
+    free(ts);
 }
 
 int srv_db_new(const char *path, struct srv_db **ret)
@@ -26,7 +39,7 @@ int srv_db_new(const char *path, struct srv_db **ret)
     d->path = strdup(path);
     if (!d->path)
         goto out;
-    if (pthread_key_create(&d->key, close_db) != 0) {
+    if (pthread_key_create(&d->key, thread_state_free) != 0) {
         r = -EAGAIN;
         goto out;
     }
@@ -40,19 +53,50 @@ out:
     return r;
 }
 
+static struct thread_state *state(struct srv_db *d)
+{
+    struct thread_state *ts = pthread_getspecific(d->key);
+
+    if (ts)
+        return ts;
+    ts = calloc(1, sizeof(*ts));
+    if (!ts)
+        return NULL;
+    if (pthread_setspecific(d->key, ts) != 0) {
+        free(ts);
+        return NULL;
+    }
+    return ts;
+}
+
 struct ota_db *srv_db_get(struct srv_db *d)
 {
-    struct ota_db *db = pthread_getspecific(d->key);
+    struct thread_state *ts = state(d);
+    struct ota_db *db = NULL;
 
-    if (db)
-        return db;
+    if (!ts)
+        return NULL;
+    if (ts->db)
+        return ts->db;
     if (ota_db_open(d->path, 0, &db) < 0)
         return NULL;
-    if (ota_db_check_schema(db) < 0 || pthread_setspecific(d->key, db) != 0) {
+    if (ota_db_check_schema(db) < 0) {
         ota_db_close(db);
         return NULL;
     }
+    ts->db = db;
     return db;
+}
+
+struct srv_cache *srv_db_cache(struct srv_db *d)
+{
+    struct thread_state *ts = state(d);
+
+    if (!ts)
+        return NULL;
+    if (!ts->cache && srv_cache_new(&ts->cache) < 0)
+        return NULL;
+    return ts->cache;
 }
 
 void srv_db_free(struct srv_db *d)
@@ -61,7 +105,7 @@ void srv_db_free(struct srv_db *d)
         return;
     /* Worker threads have ended (their destructors closed their connections); the
      * calling thread may hold one too. */
-    ota_db_close(pthread_getspecific(d->key));
+    thread_state_free(pthread_getspecific(d->key));
     pthread_setspecific(d->key, NULL);
     pthread_key_delete(d->key);
     free(d->path);

@@ -2,6 +2,9 @@
 #include "srv_route.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -23,10 +26,15 @@
 
 /* A new endpoint is a row here plus a handler in its own file. */
 static const struct srv_route routes[] = {
-    { MHD_HTTP_METHOD_GET, "/v1/artifacts/", SRV_ROUTE_PREFIX, "artifacts", srv_artifact_get },
-    { MHD_HTTP_METHOD_HEAD, "/v1/artifacts/", SRV_ROUTE_PREFIX, "artifacts", srv_artifact_get },
-    { MHD_HTTP_METHOD_GET, "/v1/updates", SRV_ROUTE_VEHICLE_ONLY, "updates", srv_updates_get },
-    { MHD_HTTP_METHOD_HEAD, "/v1/updates", SRV_ROUTE_VEHICLE_ONLY, "updates", srv_updates_get },
+#define RO SRV_ROUTE_READONLY
+    { MHD_HTTP_METHOD_GET, "/v1/artifacts/", SRV_ROUTE_PREFIX | RO, "artifacts",
+      srv_artifact_get },
+    { MHD_HTTP_METHOD_HEAD, "/v1/artifacts/", SRV_ROUTE_PREFIX | RO, "artifacts",
+      srv_artifact_get },
+    { MHD_HTTP_METHOD_GET, "/v1/updates", SRV_ROUTE_VEHICLE_ONLY | RO, "updates",
+      srv_updates_get },
+    { MHD_HTTP_METHOD_HEAD, "/v1/updates", SRV_ROUTE_VEHICLE_ONLY | RO, "updates",
+      srv_updates_get },
     { MHD_HTTP_METHOD_POST, "/v1/status", SRV_ROUTE_VEHICLE_ONLY | SRV_ROUTE_BODY, "status",
       srv_status_post },
     /* hawkBit DDI, /{tenant}/controller/v1/{controllerId}/...: srv_ddi.c checks the rest */
@@ -38,6 +46,7 @@ static const struct srv_route routes[] = {
     { MHD_HTTP_METHOD_PUT, "/controller/v1/", DDI_FLAGS | SRV_ROUTE_BODY, "ddi",
       srv_ddi_handle },
 };
+#undef RO
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
 /* Per connection (MHD socket context): the peer's verified id, checked once. */
@@ -234,6 +243,7 @@ static int authenticate(struct srv_req *req)
         MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     struct srv_conn *sc = ci ? ci->socket_context : NULL;
     struct srv_metrics *m = req->ctx->metrics;
+    struct srv_cache_entry *e;
     struct ota_db *db;
     int r;
 
@@ -263,7 +273,25 @@ static int authenticate(struct srv_req *req)
         srv_reply_error(req, 503, "unavailable", "database unavailable");
         return -EIO;
     }
-    r = ota_db_client_lookup(db, sc->id, &req->kind, &req->last_seen);
+    /* Every answer this request takes from the cache is at least as new as this check:
+     * a revocation committed before it is seen. */
+    req->cache = srv_db_cache(req->ctx->db);
+    if (req->cache && srv_cache_sync(req->cache, db) < 0)
+        req->cache = NULL;
+    e = req->cache ? srv_cache_entry(req->cache, sc->id) : NULL;
+    if (e && e->known) {
+        r = e->lookup;
+        req->kind = e->kind;
+        req->last_seen = e->last_seen;
+    } else {
+        r = ota_db_client_lookup(db, sc->id, &req->kind, &req->last_seen);
+        if (e && (r == 0 || r == -ENOENT || r == -EACCES)) {
+            e->known = true;
+            e->lookup = r;
+            e->kind = req->kind;
+            e->last_seen = req->last_seen;
+        }
+    }
     if (r == -ENOENT || r == -EACCES) {
         srv_metrics_auth_failure(m, r == -ENOENT ? SRV_AUTH_UNKNOWN : SRV_AUTH_REVOKED);
         srv_reply_error(req, 403, r == -ENOENT ? "unknown_client" : "revoked",
@@ -290,9 +318,13 @@ static void touch_vehicle(struct srv_req *req)
         now - req->last_seen < OTA_LAST_SEEN_GRANULARITY)
         return;
     db = srv_req_db(req);
-    /* A failed touch (database busy) only leaves last_seen a little older. */
-    if (db)
-        (void)ota_db_vehicle_touch(db, req->client, now);
+    /* A failed touch (database busy) only leaves last_seen a little older. This write
+     * changes only last_seen, so the cached entry is corrected rather than dropped. */
+    if (db && ota_db_vehicle_touch(db, req->client, now) == 0 && req->cache) {
+        struct srv_cache_entry *e = srv_cache_entry(req->cache, req->client);
+        if (e && e->known)
+            e->last_seen = now;
+    }
 }
 
 /* Answers what needs no handler: 405, 404 and an edge on a vehicle endpoint. Returns
@@ -331,6 +363,18 @@ static bool refuse_route(struct srv_req *req, enum MHD_Result *ret)
     return false;
 }
 
+/* Runs the route's handler. One that may write drops this thread's cache right after,
+ * before this thread serves any other request. */
+static enum MHD_Result call_handler(struct srv_req *req, const char *upload,
+                                    size_t *upload_size)
+{
+    enum MHD_Result ret = req->route->fn(req, req->rest, upload, upload_size);
+
+    if (!(req->route->flags & SRV_ROUTE_READONLY))
+        srv_cache_flush(srv_db_cache(req->ctx->db));
+    return ret;
+}
+
 enum MHD_Result srv_route_dispatch(void *cls, struct MHD_Connection *conn, const char *url,
                                    const char *method, const char *version, const char *upload,
                                    size_t *upload_size, void **req_cls)
@@ -355,7 +399,7 @@ enum MHD_Result srv_route_dispatch(void *cls, struct MHD_Connection *conn, const
             if (refuse_route(req, &ret))
                 return ret;
         }
-        return req->route->fn(req, req->rest, upload, upload_size);
+        return call_handler(req, upload, upload_size);
     }
     req = calloc(1, sizeof(*req));
     if (!req)
@@ -386,7 +430,7 @@ enum MHD_Result srv_route_dispatch(void *cls, struct MHD_Connection *conn, const
         req->checked = true;
         if (refuse_route(req, &ret))
             return ret;
-        return req->route->fn(req, req->rest, upload, upload_size);
+        return call_handler(req, upload, upload_size);
     }
     return MHD_YES;
 }
@@ -467,6 +511,15 @@ void srv_route_connection(void *cls, struct MHD_Connection *conn, void **socket_
     struct srv_conn *sc;
 
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *fi =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        int one = 1;
+
+        /* libmicrohttpd sets TCP_NODELAY only around responses: without it from the start,
+         * every handshake flight waits for Nagle + delayed ACK (~40 ms per connection).
+         * A failure (not TCP) only costs latency. */
+        if (fi)
+            (void)setsockopt(fi->connect_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         sc = calloc(1, sizeof(*sc)); /* NULL: its requests get 500 */
         *socket_ctx = sc;
         if (session) {

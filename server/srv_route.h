@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <microhttpd.h>
 #include "ota_db.h"
+#include "srv_cache.h"
 #include "srv_ctx.h"
 
 struct srv_req;
@@ -24,6 +25,10 @@ enum srv_route_flags {
     SRV_ROUTE_VEHICLE_ONLY = 1 << 1, /* edges get 403 */
     SRV_ROUTE_BODY = 1 << 2,         /* takes a request body: see srv_handler_fn */
     SRV_ROUTE_TENANT = 1 << 3,       /* hawkBit DDI: path follows a "/{tenant}" segment */
+    /* The handler never writes to the database. Without it, the thread's answer cache is
+     * dropped after every call of the handler (this thread's own commits do not change
+     * its data_version). */
+    SRV_ROUTE_READONLY = 1 << 4,
 };
 
 struct srv_route {
@@ -49,6 +54,7 @@ struct srv_req {
     char allow[64]; /* methods of the path, for 405 */
     char client[OTA_ID_MAX + 1]; /* the authenticated id, "" before */
     enum ota_client_kind kind;
+    struct srv_cache *cache; /* this thread's, synced for this request; NULL: not usable */
     int64_t last_seen; /* the vehicle's, as read at authentication */
     int64_t start_us;
     unsigned status;
