@@ -226,19 +226,6 @@ out:
     return r;
 }
 
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int r = 0;
-
-    if (fd < 0)
-        return -errno;
-    if (fsync(fd) < 0)
-        r = -EIO;
-    close(fd);
-    return r;
-}
-
 int ota_sign_keygen(const char *dir)
 {
     uint8_t *skstruct = NULL;
@@ -293,7 +280,7 @@ int ota_sign_keygen(const char *dir)
     if (r < 0)
         goto out;
     pub_linked = true;
-    r = fsync_dir(dir);
+    r = ota_fsync_path(dir, O_RDONLY | O_DIRECTORY);
     if (r < 0)
         goto out;
     key_linked = pub_linked = false; /* both in place and durable: keep them */

@@ -403,19 +403,6 @@ out:
     return r;
 }
 
-static int fsync_path(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int r = 0;
-
-    if (fd < 0)
-        return -errno;
-    if (fsync(fd) < 0)
-        r = -errno;
-    close(fd);
-    return r;
-}
-
 static int mkdir_ok(const char *path, mode_t mode, bool *ret_created)
 {
     if (mkdir(path, mode) == 0) {
@@ -470,7 +457,7 @@ int ota_store_init(const char *store)
     if (r < 0)
         return r;
     remove_stale_tmp(path);
-    return fsync_path(store);
+    return ota_fsync_path(store, O_RDONLY | O_DIRECTORY);
 }
 
 int ota_store_ingest_fd(const char *store, int fd, ota_store_progress_fn *progress, void *ctx,
@@ -536,9 +523,9 @@ int ota_store_ingest_fd(const char *store, int fd, ota_store_progress_fn *progre
         goto out;
     }
     tmp[0] = '\0';
-    r = fsync_path(fandir);
+    r = ota_fsync_path(fandir, O_RDONLY | O_DIRECTORY);
     if (r == 0 && created)
-        r = fsync_path(shadir);
+        r = ota_fsync_path(shadir, O_RDONLY | O_DIRECTORY);
     /* After the rename the artifact is complete even if an fsync of its folder failed;
      * report the error, but it is not a partial file, so it stays. */
 out:

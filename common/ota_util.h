@@ -26,6 +26,10 @@ void ota_hex(const uint8_t *in, size_t n, char *out);
  * hand back beside their error code. */
 void ota_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Opens @path with @flags (O_RDONLY, or O_RDONLY | O_DIRECTORY for a folder whose new
+ * entries must survive a crash) and fsyncs it. Returns 0 or -errno. */
+int ota_fsync_path(const char *path, int flags);
+
 /* Seconds since the epoch (CLOCK_REALTIME). */
 int64_t ota_now(void);
 

@@ -64,19 +64,6 @@ int veh_store_partial_path(const char *dir, const char *sha256, char *buf, size_
     return 0;
 }
 
-static int fsync_path(const char *path, int flags)
-{
-    int fd = open(path, flags | O_CLOEXEC);
-    int r = 0;
-
-    if (fd < 0)
-        return -errno;
-    if (fsync(fd) < 0)
-        r = -errno;
-    close(fd);
-    return r;
-}
-
 int veh_store_install(const char *dir, const char *sha256, const char *name)
 {
     char from[PATH_MAX], to[PATH_MAX], folder[PATH_MAX];
@@ -89,11 +76,11 @@ int veh_store_install(const char *dir, const char *sha256, const char *name)
     if (snprintf(to, sizeof(to), "%s/installed/%s", dir, name) >= (int)sizeof(to) ||
         snprintf(folder, sizeof(folder), "%s/installed", dir) >= (int)sizeof(folder))
         return -ENAMETOOLONG;
-    if ((r = fsync_path(from, O_RDONLY)) < 0)
+    if ((r = ota_fsync_path(from, O_RDONLY)) < 0)
         return r;
     if (rename(from, to) < 0)
         return -errno;
-    return fsync_path(folder, O_RDONLY | O_DIRECTORY);
+    return ota_fsync_path(folder, O_RDONLY | O_DIRECTORY);
 }
 
 static int copy_str(json_t *o, const char *key, char *buf, size_t len)
@@ -155,13 +142,13 @@ int veh_store_state_save(const char *dir, const struct veh_store_state *s)
         r = -EIO;
         goto out;
     }
-    if ((r = fsync_path(tmp, O_RDONLY)) < 0)
+    if ((r = ota_fsync_path(tmp, O_RDONLY)) < 0)
         goto out;
     if (rename(tmp, path) < 0) {
         r = -errno;
         goto out;
     }
-    r = fsync_path(dir, O_RDONLY | O_DIRECTORY);
+    r = ota_fsync_path(dir, O_RDONLY | O_DIRECTORY);
 out:
     json_decref(o);
     return r;
