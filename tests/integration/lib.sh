@@ -22,6 +22,7 @@
 #   ota_start_notifier [args]             NOTIFIER_PID
 #   ota_spawn NAME CMD...                 any background process, logged to $T/NAME.log
 #   ota_curl NAME|- curl-args...          mTLS curl as client NAME (- = no certificate)
+#   ota_vehicle_once ID [args]            ota-vehicle --once as vehicle ID; status in VRC
 #   ota_stop PID                          SIGTERM, bounded wait; fails unless it exits 0
 #   check_eq WHAT EXPECTED GOT, check_contains WHAT NEEDLE HAYSTACK, fail MESSAGE
 #   wait_until SECONDS CMD...             poll CMD every 0.1 s
@@ -476,6 +477,22 @@ _ota_curl_valopts=" --output --dump-header --header --data --data-binary --data-
  --time-cond --referer --user-agent --url --unix-socket --continue-at --local-port
  --stderr --trace --trace-ascii --cert-type --key-type --pinnedpubkey --crlfile
  --expect100-timeout --max-redirs --http2-prior-knowledge-x "
+
+# ota_vehicle_once ID [ota-vehicle args]: runs `ota-vehicle --once` as vehicle ID against
+# $SERVER_URL (its certificate from $T/pki, its state in $T/ID, the fleet key
+# $T/keys/ota.pub unless OTA_VEHICLE_PUBKEY names another, empty = none), bounded by 120 s;
+# stdout to $T/ID.out, stderr appended to $T/ID.log, the exit status in VRC.
+ota_vehicle_once()
+{
+    local id=$1 key=${OTA_VEHICLE_PUBKEY-$T/keys/ota.pub}
+    shift
+    local args=(--server "$SERVER_URL" --cacert "$T/pki/ca.crt" --cert "$T/pki/$id.crt"
+        --key "$T/pki/$id.key" --dir "$T/$id" --once --poll-interval 0.2)
+    [[ -z $key ]] || args+=(--pubkey "$key")
+    _ota_need_bin "$OTA_VEHICLE"
+    VRC=0
+    timeout 120 "$OTA_VEHICLE" "${args[@]}" "$@" >"$T/$id.out" 2>>"$T/$id.log" || VRC=$?
+}
 
 # ota_curl NAME|- ARGS...: curl -sS with --cacert $T/pki/ca.crt and the certificate of
 # client NAME (- for none). An argument starting with "/" where a URL can stand (not after

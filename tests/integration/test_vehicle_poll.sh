@@ -4,17 +4,6 @@
 # nothing to do; a hw-restricted artifact installs on matching hardware only.
 source "$(dirname "$0")/lib.sh"
 
-# vehicle ID ARGS...: runs ota-vehicle --once as client ID (state in $T/ID), stdout in
-# $T/ID.out, log in $T/ID.log; the exit status in VRC.
-vehicle()
-{
-    local id=$1
-    shift
-    VRC=0
-    timeout 120 "$OTA_VEHICLE" --server "$SERVER_URL" --cacert "$T/pki/ca.crt" \
-        --cert "$T/pki/$id.crt" --key "$T/pki/$id.key" --pubkey "$T/keys/ota.pub" \
-        --dir "$T/$id" --once --poll-interval 0.2 "$@" >"$T/$id.out" 2>>"$T/$id.log" || VRC=$?
-}
 # state ID CAMPAIGN: the deployment state of vehicle ID in campaign CAMPAIGN.
 state()
 {
@@ -33,7 +22,7 @@ ota_admin campaign start "$CID" >/dev/null
 ota_start_server
 
 # ---- install, id taken from the certificate's CN
-vehicle VIN1 --timeout 60
+ota_vehicle_once VIN1 --timeout 60
 [[ $VRC -eq 0 ]] || ota_log_tail "$T/VIN1.log"
 check_eq "vehicle exit status" 0 "$VRC"
 check_eq "vehicle says" "VIN1 installed" "$(cat "$T/VIN1.out")"
@@ -54,12 +43,12 @@ echo "ok - $reports status reports"
 check_contains "events recorded" installed "$(ota_admin events --vehicle VIN1 2>&1)"
 
 # ---- a second run: already installed, nothing to do within --timeout (exit 3)
-vehicle VIN1 --timeout 2
+ota_vehicle_once VIN1 --timeout 2
 check_eq "second run exit status" 3 "$VRC"
 check_contains "second run says" "nothing" "$(cat "$T/VIN1.out")"
 
 # ---- a vehicle without a deployment: 204, nothing to do
-vehicle VIN2 --timeout 2
+ota_vehicle_once VIN2 --timeout 2
 check_eq "no deployment exit status" 3 "$VRC"
 
 # ---- hw: signed hw list must contain the vehicle's --hw
@@ -67,10 +56,10 @@ head -c 100000 /dev/urandom >"$T/fw2.bin"
 SHA2=$(ota_admin artifact upload "$T/fw2.bin" --version 2.0 --name fw.bin --hw rev-a,rev-b)
 CID2=$(ota_admin campaign create --name hw --artifact "$SHA2" --vehicles VIN1,VIN2)
 ota_admin campaign start "$CID2" >/dev/null
-vehicle VIN1 --timeout 60 --hw rev-b
+ota_vehicle_once VIN1 --timeout 60 --hw rev-b
 check_eq "hw match exit status" 0 "$VRC"
 cmp -s "$T/fw2.bin" "$T/VIN1/installed/fw.bin" || fail "hw match: installed bytes differ"
-vehicle VIN2 --timeout 60 --hw rev-c
+ota_vehicle_once VIN2 --timeout 60 --hw rev-c
 check_eq "hw mismatch exit status" 1 "$VRC"
 check_contains "hw mismatch reason" "hw (signed comment) mismatch" "$(cat "$T/VIN2.out")"
 check_eq "hw mismatch deployment" failed "$(state VIN2 "$CID2")"

@@ -5,15 +5,6 @@
 # a vehicle stopped mid-download resumes from its partial file after a restart.
 source "$(dirname "$0")/lib.sh"
 
-vehicle()
-{
-    local id=$1
-    shift
-    VRC=0
-    timeout 120 "$OTA_VEHICLE" --server "$SERVER_URL" --cacert "$T/pki/ca.crt" \
-        --cert "$T/pki/$id.crt" --key "$T/pki/$id.key" --pubkey "$T/keys/ota.pub" \
-        --dir "$T/$id" --once --poll-interval 0.2 "$@" >"$T/$id.out" 2>>"$T/$id.log" || VRC=$?
-}
 # count_log PATTERN: access-log lines matching PATTERN (grep -E).
 count_log()
 {
@@ -33,7 +24,7 @@ ota_admin campaign start "$CID" >/dev/null
 ota_start_server
 
 # ---- cut after 400000 bytes of each of the first 5 attempts
-vehicle VIN1 --timeout 90 --cut-after 400000 --cuts 5
+ota_vehicle_once VIN1 --timeout 90 --cut-after 400000 --cuts 5
 [[ $VRC -eq 0 ]] || ota_log_tail "$T/VIN1.log"
 check_eq "cut: exit status" 0 "$VRC"
 cmp -s "$T/fw.bin" "$T/VIN1/installed/fw.bin" || fail "cut: installed bytes differ"
@@ -48,7 +39,7 @@ check_eq "cut: deployment" installed \
 # ---- random cut points: each vehicle is cut 4 times, every K bytes for a random K
 for v in VIN3 VIN4 VIN5; do
     k=$((50000 + (RANDOM * 32768 + RANDOM) % 650000))
-    vehicle $v --timeout 90 --cut-after $k --cuts 4
+    ota_vehicle_once $v --timeout 90 --cut-after $k --cuts 4
     [[ $VRC -eq 0 ]] || ota_log_tail "$T/$v.log"
     check_eq "random cut $k: exit status" 0 "$VRC"
     cmp -s "$T/fw.bin" "$T/$v/installed/fw.bin" || fail "random cut $k: installed bytes differ"
@@ -59,7 +50,7 @@ for v in VIN3 VIN4 VIN5; do
 done
 
 # ---- stop mid-download (stall at half, --timeout), then a new process resumes
-vehicle VIN2 --timeout 3 --stall 30
+ota_vehicle_once VIN2 --timeout 3 --stall 30
 check_eq "stopped: exit status" 3 "$VRC"
 part=$T/VIN2/partial/$SHA.part
 [[ -s $part ]] || fail "stopped: no partial file $part"
@@ -68,7 +59,7 @@ have=$(stat -c %s "$part")
 echo "ok - stopped with $have of $SIZE bytes on disk"
 check_eq "stopped: deployment" downloading \
     "$(ota_admin campaign show "$CID" --json | jq -r '.deployments[] | select(.vehicle == "VIN2") | .state')"
-vehicle VIN2 --timeout 60
+ota_vehicle_once VIN2 --timeout 60
 [[ $VRC -eq 0 ]] || ota_log_tail "$T/VIN2.log"
 check_eq "restarted: exit status" 0 "$VRC"
 cmp -s "$T/fw.bin" "$T/VIN2/installed/fw.bin" || fail "restarted: installed bytes differ"
