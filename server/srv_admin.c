@@ -33,6 +33,24 @@ static enum MHD_Result text(struct MHD_Connection *conn, unsigned status, const 
                  MHD_RESPMEM_PERSISTENT);
 }
 
+/* RFC 9110 §15.5.6: a 405 names the methods the resource takes. */
+static enum MHD_Result not_allowed(struct MHD_Connection *conn)
+{
+    static const char body[] = "method not allowed\n";
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+    enum MHD_Result ret;
+
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    ret = MHD_queue_response(conn, 405, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
 enum MHD_Result srv_admin_dispatch(void *cls, struct MHD_Connection *conn, const char *url,
                                    const char *method, const char *version, const char *upload,
                                    size_t *upload_size, void **req_cls)
@@ -51,7 +69,7 @@ enum MHD_Result srv_admin_dispatch(void *cls, struct MHD_Connection *conn, const
         struct ota_db *db;
         int64_t v;
         if (!get)
-            return text(conn, 405, "method not allowed\n");
+            return not_allowed(conn);
         db = srv_db_get(ctx->db);
         if (!db || ota_db_data_version(db, &v) < 0)
             return text(conn, 503, "database unavailable\n");
@@ -61,7 +79,7 @@ enum MHD_Result srv_admin_dispatch(void *cls, struct MHD_Connection *conn, const
         char *body;
         size_t len;
         if (!get)
-            return text(conn, 405, "method not allowed\n");
+            return not_allowed(conn);
         if (srv_metrics_render(ctx->metrics, &body, &len) < 0)
             return MHD_NO;
         return reply(conn, 200, "text/plain; version=0.0.4; charset=utf-8", body, len,

@@ -23,6 +23,16 @@ static void body_etag(const char *body, size_t len, char *etag, size_t etaglen)
     snprintf(etag, etaglen, "\"u%s\"", hex);
 }
 
+/* Never called: MHD sends no body with a 304. */
+static ssize_t no_body_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)cls;
+    (void)pos;
+    (void)buf;
+    (void)max;
+    return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
 /* Builds the vehicle's answer from the database: *ret_none when it has no current
  * deployment, else new 200 and 304 responses in *ret_200 and *ret_304, and the ETag. On error
  * queues the refusal itself and returns it in *ret_mhd. Returns 0 or negative. */
@@ -61,7 +71,9 @@ static int updates_build(struct srv_req *req, struct ota_db *db, bool *ret_none,
     if (!r200)
         goto out;
     body = NULL; /* r200 owns it */
-    r304 = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    /* RFC 9110 §8.6: a 304's Content-Length (libmicrohttpd writes the response's size)
+     * must be the length of the 200 body, so the 304 has that size and no body. */
+    r304 = MHD_create_response_from_callback(len, 64, no_body_read, NULL, NULL);
     if (!r304)
         goto out;
     if (MHD_add_response_header(r200, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") !=

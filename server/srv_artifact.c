@@ -153,6 +153,23 @@ static struct MHD_Response *map_response(int fd, uint64_t first, uint64_t len)
     return resp;
 }
 
+/* Never called: MHD sends no body with a 304, only the headers of the response. */
+static ssize_t no_body_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)cls;
+    (void)pos;
+    (void)buf;
+    (void)max;
+    return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+/* A 304: RFC 9110 §8.6 allows Content-Length in it only with the length a 200 would have
+ * (libmicrohttpd writes the response's size), so the response has that size and no body. */
+static struct MHD_Response *not_modified_response(uint64_t size)
+{
+    return MHD_create_response_from_callback(size, 64, no_body_read, NULL, NULL);
+}
+
 static void add_validators(struct MHD_Response *resp, const char *etag, const char *lastmod,
                            bool edge)
 {
@@ -242,7 +259,7 @@ enum MHD_Result srv_artifact_serve(struct srv_req *req, const char *sha256,
 
     switch (b->d.status) {
     case 304:
-        resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+        resp = not_modified_response(b->size);
         if (!resp)
             goto out;
         add_validators(resp, etag, lastmod, edge);

@@ -139,6 +139,11 @@ for v in TLS1.3 TLS1.2; do
 done
 
 # ---- the failures are counted
+for p in /metrics /healthz; do
+    h=$(curl -sS -X POST "http://127.0.0.1:$ADMIN_PORT$p" -D - -o /dev/null | tr -d '\r')
+    check_contains "admin POST $p: 405" "HTTP/1.1 405" "$h"
+    check_contains "admin POST $p: Allow (RFC 9110 15.5.6)" "Allow: GET, HEAD" "$h"
+done
 M=$(curl -sf "http://127.0.0.1:$ADMIN_PORT/metrics")
 for r in no_cert bad_cert unknown revoked edge_forbidden; do
     n=$(awk -v r="reason=\"$r\"" 'index($0, r) && /^ota_auth_failures_total/ { print $2 }' <<<"$M")

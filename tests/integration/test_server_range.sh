@@ -150,6 +150,26 @@ fetch -H "If-None-Match: $ETAG"
 check_eq "If-None-Match 304" 304 "$CODE"
 check_eq "304 ETag" "$ETAG" "$(hdr ETag)"
 check_eq "304 no body" 0 "$(stat -c %s "$T/b" 2>/dev/null || echo 0)"
+# RFC 9110 8.6: a 304 carries no Content-Length, or the one a 200 would have.
+cl=$(hdr Content-Length)
+[[ -z $cl || $cl == "$SIZE" ]] || fail "304 Content-Length '$cl' is not the 200's ($SIZE)"
+echo "ok - 304 Content-Length"
+# ... and the connection stays usable: the next answer is not read as a 304's body.
+n=$(python3 - "$T" "$SERVER_PORT" "$URL" "$ETAG" <<'PY'
+import http.client, ssl, sys
+t, port, url, etag = sys.argv[1:5]
+ctx = ssl.create_default_context(cafile=t + "/pki/ca.crt")
+ctx.load_cert_chain(t + "/pki/VIN1.crt", t + "/pki/VIN1.key")
+c = http.client.HTTPSConnection("localhost", int(port), context=ctx, timeout=10)
+out = []
+for h in ({"If-None-Match": etag}, {"Range": "bytes=0-9"}):
+    c.request("GET", url, headers=h)
+    r = c.getresponse()
+    out += [str(r.status), str(len(r.read()))]
+print(" ".join(out))
+PY
+)
+check_eq "keep-alive after a 304" "304 0 206 10" "$n"
 fetch -H "If-None-Match: \"x\", W/$ETAG"
 check_eq "If-None-Match weak in list 304" 304 "$CODE"
 fetch -H "If-None-Match: *"

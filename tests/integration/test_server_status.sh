@@ -72,6 +72,12 @@ ETAG=$(tr -d '\r' <"$T/h" | awk -F': ' 'tolower($1) == "etag" { print $2 }')
 [[ $ETAG =~ ^\"u[0-9a-f]{32}\"$ ]] || fail "updates ETag '$ETAG'"
 check_eq "If-None-Match current: 304, no body" "304 0" \
     "$(ota_curl VIN1 /v1/updates -H "If-None-Match: $ETAG" -o /dev/null -w '%{http_code} %{size_download}')"
+# RFC 9110 8.6: a 304 carries no Content-Length, or the one a 200 would have.
+cl=$(ota_curl VIN1 /v1/updates -H "If-None-Match: $ETAG" -D - -o /dev/null | tr -d '\r' |
+    awk -F': ' 'tolower($1) == "content-length" { print $2 }')
+[[ -z $cl || $cl == "$(printf %s "$body" | wc -c)" ]] ||
+    fail "updates 304 Content-Length '$cl' is not the 200's"
+echo "ok - updates 304 Content-Length"
 check_eq "If-None-Match stale: 200" 200 \
     "$(ota_curl VIN1 /v1/updates -H 'If-None-Match: "u0"' -o /dev/null -w '%{http_code}')"
 check_eq "HEAD /v1/updates" 200 "$(ota_curl VIN1 -I /v1/updates -o /dev/null -w '%{http_code}')"
