@@ -13,6 +13,13 @@ c1=$(ota_admin campaign create --name c1 --artifact "$sha" --vehicles VIN1,VIN2)
 c2=$(ota_admin campaign create --name c2 --artifact "$sha" --vehicles VIN3)
 ota_admin campaign start "$c1" >/dev/null
 ota_admin campaign start "$c2" >/dev/null
+# A wildcard in the topic prefix is a bad value: the notifier stops at start, naming it.
+rc=0
+timeout 5 "$OTA_NOTIFIER" --config "$OTA_CONF" --set 'mqtt.topic_prefix=ota/#' \
+    >"$T/prefix.log" 2>&1 || rc=$?
+check_eq "exit status with a wildcard topic_prefix" 1 "$rc"
+check_contains "wildcard topic_prefix error" "mqtt.topic_prefix" "$(cat "$T/prefix.log")"
+
 ota_start_notifier
 wait_until 5 ntf_stat_is ota_notifier_broker_connected 1
 wait_until 5 ntf_drained
