@@ -66,10 +66,21 @@ static int apply_locked(struct ota_db *db, const char *vehicle, const struct ota
 {
     struct ota_deployment *d = NULL;
     int64_t now = ota_now();
+    enum ota_client_kind kind;
     bool duplicate = false;
     uint64_t unfinished;
     int ret;
 
+    /* REST and DDI reach here authenticated, MQTT only through the broker's ACL: a revoked
+     * vehicle's reports are refused on every path alike. */
+    ret = ota_db_client_lookup(db, vehicle, &kind, NULL);
+    if (ret == -EACCES || (ret == 0 && kind != OTA_CLIENT_VEHICLE)) {
+        ota_errf(err, errlen, "vehicle %s is revoked", vehicle);
+        ret = -EPERM;
+        goto out;
+    }
+    if (ret < 0)
+        goto out;
     ret = ota_db_deployment_get(db, r->campaign, vehicle, &d);
     if (ret == -ENOENT) {
         ota_errf(err, errlen, "vehicle %s is not in campaign %lld", vehicle,

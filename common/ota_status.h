@@ -12,6 +12,7 @@
  * 'rest', 'mqtt' or 'ddi') and, when the deployment ends (installed or failed), queues
  * the vehicle's next retained update message (ota_status_queue_refresh), and marks the
  * campaign finished when none of its deployments is left unfinished.
+ * A revoked vehicle (or an edge) is refused with -EPERM, whichever path the report took.
  * Returns 0 (applied), OTA_STATUS_DUPLICATE (a repeat of the final state: recorded as an
  * event, nothing else changed; answer it like 0), -ENOENT (vehicle not in
  * that campaign), -EPERM (a backward move, or the deployment/campaign is no longer

@@ -328,6 +328,7 @@ static void test_status(struct ota_db *db)
     CHECK_INT(d->bytes, 40);
     ota_deployment_free(d);
     expect_rejected(db, cid, "V1", OTA_DEPLOY_FAILED, -EPERM);
+
     {
         /* A repeated final report (MQTT at-least-once) is accepted and changes nothing. */
         struct ota_status_report r = { .campaign = cid, .state = OTA_DEPLOY_INSTALLED };
@@ -373,6 +374,18 @@ static void test_status(struct ota_db *db)
         CHECK_INT(counts[OTA_DEPLOY_CANCELLED], 1);
         CHECK_INT(counts[OTA_DEPLOY_PENDING], 0);
     }
+}
+
+/* A revoked vehicle's report is refused, even for a deployment it has (MQTT status only
+ * passes the broker's ACL, not our revocation check). */
+static void test_revoked_report(struct ota_db *db)
+{
+    int64_t cid = 0;
+
+    CHECK_INT(ota_db_campaign_insert(db, "rv", SHA_A, OTA_TARGET_ALL, "", 1, &cid), 0);
+    CHECK_INT(ota_db_deployment_insert(db, cid, "V9", 1, NULL), 0);
+    CHECK_INT(ota_db_campaign_set_state(db, cid, OTA_CAMPAIGN_RUNNING, 2), 0);
+    expect_rejected(db, cid, "V9", OTA_DEPLOY_DOWNLOADING, -EPERM);
 }
 
 static void test_refresh_keeps_other_campaign(struct ota_db *db)
@@ -453,6 +466,7 @@ int main(void)
     test_outbox(db);
     test_status(db);
     test_refresh_keeps_other_campaign(db);
+    test_revoked_report(db);
     ota_db_close(db);
     test_requeue();
     {
