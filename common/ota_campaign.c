@@ -232,6 +232,12 @@ static int campaign_hold(struct ota_db *db, int64_t id, bool pause, char *err, s
                                   ota_now());
     if (r < 0)
         goto out;
+    /* A vehicle that finished during the pause (it had fetched over REST) already got its
+     * clearing message; releasing its held update now would leave that update retained. */
+    if (!pause)
+        r = ota_db_outbox_drop_ended(db, id);
+    if (r < 0)
+        goto out;
     r = ota_db_outbox_move_campaign(db, id, pause ? OTA_OUTBOX_PENDING : OTA_OUTBOX_HELD,
                                     pause ? OTA_OUTBOX_HELD : OTA_OUTBOX_PENDING);
     if (r < 0)

@@ -55,6 +55,7 @@ enum stmt_id {
     ST_OUTBOX_MARK,
     ST_OUTBOX_RETRY,
     ST_OUTBOX_MOVE,
+    ST_OUTBOX_DROP_ENDED,
     ST_OUTBOX_COUNTS,
     ST_OUTBOX_LIST,
     ST_OUTBOX_LIST_ALL,
@@ -156,6 +157,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_OUTBOX_RETRY] = "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2 "
                         "WHERE id = ?1",
     [ST_OUTBOX_MOVE] = "UPDATE outbox SET state = ?3 WHERE campaign = ?1 AND state = ?2",
+    [ST_OUTBOX_DROP_ENDED] = "UPDATE outbox SET state = 'dropped' WHERE campaign = ?1 AND "
+                             "state = 'held' AND vehicle IN (SELECT vehicle FROM deployments d "
+                             "WHERE d.campaign = ?1 AND NOT (" UNFINISHED "))",
     [ST_OUTBOX_COUNTS] = "SELECT state, count(*) FROM outbox GROUP BY state",
     [ST_OUTBOX_LIST] = "SELECT " OUTBOX_COLS " FROM outbox WHERE vehicle = ?1 ORDER BY id",
     [ST_OUTBOX_LIST_ALL] = "SELECT " OUTBOX_COLS " FROM outbox ORDER BY id",
@@ -1284,6 +1288,17 @@ int ota_db_outbox_requeue_latest(struct ota_db *db, bool skip_empty, int64_t now
     if ((r = exec_change(db, st, false)) == 0 && ret_count)
         *ret_count = (uint64_t)sqlite3_changes(db->h);
     return r == -EEXIST ? -EIO : r;
+}
+
+int ota_db_outbox_drop_ended(struct ota_db *db, int64_t campaign)
+{
+    PREPARED(db, ST_OUTBOX_DROP_ENDED);
+
+    if (sqlite3_bind_int64(st, 1, campaign)) {
+        done(st);
+        return -EIO;
+    }
+    return exec_change(db, st, false);
 }
 
 int ota_db_outbox_counts(struct ota_db *db, uint64_t counts[4])

@@ -257,6 +257,10 @@ int ota_db_outbox_move_campaign(struct ota_db *db, int64_t campaign, enum ota_ou
  * *ret_count (may be NULL) is the number queued. Returns 0 or -EIO/-EBUSY. */
 int ota_db_outbox_requeue_latest(struct ota_db *db, bool skip_empty, int64_t now,
                                  uint64_t *ret_count);
+/* Drops @campaign's held rows for vehicles whose deployment in it has ended (installed,
+ * failed, cancelled) — e.g. while the campaign was paused: their topic was already made
+ * current when the deployment ended, and the old update must not follow it. */
+int ota_db_outbox_drop_ended(struct ota_db *db, int64_t campaign);
 /* Number of rows per state, index enum ota_outbox_state. */
 int ota_db_outbox_counts(struct ota_db *db, uint64_t counts[4]);
 /* Calls @cb for every row of @vehicle in id order (tests, ota-admin). */

@@ -412,6 +412,25 @@ static void test_events(struct ota_db *db, int64_t id)
     CHECK(n >= 4);
 }
 
+/* A vehicle that finishes while its campaign is paused (it fetched over REST) got its
+ * clearing message then; resume must not release its old held update after that. */
+static void test_resume_drops_ended(struct ota_db *db)
+{
+    struct ota_status_report rep = { .state = OTA_DEPLOY_INSTALLED };
+    char err[256];
+    int64_t id = create(db, "paused-end", OTA_TARGET_VEHICLES, "V1,V2");
+
+    CHECK_INT(ota_campaign_start(db, id, POLL, err, sizeof(err)), 0);
+    CHECK_INT(ota_campaign_pause(db, id, err, sizeof(err)), 0);
+    rep.campaign = id;
+    CHECK_INT(ota_status_apply(db, "V2", &rep, "rest", POLL, err, sizeof(err)), 0);
+    CHECK_INT(ota_campaign_resume(db, id, err, sizeof(err)), 0);
+    CHECK_INT(campaign_outbox(db, "V2", id).per_state[OTA_OUTBOX_HELD], 0);
+    CHECK_INT(campaign_outbox(db, "V2", id).per_state[OTA_OUTBOX_PENDING], 0);
+    CHECK_INT(campaign_outbox(db, "V2", id).per_state[OTA_OUTBOX_DROPPED], 1);
+    CHECK_INT(campaign_outbox(db, "V1", id).per_state[OTA_OUTBOX_PENDING], 1);
+}
+
 int main(void)
 {
     char path[256];
@@ -426,6 +445,7 @@ int main(void)
     test_selectors(db, &group);
     test_cancel(db, explicit, group);
     test_events(db, explicit);
+    test_resume_drops_ended(db);
     ota_db_close(db);
 
     snprintf(path, sizeof(path), "rm -rf '%s'", dir);
