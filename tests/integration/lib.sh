@@ -26,6 +26,7 @@
 #   ota_stop PID                          SIGTERM, bounded wait; fails unless it exits 0
 #   check_eq WHAT EXPECTED GOT, check_contains WHAT NEEDLE HAYSTACK, fail MESSAGE
 #   wait_until SECONDS CMD...             poll CMD every 0.1 s
+#   ota_run CMD..., ota_expect STATUS WHAT CMD...   run CMD, keep $OUT $ERRS $RC / check $RC
 
 set -euo pipefail
 
@@ -120,6 +121,26 @@ wait_until()
         fi
         sleep 0.1
     done
+}
+
+# ota_run CMD...: runs CMD; its stdout is in $OUT, its stderr in $ERRS, its status in $RC.
+ota_run()
+{
+    RC=0
+    "$@" >"$T/run.out" 2>"$T/run.err" || RC=$?
+    OUT=$(<"$T/run.out")
+    ERRS=$(<"$T/run.err")
+}
+
+# ota_expect STATUS WHAT CMD...: runs CMD (as ota_run) and fails the test unless it exits
+# with STATUS.
+ota_expect()
+{
+    local want=$1 what=$2
+    shift 2
+    ota_run "$@"
+    [[ $RC == "$want" ]] || fail "$what: exit status expected $want, got $RC; stderr: $ERRS; stdout: ${OUT:0:500}"
+    echo "ok - $what (exit $want)"
 }
 
 # ---------------------------------------------------------------- ports

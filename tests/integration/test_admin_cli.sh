@@ -4,34 +4,15 @@
 # with their outbox rows and audit events, and --json output parsed with jq.
 . "$(dirname "$0")/lib.sh"
 
-# run CMD...: runs CMD; its stdout is in $OUT, its stderr in $ERRS, its exit status in $RC.
-run()
-{
-    RC=0
-    "$@" >"$T/run.out" 2>"$T/run.err" || RC=$?
-    OUT=$(<"$T/run.out")
-    ERRS=$(<"$T/run.err")
-}
-
-# expect STATUS WHAT CMD...: runs CMD and fails the test unless it exits with STATUS.
-expect()
-{
-    local want=$1 what=$2
-    shift 2
-    run "$@"
-    [[ $RC == "$want" ]] || fail "$what: exit status expected $want, got $RC; stderr: $ERRS; stdout: ${OUT:0:500}"
-    echo "ok - $what (exit $want)"
-}
-
 ota_setup "[server]" "poll_after = 77"
 K=$T/keys
 
 # ------------------------------------------------------------ init
 key_sum=$(sha256sum "$K/ota.key" "$K/ota.pub")
-expect 0 "init again" ota_admin init
+ota_expect 0 "init again" ota_admin init
 check_contains "init again says so" "already initialised" "$OUT"
 check_contains "init keeps the key" "existing key kept" "$OUT"
-expect 0 "init --json" ota_admin init --json
+ota_expect 0 "init --json" ota_admin init --json
 check_eq "init --json key_created" false "$(jq -r .key_created <<<"$OUT")"
 check_eq "init --json db_created" false "$(jq -r .db_created <<<"$OUT")"
 check_eq "key files unchanged by init" "$key_sum" "$(sha256sum "$K/ota.key" "$K/ota.pub")"
@@ -42,7 +23,7 @@ check_contains "ota.pub is a minisign public key" "untrusted comment: minisign p
 # A fresh init from nothing creates every part, the folders included.
 F=$T/fresh
 mkdir -p "$F"
-expect 0 "init from scratch" "$OTA_ADMIN" --db "$F/ota.db" --store "$F/store" --keys "$F/keys" \
+ota_expect 0 "init from scratch" "$OTA_ADMIN" --db "$F/ota.db" --store "$F/store" --keys "$F/keys" \
     init --json
 check_eq "fresh init created the db" true "$(jq -r .db_created <<<"$OUT")"
 check_eq "fresh init created the store" true "$(jq -r .store_created <<<"$OUT")"
@@ -54,78 +35,78 @@ check_eq "fresh ota.key is 0600" 600 "$(stat -c %a "$F/keys/ota.key")"
 check_eq "fresh keys folder is 0700" 700 "$(stat -c %a "$F/keys")"
 
 # ------------------------------------------------------------ vehicles and edges
-expect 0 "vehicle add VIN1" ota_admin vehicle add VIN1 --model m1 --group g1
+ota_expect 0 "vehicle add VIN1" ota_admin vehicle add VIN1 --model m1 --group g1
 check_eq "vehicle add prints" "vehicle VIN1 added" "$OUT"
-expect 0 "vehicle add VIN2" ota_admin vehicle add VIN2 --model=m1 --group=g2
-expect 0 "vehicle add VIN3" ota_admin vehicle add VIN3 --model m2 --group g1
-expect 0 "vehicle add WVW.ZZZ_1-K" ota_admin vehicle add WVW.ZZZ_1-K --json
+ota_expect 0 "vehicle add VIN2" ota_admin vehicle add VIN2 --model=m1 --group=g2
+ota_expect 0 "vehicle add VIN3" ota_admin vehicle add VIN3 --model m2 --group g1
+ota_expect 0 "vehicle add WVW.ZZZ_1-K" ota_admin vehicle add WVW.ZZZ_1-K --json
 check_eq "vehicle add --json" '{"id":"WVW.ZZZ_1-K","model":"","group":"","state":"active"}' "$OUT"
-expect 0 "vehicle list" ota_admin vehicle list
+ota_expect 0 "vehicle list" ota_admin vehicle list
 check_contains "vehicle list has a header" "ID" "$(head -n 1 <<<"$OUT")"
 check_contains "vehicle list shows VIN2" "VIN2" "$OUT"
-expect 0 "vehicle list --json" ota_admin vehicle list --json
+ota_expect 0 "vehicle list --json" ota_admin vehicle list --json
 check_eq "vehicle list --json count" 4 "$(jq '.vehicles | length' <<<"$OUT")"
 check_eq "vehicle list --json ids" "VIN1 VIN2 VIN3 WVW.ZZZ_1-K" \
     "$(jq -r '[.vehicles[].id] | join(" ")' <<<"$OUT")"
-expect 0 "vehicle show" ota_admin vehicle show VIN1
+ota_expect 0 "vehicle show" ota_admin vehicle show VIN1
 check_contains "vehicle show model" "m1" "$OUT"
-expect 0 "vehicle show --json" ota_admin vehicle show VIN1 --json
+ota_expect 0 "vehicle show --json" ota_admin vehicle show VIN1 --json
 check_eq "vehicle show --json" "VIN1 m1 g1 active {} null" \
     "$(jq -r '[.id, .model, .group, .state, (.attributes | tojson), (.deployment | tojson)] | join(" ")' <<<"$OUT")"
-expect 0 "vehicle revoke VIN3" ota_admin vehicle revoke VIN3
-expect 0 "vehicle show revoked" ota_admin vehicle show VIN3 --json
+ota_expect 0 "vehicle revoke VIN3" ota_admin vehicle revoke VIN3
+ota_expect 0 "vehicle show revoked" ota_admin vehicle show VIN3 --json
 check_eq "VIN3 is revoked" revoked "$(jq -r .state <<<"$OUT")"
-expect 0 "vehicle revoke again" ota_admin vehicle revoke VIN3
+ota_expect 0 "vehicle revoke again" ota_admin vehicle revoke VIN3
 
-expect 0 "edge add cdn1" ota_admin edge add cdn1
-expect 0 "edge add cdn2" ota_admin edge add cdn2 --json
+ota_expect 0 "edge add cdn1" ota_admin edge add cdn1
+ota_expect 0 "edge add cdn2" ota_admin edge add cdn2 --json
 check_eq "edge add --json" '{"name":"cdn2","state":"active"}' "$OUT"
-expect 0 "edge list" ota_admin edge list
+ota_expect 0 "edge list" ota_admin edge list
 check_contains "edge list" "cdn1" "$OUT"
-expect 0 "edge revoke cdn2" ota_admin edge revoke cdn2
-expect 0 "edge list --json" ota_admin edge list --json
+ota_expect 0 "edge revoke cdn2" ota_admin edge revoke cdn2
+ota_expect 0 "edge list --json" ota_admin edge list --json
 check_eq "edge list --json" "cdn1:active cdn2:revoked" \
     "$(jq -r '[.edges[] | "\(.name):\(.state)"] | join(" ")' <<<"$OUT")"
 
 # ------------------------------------------------------------ artifacts
 head -c 1048577 /dev/urandom >"$T/update.swu"
 sha=$(sha256sum "$T/update.swu" | cut -d' ' -f1)
-expect 0 "artifact upload" ota_admin artifact upload "$T/update.swu" --version 1.0 --hw revA
+ota_expect 0 "artifact upload" ota_admin artifact upload "$T/update.swu" --version 1.0 --hw revA
 check_eq "upload prints the sha256" "$sha" "$OUT"
 [[ -f $T/store/sha256/${sha:0:2}/$sha ]] || fail "the store has no sha256/${sha:0:2}/$sha"
 check_eq "stored bytes" "$sha" "$(sha256sum "$T/store/sha256/${sha:0:2}/$sha" | cut -d' ' -f1)"
-expect 0 "artifact upload again, same metadata" ota_admin artifact upload "$T/update.swu" \
+ota_expect 0 "artifact upload again, same metadata" ota_admin artifact upload "$T/update.swu" \
     --version 1.0 --hw revA
 check_eq "repeat upload prints the same sha256" "$sha" "$OUT"
 check_eq "stored once" 1 "$(find "$T/store/sha256" -type f | wc -l)"
 
-expect 0 "artifact list" ota_admin artifact list
+ota_expect 0 "artifact list" ota_admin artifact list
 check_contains "artifact list shows the name" "update.swu" "$OUT"
-expect 0 "artifact list --json" ota_admin artifact list --json
+ota_expect 0 "artifact list --json" ota_admin artifact list --json
 check_eq "artifact list --json" "$sha update.swu 1.0 revA 1048577" \
     "$(jq -r '.artifacts[] | [.sha256, .name, .version, .hw, .size] | join(" ")' <<<"$OUT")"
-expect 0 "artifact show" ota_admin artifact show "$sha"
+ota_expect 0 "artifact show" ota_admin artifact show "$sha"
 check_contains "artifact show has the signature" "trusted comment: " "$OUT"
-expect 0 "artifact show --json" ota_admin artifact show "$sha" --json
+ota_expect 0 "artifact show --json" ota_admin artifact show "$sha" --json
 check_eq "artifact show sha1" "$(sha1sum "$T/update.swu" | cut -d' ' -f1)" "$(jq -r .sha1 <<<"$OUT")"
 check_eq "artifact show md5" "$(md5sum "$T/update.swu" | cut -d' ' -f1)" "$(jq -r .md5 <<<"$OUT")"
 jq -r .signature <<<"$OUT" >"$T/update.swu.minisig"
 check_contains "trusted comment binds the metadata" \
     "trusted comment: sha256:$sha size:1048577 name:update.swu version:1.0 hw:revA" \
     "$(cat "$T/update.swu.minisig")"
-run minisign -Vm "$T/update.swu" -x "$T/update.swu.minisig" -p "$K/ota.pub"
+ota_run minisign -Vm "$T/update.swu" -x "$T/update.swu.minisig" -p "$K/ota.pub"
 check_eq "stock minisign verifies the artifact (stderr: $ERRS)" 0 "$RC"
 check_contains "minisign prints the trusted comment" "name:update.swu version:1.0 hw:revA" "$OUT"
 # ... and refuses it after one byte changes.
 cp "$T/update.swu" "$T/changed.swu"
 printf 'X' | dd of="$T/changed.swu" bs=1 seek=1000 conv=notrunc status=none
-run minisign -Vm "$T/changed.swu" -x "$T/update.swu.minisig" -p "$K/ota.pub"
+ota_run minisign -Vm "$T/changed.swu" -x "$T/update.swu.minisig" -p "$K/ota.pub"
 [[ $RC -ne 0 ]] || fail "minisign accepted a changed file"
 echo "ok - minisign refuses a changed file"
 
-expect 0 "artifact verify" ota_admin artifact verify "$sha"
+ota_expect 0 "artifact verify" ota_admin artifact verify "$sha"
 check_contains "artifact verify" "verified" "$OUT"
-expect 0 "artifact verify --json" ota_admin artifact verify "$sha" --json
+ota_expect 0 "artifact verify --json" ota_admin artifact verify "$sha" --json
 check_eq "artifact verify --json ok" true "$(jq -r .ok <<<"$OUT")"
 check_eq "artifact verify --json checks" "true" \
     "$(jq -r '[.checks[].ok] | all' <<<"$OUT")"
@@ -133,7 +114,7 @@ check_eq "artifact verify --json checks" "true" \
 # --name, --json and a file whose name has no extension
 head -c 4096 /dev/urandom >"$T/blob"
 sha2=$(sha256sum "$T/blob" | cut -d' ' -f1)
-expect 0 "artifact upload --name --json" ota_admin artifact upload "$T/blob" --name fw.raucb \
+ota_expect 0 "artifact upload --name --json" ota_admin artifact upload "$T/blob" --name fw.raucb \
     --version 2.0-rc1 --json
 check_eq "upload --json" "$sha2 4096 fw.raucb 2.0-rc1  false" \
     "$(jq -r '[.sha256, .size, .name, .version, .hw, .existed] | join(" ")' <<<"$OUT")"
@@ -145,37 +126,37 @@ sha3=$(sha256sum "$T/ext.swu" | cut -d' ' -f1)
 minisign -S -s "$K/ota.key" -m "$T/ext.swu" -x "$T/ext.minisig" \
     -t "sha256:$sha3 size:70000 name:ext.swu version:3.0 hw:revB" </dev/null >/dev/null ||
     fail "minisign -S failed"
-expect 0 "artifact upload --signature" ota_admin artifact upload "$T/ext.swu" --version 3.0 \
+ota_expect 0 "artifact upload --signature" ota_admin artifact upload "$T/ext.swu" --version 3.0 \
     --hw revB --signature "$T/ext.minisig"
 check_eq "upload --signature prints the sha256" "$sha3" "$OUT"
-expect 0 "artifact show the given signature" ota_admin artifact show "$sha3" --json
+ota_expect 0 "artifact show the given signature" ota_admin artifact show "$sha3" --json
 check_eq "the given signature is stored" "$(cat "$T/ext.minisig")" "$(jq -r .signature <<<"$OUT")"
-expect 0 "artifact verify given signature" ota_admin artifact verify "$sha3"
+ota_expect 0 "artifact verify given signature" ota_admin artifact verify "$sha3"
 
 # ------------------------------------------------------------ campaigns
-expect 0 "campaign create --vehicles" ota_admin campaign create --name c1 --artifact "$sha" \
+ota_expect 0 "campaign create --vehicles" ota_admin campaign create --name c1 --artifact "$sha" \
     --vehicles VIN1,VIN2,VIN1
 check_eq "campaign create prints the id" 1 "$OUT"
-expect 0 "campaign create --group" ota_admin campaign create --name "c2 group" --artifact "$sha" \
+ota_expect 0 "campaign create --group" ota_admin campaign create --name "c2 group" --artifact "$sha" \
     --group g1 --json
 check_eq "campaign create --json" "2 created group g1" \
     "$(jq -r '[.id, .state, .target_kind, .target] | join(" ")' <<<"$OUT")"
-expect 0 "campaign create --model" ota_admin campaign create --name c3 --artifact "$sha2" --model m1
+ota_expect 0 "campaign create --model" ota_admin campaign create --name c3 --artifact "$sha2" --model m1
 check_eq "campaign 3" 3 "$OUT"
-expect 0 "campaign create --all" ota_admin campaign create --name c4 --artifact "$sha3" --all
+ota_expect 0 "campaign create --all" ota_admin campaign create --name c4 --artifact "$sha3" --all
 check_eq "campaign 4" 4 "$OUT"
-expect 0 "campaign list" ota_admin campaign list
+ota_expect 0 "campaign list" ota_admin campaign list
 check_contains "campaign list" "vehicles:VIN1,VIN2" "$OUT"
-expect 0 "campaign list --json" ota_admin campaign list --json
+ota_expect 0 "campaign list --json" ota_admin campaign list --json
 check_eq "campaign list --json" "1:created 2:created 3:created 4:created" \
     "$(jq -r '[.campaigns[] | "\(.id):\(.state)"] | join(" ")' <<<"$OUT")"
 
-expect 0 "campaign start 1" ota_admin campaign start 1
+ota_expect 0 "campaign start 1" ota_admin campaign start 1
 check_contains "campaign start" "running, 2 deployments" "$OUT"
-expect 0 "campaign show 1" ota_admin campaign show 1
+ota_expect 0 "campaign show 1" ota_admin campaign show 1
 check_contains "campaign show counts" "pending=2" "$OUT"
 check_contains "campaign show rows" "VIN2" "$OUT"
-expect 0 "campaign show 1 --json" ota_admin campaign show 1 --json
+ota_expect 0 "campaign show 1 --json" ota_admin campaign show 1 --json
 check_eq "campaign show --json head" "1 c1 running $sha" \
     "$(jq -r '[.id, .name, .state, .artifact] | join(" ")' <<<"$OUT")"
 check_eq "campaign show --json counts" "2 0" "$(jq -r '[.counts.pending, .counts.installed] | join(" ")' <<<"$OUT")"
@@ -184,9 +165,9 @@ check_eq "campaign show --json deployments" "VIN1:pending:0 VIN2:pending:0" \
 check_eq "deployment rows have detail and updated_at" "true" \
     "$(jq -r '[.deployments[] | has("detail") and (.updated_at | type == "string")] | all' <<<"$OUT")"
 
-expect 0 "outbox list" ota_admin outbox list
+ota_expect 0 "outbox list" ota_admin outbox list
 check_contains "outbox list" "vehicles/VIN1/update" "$OUT"
-expect 0 "outbox list --vehicle VIN1 --json" ota_admin outbox list --vehicle VIN1 --json
+ota_expect 0 "outbox list --vehicle VIN1 --json" ota_admin outbox list --vehicle VIN1 --json
 check_eq "VIN1 has one pending retained row" "1 pending true vehicles/VIN1/update 1" \
     "$(jq -r '[(.outbox | length), .outbox[0].state, .outbox[0].retain, .outbox[0].topic, .outbox[0].campaign] | join(" ")' <<<"$OUT")"
 payload=$(jq -r '.outbox[0].payload' <<<"$OUT")
@@ -196,57 +177,57 @@ check_eq "the payload carries issued_at" true "$(jq -r '.issued_at | test("^[0-9
 check_contains "the payload carries the signature" "trusted comment: sha256:$sha" \
     "$(jq -r .artifact.signature <<<"$payload")"
 
-expect 0 "campaign pause 1" ota_admin campaign pause 1
+ota_expect 0 "campaign pause 1" ota_admin campaign pause 1
 check_contains "campaign pause" "paused" "$OUT"
-expect 0 "outbox after pause" ota_admin outbox list --json
+ota_expect 0 "outbox after pause" ota_admin outbox list --json
 check_eq "paused rows are held" "held held" \
     "$(jq -r '[.outbox[] | select(.campaign == 1) | .state] | join(" ")' <<<"$OUT")"
-expect 0 "campaign resume 1" ota_admin campaign resume 1
-expect 0 "outbox after resume" ota_admin outbox list --json
+ota_expect 0 "campaign resume 1" ota_admin campaign resume 1
+ota_expect 0 "outbox after resume" ota_admin outbox list --json
 check_eq "resumed rows are pending" "pending pending" \
     "$(jq -r '[.outbox[] | select(.campaign == 1) | .state] | join(" ")' <<<"$OUT")"
 
 # c2 targets group g1: VIN1 (VIN3 is revoked); c4 targets all active vehicles.
-expect 0 "campaign start 2" ota_admin campaign start 2 --json
+ota_expect 0 "campaign start 2" ota_admin campaign start 2 --json
 check_eq "group campaign deployments" "running 1" "$(jq -r '[.state, .counts.pending] | join(" ")' <<<"$OUT")"
-expect 0 "campaign start 4" ota_admin campaign start 4
-expect 0 "campaign show 4 --json" ota_admin campaign show 4 --json
+ota_expect 0 "campaign start 4" ota_admin campaign start 4
+ota_expect 0 "campaign show 4 --json" ota_admin campaign show 4 --json
 check_eq "all-campaign targets every active vehicle" "VIN1 VIN2 WVW.ZZZ_1-K" \
     "$(jq -r '[.deployments[].vehicle] | join(" ")' <<<"$OUT")"
 
-expect 0 "campaign cancel 1" ota_admin campaign cancel 1 --json
+ota_expect 0 "campaign cancel 1" ota_admin campaign cancel 1 --json
 check_eq "cancelled campaign" "cancelled 2" "$(jq -r '[.state, .counts.cancelled] | join(" ")' <<<"$OUT")"
-expect 0 "outbox after cancel" ota_admin outbox list --vehicle VIN2 --json
+ota_expect 0 "outbox after cancel" ota_admin outbox list --vehicle VIN2 --json
 check_eq "VIN2's unsent c1 row is dropped" "dropped" \
     "$(jq -r '[.outbox[] | select(.campaign == 1) | .state] | join(" ")' <<<"$OUT")"
 # VIN2 is still in c4, so its topic is re-announced with c4, not cleared.
 check_eq "VIN2's topic is refreshed to c4" "pending 4" \
     "$(jq -r '.outbox[-1] | [.state, (.payload | fromjson | .campaign)] | join(" ")' <<<"$OUT")"
-expect 0 "campaign cancel 4" ota_admin campaign cancel 4
-expect 0 "outbox after cancel 4" ota_admin outbox list --vehicle VIN2 --json
+ota_expect 0 "campaign cancel 4" ota_admin campaign cancel 4
+ota_expect 0 "outbox after cancel 4" ota_admin outbox list --vehicle VIN2 --json
 check_eq "VIN2's topic is cleared by an empty retained message" "pending true " \
     "$(jq -r '.outbox[-1] | [.state, .retain, .payload] | join(" ")' <<<"$OUT")"
 
 # ------------------------------------------------------------ audit
-expect 0 "events --campaign 1" ota_admin events --campaign 1 --json
+ota_expect 0 "events --campaign 1" ota_admin events --campaign 1 --json
 check_eq "campaign events" "campaign.create campaign.start campaign.pause campaign.resume campaign.cancel" \
     "$(jq -r '[.events[].kind] | join(" ")' <<<"$OUT")"
 check_eq "campaign events are the admin's" admin "$(jq -r '[.events[].actor] | unique | join(" ")' <<<"$OUT")"
-expect 0 "events --vehicle VIN3" ota_admin events --vehicle VIN3 --json
+ota_expect 0 "events --vehicle VIN3" ota_admin events --vehicle VIN3 --json
 check_eq "vehicle events" "vehicle.add vehicle.revoke vehicle.revoke" \
     "$(jq -r '[.events[].kind] | join(" ")' <<<"$OUT")"
-expect 0 "events" ota_admin events
+ota_expect 0 "events" ota_admin events
 check_contains "events table" "artifact.upload" "$OUT"
 check_contains "edge events" "edge.revoke" "$OUT"
 
 # ------------------------------------------------------------ global options
-expect 0 "--set overrides the config" ota_admin --set server.poll_after=42 campaign create \
+ota_expect 0 "--set overrides the config" ota_admin --set server.poll_after=42 campaign create \
     --name c5 --artifact "$sha" --vehicles VIN1
-expect 0 "start with --set" ota_admin --set server.poll_after=42 campaign start 5
-expect 0 "outbox for c5" ota_admin outbox list --vehicle VIN1 --json
+ota_expect 0 "start with --set" ota_admin --set server.poll_after=42 campaign start 5
+ota_expect 0 "outbox for c5" ota_admin outbox list --vehicle VIN1 --json
 check_eq "poll_after from --set" 42 \
     "$(jq -r '[.outbox[] | select(.campaign == 5)][0].payload | fromjson | .poll_after' <<<"$OUT")"
-expect 0 "--help" "$OTA_ADMIN" --help
+ota_expect 0 "--help" "$OTA_ADMIN" --help
 check_contains "--help lists commands" "campaign create" "$OUT"
 
 echo "all ota-admin CLI checks passed"

@@ -5,23 +5,6 @@
 # revoked vehicle, starting a cancelled campaign, bad signatures, a corrupt database.
 . "$(dirname "$0")/lib.sh"
 
-run()
-{
-    RC=0
-    "$@" >"$T/run.out" 2>"$T/run.err" || RC=$?
-    OUT=$(<"$T/run.out")
-    ERRS=$(<"$T/run.err")
-}
-
-expect()
-{
-    local want=$1 what=$2
-    shift 2
-    run "$@"
-    [[ $RC == "$want" ]] || fail "$what: exit status expected $want, got $RC; stderr: $ERRS; stdout: ${OUT:0:500}"
-    echo "ok - $what (exit $want)"
-}
-
 # db_digest: a digest of every row of every table (what "unchanged" means). The sqlite3
 # shell is quicker to start than python3, which stands in when it is not installed.
 db_digest()
@@ -44,7 +27,7 @@ refused()
     local want=$1 what=$2 needle=$3 before
     shift 3
     before=$(db_digest)
-    expect "$want" "$what" "$@"
+    ota_expect "$want" "$what" "$@"
     check_contains "$what: message" "$needle" "$ERRS"
     check_eq "$what: no output" "" "$OUT"
     check_eq "$what: database unchanged" "$before" "$(db_digest)"
@@ -179,7 +162,7 @@ echo "not a signature" >"$T/junk.minisig"
 refused 1 "--signature not a signature" "does not verify" \
     ota_admin artifact upload "$T/new.swu" --version 9.9 --signature "$T/junk.minisig"
 check_eq "no artifact row for new.swu" 1 "$(ota_admin artifact list --json | jq '.artifacts | length')"
-expect 0 "the good signature is accepted" ota_admin artifact upload "$T/new.swu" --version 9.9 \
+ota_expect 0 "the good signature is accepted" ota_admin artifact upload "$T/new.swu" --version 9.9 \
     --signature "$T/new.minisig"
 
 # The store is unusable: a regular file where the folder should be.
@@ -201,17 +184,17 @@ f=$T/store/sha256/${sha:0:2}/$sha
 cp "$f" "$T/saved"
 printf 'Z' | dd of="$f" bs=1 seek=10 conv=notrunc status=none
 # verify prints its report (stdout) and fails.
-expect 1 "artifact verify a changed file" ota_admin artifact verify "$sha"
+ota_expect 1 "artifact verify a changed file" ota_admin artifact verify "$sha"
 check_contains "verify names the bad check" "sha256           BAD" "$OUT"
 check_contains "verify says it failed" "does NOT verify" "$ERRS"
-expect 1 "artifact verify --json a changed file" ota_admin artifact verify "$sha" --json
+ota_expect 1 "artifact verify --json a changed file" ota_admin artifact verify "$sha" --json
 check_eq "verify --json of a changed file" "false true false false" \
     "$(jq -r '[.ok, .checks.file.ok, .checks.sha256.ok, .checks.signature.ok] | map(tostring) | join(" ")' <<<"$OUT")"
 rm -f "$f"
-expect 1 "artifact verify a missing file" ota_admin artifact verify "$sha"
+ota_expect 1 "artifact verify a missing file" ota_admin artifact verify "$sha"
 check_contains "verify a missing file" "file             BAD  cannot open" "$OUT"
 cp "$T/saved" "$f"
-expect 0 "artifact verify restored" ota_admin artifact verify "$sha"
+ota_expect 0 "artifact verify restored" ota_admin artifact verify "$sha"
 
 # ------------------------------------------------------------ configuration and database
 refused 1 "missing config file" "config file $T/nope.conf" "$OTA_ADMIN" --config "$T/nope.conf" vehicle list
@@ -224,22 +207,22 @@ sum=$(sha256sum "$T/corrupt.db")
 for cmd in "vehicle list" "vehicle add VX" "edge add ex" "artifact list" \
     "campaign show 1" "campaign start 1" "events" "init"; do
     # shellcheck disable=SC2086 # word splitting of the command is intended
-    expect 1 "corrupt db: $cmd" ota_admin --db "$T/corrupt.db" $cmd
+    ota_expect 1 "corrupt db: $cmd" ota_admin --db "$T/corrupt.db" $cmd
     check_contains "corrupt db: $cmd: message" "not an ota-origin database, or corrupt" "$ERRS"
 done
-expect 1 "corrupt db: artifact upload" ota_admin --db "$T/corrupt.db" artifact upload "$T/fw.swu" --version 1
+ota_expect 1 "corrupt db: artifact upload" ota_admin --db "$T/corrupt.db" artifact upload "$T/fw.swu" --version 1
 check_contains "corrupt db: artifact upload: message" "corrupt" "$ERRS"
 check_eq "the corrupt file is unchanged" "$sum" "$(sha256sum "$T/corrupt.db")"
 # A database file whose header is right but whose pages are garbage.
 { printf 'SQLite format 3\0'; head -c 65520 /dev/urandom; } >"$T/corrupt2.db"
 sum=$(sha256sum "$T/corrupt2.db")
-expect 1 "corrupt pages: vehicle list" ota_admin --db "$T/corrupt2.db" vehicle list
+ota_expect 1 "corrupt pages: vehicle list" ota_admin --db "$T/corrupt2.db" vehicle list
 check_contains "corrupt pages: message" "corrupt" "$ERRS"
-expect 1 "corrupt pages: vehicle add" ota_admin --db "$T/corrupt2.db" vehicle add VX
+ota_expect 1 "corrupt pages: vehicle add" ota_admin --db "$T/corrupt2.db" vehicle add VX
 check_eq "the corrupt file is unchanged" "$sum" "$(sha256sum "$T/corrupt2.db")"
 # A real SQLite database that is not ours.
 python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("create table t(x)"); c.commit()' "$T/other.db"
-expect 1 "foreign database" ota_admin --db "$T/other.db" vehicle list
+ota_expect 1 "foreign database" ota_admin --db "$T/other.db" vehicle list
 check_contains "foreign database: message" "run 'ota-admin init'" "$ERRS"
 
 echo "all ota-admin error checks passed"
