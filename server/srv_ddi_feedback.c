@@ -95,13 +95,12 @@ static int parse_result(json_t *result, struct srv_ddi_feedback *f, char *err, s
     return 0;
 }
 
-int srv_ddi_feedback_parse(const char *text, size_t len, struct srv_ddi_feedback *ret,
-                           char *err, size_t errlen)
+/* Loads a DDI request body: bounded, strict JSON, a top-level object. On success *ret is
+ * new (json_decref()). Returns 0, -EMSGSIZE or -EINVAL (reason in @err). */
+static int load_body(const char *text, size_t len, json_t **ret, char *err, size_t errlen)
 {
-    struct srv_ddi_feedback f = { 0 };
     json_error_t jerr;
-    json_t *root = NULL, *status, *exec, *result, *details;
-    int r = -EINVAL, i;
+    json_t *root;
 
     if (len > SRV_DDI_BODY_MAX) {
         ota_errf(err, errlen, "body larger than %d bytes", SRV_DDI_BODY_MAX);
@@ -110,8 +109,22 @@ int srv_ddi_feedback_parse(const char *text, size_t len, struct srv_ddi_feedback
     root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
         ota_errf(err, errlen, "not JSON: %s", jerr.text);
-        goto out;
+        return -EINVAL;
     }
+    *ret = root;
+    return 0;
+}
+
+int srv_ddi_feedback_parse(const char *text, size_t len, struct srv_ddi_feedback *ret,
+                           char *err, size_t errlen)
+{
+    struct srv_ddi_feedback f = { 0 };
+    json_t *root = NULL, *status, *exec, *result, *details;
+    int r, i;
+
+    if ((r = load_body(text, len, &root, err, errlen)) < 0)
+        return r;
+    r = -EINVAL;
     status = json_object_get(root, "status");
     if (!json_is_object(root) || !json_is_object(status)) {
         ota_errf(err, errlen, "status must be an object");
@@ -216,21 +229,14 @@ int srv_ddi_config_data_apply(const char *current, const char *text, size_t len,
                               char **ret_json, char *err, size_t errlen)
 {
     enum srv_ddi_config_mode mode;
-    json_error_t jerr;
     json_t *root = NULL, *data, *attrs = NULL, *v;
     const char *key;
     char *out;
-    int r = -EINVAL;
+    int r;
 
-    if (len > SRV_DDI_BODY_MAX) {
-        ota_errf(err, errlen, "body larger than %d bytes", SRV_DDI_BODY_MAX);
-        return -EMSGSIZE;
-    }
-    root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        ota_errf(err, errlen, "not JSON: %s", jerr.text);
-        goto out;
-    }
+    if ((r = load_body(text, len, &root, err, errlen)) < 0)
+        return r;
+    r = -EINVAL;
     data = json_object_get(root, "data");
     if (!json_is_object(root) || !json_is_object(data)) {
         ota_errf(err, errlen, "data must be an object of strings");
