@@ -13,7 +13,6 @@
 
 enum stmt_id {
     ST_BEGIN,
-    ST_BEGIN_READ,
     ST_COMMIT,
     ST_ROLLBACK,
     ST_VEHICLE_ADD,
@@ -81,7 +80,6 @@ enum stmt_id {
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
-    [ST_BEGIN_READ] = "BEGIN DEFERRED",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
     /* Vehicles and edges share one id space: a certificate CN must name one client. */
@@ -424,13 +422,6 @@ int ota_db_check_schema(struct ota_db *db)
 int ota_db_begin(struct ota_db *db)
 {
     sqlite3_stmt *st = stmt(db, ST_BEGIN);
-
-    return st ? exec_change(db, st, false) : -EIO;
-}
-
-int ota_db_begin_read(struct ota_db *db)
-{
-    sqlite3_stmt *st = stmt(db, ST_BEGIN_READ);
 
     return st ? exec_change(db, st, false) : -EIO;
 }
@@ -1169,15 +1160,6 @@ int ota_db_vehicle_may_fetch(struct ota_db *db, const char *vehicle, const char 
 }
 
 /* ---- outbox ---------------------------------------------------------------------------- */
-
-void ota_outbox_row_free(struct ota_outbox_row *r)
-{
-    if (!r)
-        return;
-    free(r->topic);
-    free(r->payload);
-    free(r);
-}
 
 static int outbox_fill(sqlite3_stmt *st, struct ota_outbox_row *o)
 {

@@ -35,9 +35,6 @@ const char *ota_db_errmsg(struct ota_db *db);
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK. Returns 0, -EBUSY or -EIO. rollback always ends. */
 int ota_db_begin(struct ota_db *db);
-/* BEGIN DEFERRED: several reads under one snapshot and one shared lock (end it with
- * ota_db_commit). Returns 0, -EBUSY or -EIO. */
-int ota_db_begin_read(struct ota_db *db);
 int ota_db_commit(struct ota_db *db);
 void ota_db_rollback(struct ota_db *db);
 
@@ -233,7 +230,6 @@ struct ota_outbox_row {
     int64_t next_attempt_at;
     int64_t published_at;
 };
-void ota_outbox_row_free(struct ota_outbox_row *r);
 
 /* Returns 0 with *ret_id (may be NULL) or -EIO. */
 int ota_db_outbox_insert(struct ota_db *db, const char *vehicle, int64_t campaign,
