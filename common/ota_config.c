@@ -1,6 +1,7 @@
 /* The INI configuration (inih): a table of keys with their type, default and bounds, so a
  * file, a --set override and ota_config_get() all go through one description. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +9,8 @@
 #include "ota_config.h"
 #include "ota_util.h"
 
-enum key_type { KEY_STRING, KEY_UINT, KEY_PORT };
+/* KEY_POSITIVE: a number from 1; KEY_TOPIC: a string without the MQTT wildcards. */
+enum key_type { KEY_STRING, KEY_UINT, KEY_POSITIVE, KEY_TOPIC };
 
 struct key_desc {
     const char *section;
@@ -41,14 +43,18 @@ static const struct key_desc keys[] = {
     STR("tls", "client_ca", tls.client_ca, ""),
     STR("tls", "priorities", tls.priorities, OTA_TLS_PRIORITIES_DEFAULT),
     STR("mqtt", "host", mqtt.host, "127.0.0.1"),
-    { "mqtt", "port", KEY_PORT, offsetof(struct ota_config, mqtt.port), "1883", 65535 },
+    { "mqtt", "port", KEY_POSITIVE, offsetof(struct ota_config, mqtt.port), "1883", 65535 },
     STR("mqtt", "cafile", mqtt.cafile, ""),
     STR("mqtt", "certfile", mqtt.certfile, ""),
     STR("mqtt", "keyfile", mqtt.keyfile, ""),
-    STR("mqtt", "topic_prefix", mqtt.topic_prefix, "ota/v1"),
+    /* A wildcard would make every update topic unpublishable and the status subscription
+     * invalid: refused here rather than retried for ever. */
+    { "mqtt", "topic_prefix", KEY_TOPIC, offsetof(struct ota_config, mqtt.topic_prefix), "ota/v1",
+      0 },
     STR("mqtt", "client_id", mqtt.client_id, "ota-notifier"),
     NUM("mqtt", "keepalive", mqtt.keepalive, "30", 65535),
-    NUM("notifier", "interval_ms", notifier.interval_ms, "250", 60000),
+    { "notifier", "interval_ms", KEY_POSITIVE, offsetof(struct ota_config, notifier.interval_ms),
+      "250", 60000 },
     NUM("notifier", "max_inflight", notifier.max_inflight, "100", 65535),
     STR("notifier", "stats_file", notifier.stats_file, ""),
 };
@@ -61,6 +67,11 @@ static const struct key_desc *find_key(const char *section, const char *key)
     return NULL;
 }
 
+static bool stored_as_string(const struct key_desc *k)
+{
+    return k->type == KEY_STRING || k->type == KEY_TOPIC;
+}
+
 static int check_value(const struct key_desc *k, const char *value, char *err, size_t errlen)
 {
     uint64_t v;
@@ -69,11 +80,16 @@ static int check_value(const struct key_desc *k, const char *value, char *err, s
         ota_errf(err, errlen, "%s.%s: value too long or not one line", k->section, k->key);
         return -EINVAL;
     }
-    if (k->type == KEY_STRING)
+    if (k->type == KEY_TOPIC && strpbrk(value, "+#")) {
+        ota_errf(err, errlen, "%s.%s: \"%s\" must not contain the MQTT wildcards + or #",
+                 k->section, k->key, value);
+        return -EINVAL;
+    }
+    if (stored_as_string(k))
         return 0;
-    if (ota_parse_u64(value, k->max, &v) < 0 || (k->type == KEY_PORT && v == 0)) {
+    if (ota_parse_u64(value, k->max, &v) < 0 || (k->type == KEY_POSITIVE && v == 0)) {
         ota_errf(err, errlen, "%s.%s: \"%s\" is not a whole number from %d to %llu", k->section,
-                k->key, value, k->type == KEY_PORT ? 1 : 0, (unsigned long long)k->max);
+                 k->key, value, k->type == KEY_POSITIVE ? 1 : 0, (unsigned long long)k->max);
         return -EINVAL;
     }
     return 0;
@@ -84,7 +100,7 @@ static int store_value(struct ota_config *c, const struct key_desc *k, const cha
     char *field = (char *)c + k->offset;
     uint64_t v;
 
-    if (k->type == KEY_STRING) {
+    if (stored_as_string(k)) {
         char *copy = strdup(value);
 
         if (!copy)
@@ -133,7 +149,7 @@ void ota_config_clear(struct ota_config *c)
     if (!c)
         return;
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-        if (keys[i].type == KEY_STRING) {
+        if (stored_as_string(&keys[i])) {
             char **field = (char **)((char *)c + keys[i].offset);
 
             free(*field);
@@ -217,7 +233,7 @@ const char *ota_config_get(const struct ota_config *c, const char *name, char *b
     if (!k)
         return NULL;
     field = (const char *)c + k->offset;
-    if (k->type == KEY_STRING)
+    if (stored_as_string(k))
         return *(char *const *)field ? *(char *const *)field : "";
     snprintf(buf, len, "%u", *(const unsigned *)field);
     return buf;

@@ -98,17 +98,6 @@ int main(int argc, char **argv)
         ota_err("notifier.max_inflight: must be 1..65535, got %u", cfg.notifier.max_inflight);
         goto out;
     }
-    /* A wildcard would make every update topic unpublishable and the status subscription
-     * invalid: rows would wait forever instead of the program stopping here. */
-    if (strpbrk(cfg.mqtt.topic_prefix, "+#")) {
-        ota_err("mqtt.topic_prefix: \"%s\" must not contain the MQTT wildcards + or #",
-                cfg.mqtt.topic_prefix);
-        goto out;
-    }
-    if (cfg.notifier.interval_ms == 0) {
-        ota_err("notifier.interval_ms: must be positive");
-        goto out;
-    }
     r = ota_db_open(cfg.paths.db, 0, &db);
     if (r < 0) {
         ota_err("paths.db %s: %s", cfg.paths.db,
