@@ -29,7 +29,8 @@
 #   BENCH_LOADGEN       path of a loadgen binary to use instead
 #   BENCH_TARGETS       the two columns, default "ota nginx"; "nginx nginx" checks the
 #                       harness without ota-server
-#   BENCH_OUT           results file (default bench/results/latest.md; quick: quick.md)
+#   BENCH_OUT           results file (default bench/results/latest.md for a full run,
+#                       partial.md when cases are named, quick.md for BENCH_QUICK=1)
 #   BENCH_KEEP=1        keep the temp dir (logs, configs)
 # Everything runs on 127.0.0.1 with free ports; processes are stopped by PID and the temp dir
 # is removed at exit (tests/integration/lib.sh does both).
@@ -63,6 +64,11 @@ else
     CONNS=${BENCH_CONNS:-"1 16 64 256"} IDLE=${BENCH_IDLE:-10000} FLEET=${BENCH_FLEET:-10000}
     UPLOAD_MB=${BENCH_UPLOAD_MB:-2048} OUT=${BENCH_OUT:-$BENCH/results/latest.md}
 fi
+# Only a full run (every case) stands for "the latest results": a run of some cases goes
+# to partial.md by default and leaves latest.md and bench/README.md alone.
+FULL=0
+[[ $QUICK != 1 && $# -eq 0 ]] && FULL=1
+[[ $QUICK != 1 && $# -gt 0 && -z ${BENCH_OUT:-} ]] && OUT=$BENCH/results/partial.md
 WORKERS=${BENCH_WORKERS:-$(nproc)}
 read -r TGT_A TGT_B <<<"${BENCH_TARGETS:-ota nginx}"
 for v in "$REPS" "$SECS" "$BULK_MB" "$IDLE" "$FLEET" "$UPLOAD_MB" "$WORKERS" $CONNS; do
@@ -765,7 +771,7 @@ mkdir -p "$(dirname "$OUT")"
 } >"$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 # a full run with the default output also refreshes the table in bench/README.md
-if [[ $QUICK != 1 && -z ${BENCH_OUT:-} && -f $BENCH/README.md ]] &&
+if [[ $FULL == 1 && -z ${BENCH_OUT:-} && -f $BENCH/README.md ]] &&
     grep -q '^<!-- latest:begin -->' "$BENCH/README.md"; then
     awk -v f="$OUT" '
         /^<!-- latest:begin -->/ { print; while ((getline l < f) > 0) if (l !~ /^# /) print l; skip = 1; next }
