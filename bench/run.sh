@@ -577,7 +577,7 @@ campaign_rep()
     rec "$name" "campaign start s" A "$(fcalc "$t1 - $t0")"
 
     # the same payloads, one per line, through the stock client
-    sql "SELECT payload FROM outbox WHERE campaign = $cid ORDER BY id" >"$T/payloads.txt"
+    sql "SELECT payload FROM outbox_messages WHERE campaign = $cid ORDER BY id" >"$T/payloads.txt"
     b0=$(cpu_of "$BROKER_PID")
     t0=$(now)
     pub_out=$(/usr/bin/time -f 'TIME %e %U %S' mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -r \

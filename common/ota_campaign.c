@@ -12,7 +12,6 @@
  * reused while it is being stepped, so work on the rows happens after the walk). */
 struct id_list {
     char (*id)[OTA_ID_MAX + 1];
-    int64_t *deployment;
     size_t n;
     size_t cap;
 };
@@ -20,7 +19,6 @@ struct id_list {
 static void id_list_clear(struct id_list *l)
 {
     free(l->id);
-    free(l->deployment);
     memset(l, 0, sizeof(*l));
 }
 
@@ -33,19 +31,13 @@ static int id_list_add(struct id_list *l, const char *id)
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
         char(*ids)[OTA_ID_MAX + 1] = realloc(l->id, cap * sizeof(*ids));
-        int64_t *deps;
 
         if (!ids)
             return -ENOMEM;
         l->id = ids;
-        deps = realloc(l->deployment, cap * sizeof(*deps));
-        if (!deps)
-            return -ENOMEM;
-        l->deployment = deps;
         l->cap = cap;
     }
     memcpy(l->id[l->n], id, len + 1);
-    l->deployment[l->n] = 0;
     l->n++;
     return 0;
 }
@@ -130,16 +122,46 @@ static void explain_bad_vehicle(struct ota_db *db, const char *id, int64_t campa
     ota_vehicle_free(v);
 }
 
+/* An explicit list: each id checked (unknown or revoked ones refuse the start, with the
+ * reason) and inserted on its own; such lists are short. *ret_count: deployments. */
+static int deploy_listed(struct ota_db *db, const struct ota_campaign *c, int64_t now, char *err,
+                         size_t errlen, uint64_t *ret_count)
+{
+    struct id_list list = { 0 };
+    struct target_walk walk = { .list = &list };
+    uint64_t n = 0;
+    int r;
+
+    r = ota_db_campaign_targets(db, c, target_cb, &walk);
+    if (r < 0)
+        goto out;
+    if (walk.bad[0]) {
+        explain_bad_vehicle(db, walk.bad, c->id, err, errlen);
+        r = -EINVAL;
+        goto out;
+    }
+    for (size_t i = 0; i < list.n; i++) {
+        r = ota_db_deployment_insert(db, c->id, list.id[i], now, NULL);
+        if (r == -EEXIST)
+            continue; /* the same id twice in a target: one deployment is enough */
+        if (r < 0)
+            goto out;
+        n++;
+    }
+    *ret_count = n;
+    r = 0;
+out:
+    id_list_clear(&list);
+    return r;
+}
+
 int ota_campaign_start(struct ota_db *db, int64_t id, unsigned poll_after, char *err, size_t errlen)
 {
     static const enum ota_campaign_state allowed[] = { OTA_CAMPAIGN_CREATED };
     struct ota_campaign *c = NULL;
-    struct id_list list = { 0 };
-    struct target_walk walk = { .list = &list };
-    char topic[256];
     char detail[64];
     char *body = NULL;
-    size_t deployed = 0;
+    uint64_t deployed = 0, queued = 0;
     int64_t now = ota_now();
     int r;
 
@@ -150,29 +172,20 @@ int ota_campaign_start(struct ota_db *db, int64_t id, unsigned poll_after, char 
     r = campaign_check(db, id, allowed, 1, "started", "created", err, errlen, &c);
     if (r < 0)
         goto out;
-    r = ota_db_campaign_targets(db, c, target_cb, &walk);
+    /* The snapshot is set-based: one INSERT ... SELECT for the deployments (group, model,
+     * all, attributes) and one for the outbox rows, whatever the fleet size, in this one
+     * transaction. */
+    if (c->target_kind == OTA_TARGET_VEHICLES)
+        r = deploy_listed(db, c, now, err, errlen, &deployed);
+    else
+        r = ota_db_deployment_insert_targets(db, c, now, &deployed);
     if (r < 0)
         goto out;
-    if (walk.bad[0]) {
-        explain_bad_vehicle(db, walk.bad, id, err, errlen);
-        r = -EINVAL;
-        goto out;
-    }
-    if (list.n == 0) {
+    if (deployed == 0) {
         snprintf(err, errlen, "campaign %lld cannot start: its target selects no active vehicle",
                  (long long)id);
         r = -EINVAL;
         goto out;
-    }
-    for (size_t i = 0; i < list.n; i++) {
-        r = ota_db_deployment_insert(db, id, list.id[i], now, &list.deployment[i]);
-        if (r == -EEXIST) {
-            /* The same id twice in a target: one deployment is enough. */
-            list.deployment[i] = 0;
-            continue;
-        }
-        if (r < 0)
-            goto out;
     }
     r = ota_db_campaign_set_state(db, id, OTA_CAMPAIGN_RUNNING, now);
     if (r < 0)
@@ -187,19 +200,12 @@ int ota_campaign_start(struct ota_db *db, int64_t id, unsigned poll_after, char 
         if (r < 0)
             goto out;
     }
-    for (size_t i = 0; i < list.n; i++) {
-        if (!list.deployment[i])
-            continue;
-        r = ota_status_update_topic(list.id[i], topic, sizeof(topic));
-        if (r < 0)
-            goto out;
-        r = ota_db_outbox_insert(db, list.id[i], id, topic, body, true, OTA_OUTBOX_PENDING, now,
-                                 NULL);
-        if (r < 0)
-            goto out;
-        deployed++;
-    }
-    snprintf(detail, sizeof(detail), "%zu vehicles", deployed);
+    /* One row per deployment, all sharing the one stored body; each row goes to its
+     * vehicle's update topic (ota_status_update_topic). */
+    r = ota_db_outbox_insert_campaign(db, id, body, now, &queued);
+    if (r < 0)
+        goto out;
+    snprintf(detail, sizeof(detail), "%llu vehicles", (unsigned long long)queued);
     r = record(db, "campaign.start", id, detail);
     if (r < 0)
         goto out;
@@ -209,7 +215,6 @@ out:
         ota_db_rollback(db);
     free(body);
     ota_campaign_free(c);
-    id_list_clear(&list);
     return r;
 }
 

@@ -48,6 +48,10 @@ enum stmt_id {
     ST_DEPLOY_UNFINISHED,
     ST_DEPLOY_COUNTS,
     ST_DEPLOY_LIST,
+    ST_DEPLOY_ADD_GROUP,
+    ST_DEPLOY_ADD_MODEL,
+    ST_DEPLOY_ADD_ALL,
+    ST_DEPLOY_ADD_ATTRS,
     ST_MAY_FETCH,
     ST_OUTBOX_INSERT,
     ST_OUTBOX_DUE,
@@ -59,6 +63,12 @@ enum stmt_id {
     ST_OUTBOX_LIST,
     ST_OUTBOX_LIST_ALL,
     ST_OUTBOX_REQUEUE,
+    ST_OUTBOX_PAYLOAD_ADD,
+    ST_OUTBOX_PAYLOAD_GET,
+    ST_OUTBOX_CAMPAIGN_ADD,
+    ST_OUTBOX_MARK_RANGE,
+    ST_SYNC_NORMAL,
+    ST_SYNC_FULL,
     ST_EVENT_ADD,
     ST_EVENT_LIST,
     ST_DATA_VERSION,
@@ -74,9 +84,28 @@ enum stmt_id {
     "d.id, d.campaign, d.vehicle, d.state, d.bytes, d.detail, d.created_at, d.updated_at, " \
     "c.state, c.artifact FROM deployments d JOIN campaigns c ON c.id = d.campaign"
 #define UNFINISHED "d.state NOT IN ('installed', 'failed', 'cancelled')"
+/* Schema 002: topic NULL is the vehicle's update topic, payload NULL the empty message.
+ * The due scan (the notifier's hot path) reads no body; the lists join it in. */
 #define OUTBOX_COLS \
-    "id, vehicle, coalesce(campaign, 0), topic, payload, retain, state, attempts, " \
-    "next_attempt_at, coalesce(published_at, 0)"
+    "o.id, o.vehicle, coalesce(o.campaign, 0), o.topic, coalesce(o.payload_id, 0), o.retain, " \
+    "o.state, o.attempts, o.next_attempt_at, coalesce(o.published_at, 0)"
+#define OUTBOX_LIST_FROM \
+    ", coalesce(p.body, '') FROM outbox o LEFT JOIN outbox_payloads p ON p.id = o.payload_id"
+/* What each target kind selects: one WHERE for the walk (ota_db_campaign_targets) and the
+ * set-based insert of campaign start, so they cannot disagree. */
+#define TARGET_GROUP "FROM vehicles v WHERE v.grp = ?1 AND v.state = 'active'"
+#define TARGET_MODEL "FROM vehicles v WHERE v.model = ?1 AND v.state = 'active'"
+#define TARGET_ALL   "FROM vehicles v WHERE v.state = 'active'"
+/* Every key of the wanted object (?1) must be a string attribute of equal value: the
+ * attributes a device sent as hawkBit configData (hwRevision, ...). */
+#define TARGET_ATTRS \
+    "FROM vehicles v WHERE v.state = 'active' AND json_valid(v.attributes) AND NOT EXISTS " \
+    "(SELECT 1 FROM json_each(?1) AS want WHERE NOT EXISTS (SELECT 1 FROM " \
+    "json_each(v.attributes) AS have WHERE have.key = want.key AND have.type = 'text' AND " \
+    "have.value = want.value))"
+#define DEPLOY_ADD \
+    "INSERT INTO deployments (campaign, vehicle, created_at, updated_at) SELECT ?2, v.id, ?3, " \
+    "?3 "
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -108,17 +137,10 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_CAMPAIGN_SET_STATE] = "UPDATE campaigns SET state = ?2, updated_at = ?3, started_at = "
                               "coalesce(started_at, CASE WHEN ?2 = 'running' THEN ?3 END) "
                               "WHERE id = ?1",
-    [ST_TARGETS_GROUP] = "SELECT id FROM vehicles WHERE grp = ?1 AND state = 'active' ORDER BY id",
-    [ST_TARGETS_MODEL] = "SELECT id FROM vehicles WHERE model = ?1 AND state = 'active' "
-                         "ORDER BY id",
-    [ST_TARGETS_ALL] = "SELECT id FROM vehicles WHERE state = 'active' ORDER BY id",
-    /* Every key of the wanted object (?1) must be a string attribute of equal value: the
-     * attributes a device sent as hawkBit configData (hwRevision, ...). */
-    [ST_TARGETS_ATTRS] = "SELECT v.id FROM vehicles v WHERE v.state = 'active' AND "
-                         "json_valid(v.attributes) AND NOT EXISTS (SELECT 1 FROM json_each(?1) "
-                         "AS want WHERE NOT EXISTS (SELECT 1 FROM json_each(v.attributes) AS "
-                         "have WHERE have.key = want.key AND have.type = 'text' AND "
-                         "have.value = want.value)) ORDER BY v.id",
+    [ST_TARGETS_GROUP] = "SELECT v.id " TARGET_GROUP " ORDER BY v.id",
+    [ST_TARGETS_MODEL] = "SELECT v.id " TARGET_MODEL " ORDER BY v.id",
+    [ST_TARGETS_ALL] = "SELECT v.id " TARGET_ALL " ORDER BY v.id",
+    [ST_TARGETS_ATTRS] = "SELECT v.id " TARGET_ATTRS " ORDER BY v.id",
     [ST_TARGET_ONE] = "SELECT state = 'active' FROM vehicles WHERE id = ?1",
     [ST_DEPLOY_INSERT] = "INSERT INTO deployments (campaign, vehicle, created_at, updated_at) "
                          "VALUES (?1, ?2, ?3, ?3)",
@@ -138,38 +160,67 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_DEPLOY_COUNTS] = "SELECT state, count(*) FROM deployments WHERE campaign = ?1 "
                          "GROUP BY state",
     [ST_DEPLOY_LIST] = "SELECT " DEPLOY_COLS " WHERE d.campaign = ?1 ORDER BY d.vehicle",
+    /* campaign start: the whole snapshot in one statement per target kind (?1 the group,
+     * model or attribute object, unused for all). */
+    [ST_DEPLOY_ADD_GROUP] = DEPLOY_ADD TARGET_GROUP " ORDER BY v.id",
+    [ST_DEPLOY_ADD_MODEL] = DEPLOY_ADD TARGET_MODEL " ORDER BY v.id",
+    [ST_DEPLOY_ADD_ALL] = DEPLOY_ADD TARGET_ALL " ORDER BY v.id",
+    [ST_DEPLOY_ADD_ATTRS] = DEPLOY_ADD TARGET_ATTRS " ORDER BY v.id",
     [ST_MAY_FETCH] = "SELECT 1 FROM deployments d JOIN campaigns c ON c.id = d.campaign "
                      "WHERE d.vehicle = ?1 AND c.artifact = ?2 AND c.state <> 'cancelled' "
                      "AND d.state <> 'cancelled' LIMIT 1",
-    [ST_OUTBOX_INSERT] = "INSERT INTO outbox (vehicle, campaign, topic, payload, retain, state, "
+    [ST_OUTBOX_INSERT] = "INSERT INTO outbox (vehicle, campaign, topic, payload_id, retain, state, "
                          "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    /* Two arms so that no page sorts every pending row: the index outbox_due (state,
-     * next_attempt_at, id) yields rows never deferred (next_attempt_at 0, nearly all) in
-     * id order, and only deferred ones that came due are sorted; a merge joins the two. */
-    [ST_OUTBOX_DUE] = "SELECT " OUTBOX_COLS " FROM outbox WHERE state = 'pending' AND "
-                      "next_attempt_at = 0 AND id > ?2 UNION ALL SELECT " OUTBOX_COLS
-                      " FROM outbox WHERE state = 'pending' AND next_attempt_at > 0 AND "
-                      "next_attempt_at <= ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+    /* The partial index outbox_due (id, next_attempt_at) WHERE state = 'pending' holds
+     * only pending rows, in id order: no sort, published rows never walked, and
+     * next_attempt_at filtered in the index. */
+    [ST_OUTBOX_DUE] = "SELECT " OUTBOX_COLS " FROM outbox o INDEXED BY outbox_due WHERE "
+                      "o.state = 'pending' AND o.id > ?2 AND o.next_attempt_at <= ?1 "
+                      "ORDER BY o.id LIMIT ?3",
     [ST_OUTBOX_MARK] = "UPDATE outbox SET state = 'published', published_at = ?2 "
                        "WHERE id = ?1 AND state = 'pending'",
+    /* A run of acknowledged ids: the narrow rows of one or two pages rewritten, and their
+     * entries deleted from the two partial indexes; nothing inserted into an index. NOT
+     * INDEXED: walk the rowid range; through outbox_due, which the update shrinks, SQLite
+     * would collect the rowids first and then update them (two passes). */
+    [ST_OUTBOX_MARK_RANGE] = "UPDATE outbox NOT INDEXED SET state = 'published', "
+                             "published_at = ?3 WHERE id BETWEEN ?1 AND ?2 AND state = "
+                             "'pending'",
+    [ST_OUTBOX_PAYLOAD_ADD] = "INSERT INTO outbox_payloads (body) VALUES (?1)",
+    [ST_OUTBOX_PAYLOAD_GET] = "SELECT body FROM outbox_payloads WHERE id = ?1",
+    [ST_OUTBOX_CAMPAIGN_ADD] = "INSERT INTO outbox (vehicle, campaign, payload_id, retain, state, "
+                               "created_at) SELECT d.vehicle, d.campaign, ?2, 1, 'pending', ?3 "
+                               "FROM deployments d WHERE d.campaign = ?1 ORDER BY d.vehicle",
+    [ST_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
+    [ST_SYNC_FULL] = "PRAGMA synchronous = FULL",
     [ST_OUTBOX_RETRY] = "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2 "
                         "WHERE id = ?1",
-    [ST_OUTBOX_MOVE] = "UPDATE outbox SET state = ?3 WHERE campaign = ?1 AND state = ?2",
+    /* "state <> 'published'" (never true of ?2, held or pending) lets the partial index
+     * outbox_campaign serve the move. */
+    [ST_OUTBOX_MOVE] = "UPDATE outbox SET state = ?3 WHERE campaign = ?1 AND state = ?2 AND "
+                       "state <> 'published'",
     [ST_OUTBOX_DROP_ENDED] = "UPDATE outbox SET state = 'dropped' WHERE campaign = ?1 AND "
-                             "state = 'held' AND vehicle IN (SELECT vehicle FROM deployments d "
-                             "WHERE d.campaign = ?1 AND NOT (" UNFINISHED "))",
-    [ST_OUTBOX_COUNTS] = "SELECT state, count(*) FROM outbox GROUP BY state",
-    [ST_OUTBOX_LIST] = "SELECT " OUTBOX_COLS " FROM outbox WHERE vehicle = ?1 ORDER BY id",
-    [ST_OUTBOX_LIST_ALL] = "SELECT " OUTBOX_COLS " FROM outbox ORDER BY id",
+                             "state = 'held' AND state <> 'published' AND vehicle IN (SELECT "
+                             "vehicle FROM deployments d WHERE d.campaign = ?1 AND NOT ("
+                             UNFINISHED "))",
+    /* Unsent rows from the partial index; published ones as the rest of the row count (an
+     * index walk that counts cells per page), not by reading every row. */
+    [ST_OUTBOX_COUNTS] = "SELECT state, count(*) FROM outbox WHERE state <> 'published' GROUP "
+                         "BY state UNION ALL SELECT 'published', (SELECT count(*) FROM outbox) - "
+                         "(SELECT count(*) FROM outbox WHERE state <> 'published')",
+    [ST_OUTBOX_LIST] = "SELECT " OUTBOX_COLS OUTBOX_LIST_FROM " WHERE o.vehicle = ?1 ORDER BY o.id",
+    [ST_OUTBOX_LIST_ALL] = "SELECT " OUTBOX_COLS OUTBOX_LIST_FROM " ORDER BY o.id",
     /* Per vehicle, its newest published retained message again, unless a newer one is
-     * pending anyway (?2: not the empty clearing ones). One pass, whatever the fleet. */
-    [ST_OUTBOX_REQUEUE] = "INSERT INTO outbox (vehicle, campaign, topic, payload, retain, state, "
-                          "created_at) SELECT o.vehicle, o.campaign, o.topic, o.payload, 1, "
-                          "'pending', ?1 FROM outbox o WHERE o.id IN (SELECT max(id) FROM outbox "
-                          "WHERE state = 'published' AND retain = 1 GROUP BY vehicle) AND "
-                          "(?2 = 0 OR o.payload <> '') AND NOT EXISTS (SELECT 1 FROM outbox p "
-                          "WHERE p.vehicle = o.vehicle AND p.state = 'pending' AND p.id > o.id) "
-                          "ORDER BY o.id",
+     * pending anyway (?2: not the empty clearing ones). One pass, whatever the fleet. The
+     * copy shares the original's payload row. */
+    [ST_OUTBOX_REQUEUE] = "INSERT INTO outbox (vehicle, campaign, topic, payload_id, retain, "
+                          "state, created_at) SELECT o.vehicle, o.campaign, o.topic, "
+                          "o.payload_id, 1, 'pending', ?1 FROM outbox o WHERE o.id IN (SELECT "
+                          "max(id) FROM outbox WHERE state = 'published' AND retain = 1 GROUP BY "
+                          "vehicle) AND "
+                          "(?2 = 0 OR o.payload_id IS NOT NULL) AND NOT EXISTS (SELECT 1 FROM "
+                          "outbox p WHERE p.vehicle = o.vehicle AND p.state = 'pending' AND "
+                          "p.id > o.id) ORDER BY o.id",
     [ST_EVENT_ADD] = "INSERT INTO events (ts, actor, kind, vehicle, campaign, state, bytes, "
                      "detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [ST_EVENT_LIST] = "SELECT id, ts, actor, kind, vehicle, coalesce(campaign, 0), state, "
@@ -338,7 +389,8 @@ int ota_db_open(const char *path, int flags, struct ota_db **ret_db)
         sqlite3_step(st) != SQLITE_ROW ||
         strcmp((const char *)sqlite3_column_text(st, 0), "wal") != 0)
         goto out;
-    /* FULL: a committed campaign start or PUBACK mark survives power loss too. */
+    /* FULL: a committed campaign start or status survives power loss too. (ota-notifier
+     * commits its PUBACK marks with NORMAL: losing the newest ones only re-sends.) */
     if ((r = exec_sql(db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL")) < 0)
         goto out;
     *ret_db = db;
@@ -1004,6 +1056,43 @@ int ota_db_deployment_insert(struct ota_db *db, int64_t campaign, const char *ve
     return r;
 }
 
+int ota_db_deployment_insert_targets(struct ota_db *db, const struct ota_campaign *c,
+                                     int64_t now, uint64_t *ret_count)
+{
+    enum stmt_id id;
+    int r;
+
+    switch (c->target_kind) {
+    case OTA_TARGET_GROUP:
+        id = ST_DEPLOY_ADD_GROUP;
+        break;
+    case OTA_TARGET_MODEL:
+        id = ST_DEPLOY_ADD_MODEL;
+        break;
+    case OTA_TARGET_ATTRIBUTES:
+        id = ST_DEPLOY_ADD_ATTRS;
+        break;
+    case OTA_TARGET_ALL:
+        id = ST_DEPLOY_ADD_ALL;
+        break;
+    default:
+        return -EINVAL;
+    }
+    {
+        PREPARED(db, id);
+
+        /* ?1 is not used by ST_DEPLOY_ADD_ALL; binding it is harmless. */
+        if (bind_text(st, 1, c->target ? c->target : "") || sqlite3_bind_int64(st, 2, c->id) ||
+            sqlite3_bind_int64(st, 3, now)) {
+            done(st);
+            return -EIO;
+        }
+        if ((r = exec_change(db, st, false)) == 0 && ret_count)
+            *ret_count = (uint64_t)sqlite3_changes(db->h);
+    }
+    return r;
+}
+
 int ota_db_deployment_get(struct ota_db *db, int64_t campaign, const char *vehicle,
                           struct ota_deployment **ret)
 {
@@ -1161,52 +1250,187 @@ int ota_db_vehicle_may_fetch(struct ota_db *db, const char *vehicle, const char 
 
 /* ---- outbox ---------------------------------------------------------------------------- */
 
-static int outbox_fill(sqlite3_stmt *st, struct ota_outbox_row *o)
+/* Column 10 (the body) only in the lists. Nothing is allocated: the strings point into
+ * the statement's row or @topic_buf, valid for the callback. */
+static int outbox_fill(sqlite3_stmt *st, struct ota_outbox_row *o, char *topic_buf,
+                       size_t topic_len, bool with_body)
 {
+    const char *topic;
+
     o->id = sqlite3_column_int64(st, 0);
     col_copy(st, 1, o->vehicle, sizeof(o->vehicle));
     o->campaign = sqlite3_column_int64(st, 2);
-    o->topic = col_dup(st, 3);
-    o->payload = col_dup(st, 4);
-    o->payload_len = o->payload ? strlen(o->payload) : 0;
+    topic = col_str(st, 3);
+    if (!topic) {
+        /* NULL: the vehicle's update topic (the text ota_status_update_topic makes); built
+         * with memcpy, once per row of the notifier's scan */
+        static const char head[] = "vehicles/", tail[] = "/update";
+        size_t vlen = strlen(o->vehicle);
+
+        if (sizeof(head) - 1 + vlen + sizeof(tail) > topic_len)
+            return -EIO;
+        memcpy(topic_buf, head, sizeof(head) - 1);
+        memcpy(topic_buf + sizeof(head) - 1, o->vehicle, vlen);
+        memcpy(topic_buf + sizeof(head) - 1 + vlen, tail, sizeof(tail));
+        topic = topic_buf;
+    }
+    o->topic = topic;
+    o->payload_id = sqlite3_column_int64(st, 4);
     o->retain = sqlite3_column_int(st, 5) != 0;
     o->state = (enum ota_outbox_state)name_index(outbox_states, 4, col_str(st, 6));
     o->attempts = (uint32_t)sqlite3_column_int64(st, 7);
     o->next_attempt_at = sqlite3_column_int64(st, 8);
     o->published_at = sqlite3_column_int64(st, 9);
-    return o->topic && o->payload ? 0 : -ENOMEM;
+    o->payload = NULL;
+    o->payload_len = 0;
+    if (with_body) {
+        o->payload = col_str(st, 10);
+        if (!o->payload)
+            return sqlite3_errcode(sqlite3_db_handle(st)) == SQLITE_NOMEM ? -ENOMEM : -EIO;
+        o->payload_len = (size_t)sqlite3_column_bytes(st, 10);
+    }
+    return 0;
+}
+
+static int outbox_row_common(sqlite3_stmt *st, void *cb, void *ctx, bool with_body)
+{
+    struct ota_outbox_row o = { 0 };
+    char topic[OTA_ID_MAX + 32];
+    int r = outbox_fill(st, &o, topic, sizeof(topic), with_body);
+
+    if (r == 0)
+        r = ((int (*)(const struct ota_outbox_row *, void *))cb)(&o, ctx);
+    return r;
 }
 
 static int outbox_row(sqlite3_stmt *st, void *cb, void *ctx)
 {
-    struct ota_outbox_row o = { 0 };
-    int r = outbox_fill(st, &o);
+    return outbox_row_common(st, cb, ctx, true);
+}
 
-    if (r == 0)
-        r = ((int (*)(const struct ota_outbox_row *, void *))cb)(&o, ctx);
-    free(o.topic);
-    free(o.payload);
-    return r;
+static int outbox_due_row(sqlite3_stmt *st, void *cb, void *ctx)
+{
+    return outbox_row_common(st, cb, ctx, false);
+}
+
+/* Stores a non-empty body; *ret_id 0 for the empty message (no row). */
+static int payload_add(struct ota_db *db, const char *payload, int64_t *ret_id)
+{
+    int r;
+
+    if (!payload || !payload[0]) {
+        *ret_id = 0;
+        return 0;
+    }
+    {
+        PREPARED(db, ST_OUTBOX_PAYLOAD_ADD);
+
+        if (bind_text(st, 1, payload)) {
+            done(st);
+            return -EIO;
+        }
+        if ((r = exec_change(db, st, false)) < 0)
+            return r == -EEXIST ? -EIO : r;
+    }
+    *ret_id = sqlite3_last_insert_rowid(db->h);
+    return 0;
 }
 
 int ota_db_outbox_insert(struct ota_db *db, const char *vehicle, int64_t campaign,
                          const char *topic, const char *payload, bool retain,
                          enum ota_outbox_state state, int64_t now, int64_t *ret_id)
 {
-    PREPARED(db, ST_OUTBOX_INSERT);
+    char usual[OTA_ID_MAX + 32];
+    int64_t pid = 0;
+    int r, n;
+
+    /* The usual topic is stored as NULL (schema 002): narrower rows. */
+    n = snprintf(usual, sizeof(usual), "vehicles/%s/update", vehicle ? vehicle : "");
+    if (topic && n > 0 && (size_t)n < sizeof(usual) && strcmp(topic, usual) == 0)
+        topic = NULL;
+    if ((r = payload_add(db, payload, &pid)) < 0)
+        return r;
+    {
+        PREPARED(db, ST_OUTBOX_INSERT);
+
+        if (bind_text(st, 1, vehicle) ||
+            (campaign > 0 ? sqlite3_bind_int64(st, 2, campaign) : sqlite3_bind_null(st, 2)) ||
+            bind_text(st, 3, topic) ||
+            (pid > 0 ? sqlite3_bind_int64(st, 4, pid) : sqlite3_bind_null(st, 4)) ||
+            sqlite3_bind_int(st, 5, retain) || bind_text(st, 6, outbox_states[state & 3]) ||
+            sqlite3_bind_int64(st, 7, now)) {
+            done(st);
+            return -EIO;
+        }
+        if ((r = exec_change(db, st, false)) == 0 && ret_id)
+            *ret_id = sqlite3_last_insert_rowid(db->h);
+    }
+    return r == -EEXIST ? -EIO : r;
+}
+
+int ota_db_outbox_insert_campaign(struct ota_db *db, int64_t campaign, const char *payload,
+                                  int64_t now, uint64_t *ret_count)
+{
+    int64_t pid = 0;
     int r;
 
-    if (bind_text(st, 1, vehicle) ||
-        (campaign > 0 ? sqlite3_bind_int64(st, 2, campaign) : sqlite3_bind_null(st, 2)) ||
-        bind_text(st, 3, topic) || bind_text(st, 4, payload ? payload : "") ||
-        sqlite3_bind_int(st, 5, retain) || bind_text(st, 6, outbox_states[state & 3]) ||
-        sqlite3_bind_int64(st, 7, now)) {
-        done(st);
-        return -EIO;
+    if ((r = payload_add(db, payload, &pid)) < 0)
+        return r;
+    {
+        PREPARED(db, ST_OUTBOX_CAMPAIGN_ADD);
+
+        if (sqlite3_bind_int64(st, 1, campaign) ||
+            (pid > 0 ? sqlite3_bind_int64(st, 2, pid) : sqlite3_bind_null(st, 2)) ||
+            sqlite3_bind_int64(st, 3, now)) {
+            done(st);
+            return -EIO;
+        }
+        if ((r = exec_change(db, st, false)) == 0 && ret_count)
+            *ret_count = (uint64_t)sqlite3_changes(db->h);
     }
-    if ((r = exec_change(db, st, false)) == 0 && ret_id)
-        *ret_id = sqlite3_last_insert_rowid(db->h);
     return r == -EEXIST ? -EIO : r;
+}
+
+int ota_db_outbox_payload_get(struct ota_db *db, int64_t id, char **ret, size_t *ret_len)
+{
+    char *body;
+    size_t len;
+    int r;
+
+    if (id <= 0) {
+        body = strdup("");
+        if (!body)
+            return -ENOMEM;
+        *ret = body;
+        *ret_len = 0;
+        return 0;
+    }
+    {
+        PREPARED(db, ST_OUTBOX_PAYLOAD_GET);
+
+        if (sqlite3_bind_int64(st, 1, id)) {
+            done(st);
+            return -EIO;
+        }
+        if ((r = step_one(st)) < 0)
+            return r;
+        {
+            const unsigned char *t = sqlite3_column_text(st, 0);
+
+            len = t ? (size_t)sqlite3_column_bytes(st, 0) : 0;
+            body = t ? malloc(len + 1) : NULL;
+            if (body) {
+                memcpy(body, t, len);
+                body[len] = '\0';
+            }
+        }
+        done(st);
+    }
+    if (!body)
+        return -ENOMEM;
+    *ret = body;
+    *ret_len = len;
+    return 0;
 }
 
 int ota_db_outbox_due(struct ota_db *db, int64_t now, int64_t after_id, unsigned limit,
@@ -1219,7 +1443,7 @@ int ota_db_outbox_due(struct ota_db *db, int64_t now, int64_t after_id, unsigned
         done(st);
         return -EIO;
     }
-    return each_row(st, outbox_row, (void *)cb, ctx);
+    return each_row(st, outbox_due_row, (void *)cb, ctx);
 }
 
 int ota_db_outbox_mark_published(struct ota_db *db, int64_t id, int64_t now)
@@ -1231,6 +1455,34 @@ int ota_db_outbox_mark_published(struct ota_db *db, int64_t id, int64_t now)
         return -EIO;
     }
     return exec_change(db, st, true);
+}
+
+int ota_db_outbox_mark_range(struct ota_db *db, int64_t first, int64_t last, int64_t now,
+                             uint64_t *ret_count)
+{
+    int r;
+
+    if (first < 1 || first > last)
+        return -EINVAL;
+    {
+        PREPARED(db, ST_OUTBOX_MARK_RANGE);
+
+        if (sqlite3_bind_int64(st, 1, first) || sqlite3_bind_int64(st, 2, last) ||
+            sqlite3_bind_int64(st, 3, now)) {
+            done(st);
+            return -EIO;
+        }
+        if ((r = exec_change(db, st, false)) == 0 && ret_count)
+            *ret_count = (uint64_t)sqlite3_changes(db->h);
+    }
+    return r;
+}
+
+int ota_db_sync_full(struct ota_db *db, bool full)
+{
+    PREPARED(db, full ? ST_SYNC_FULL : ST_SYNC_NORMAL);
+
+    return exec_change(db, st, false);
 }
 
 int ota_db_outbox_retry_later(struct ota_db *db, int64_t id, int64_t next_at)
@@ -1348,4 +1600,39 @@ int ota_db_event_list(struct ota_db *db, int64_t campaign, const char *vehicle,
         return -EIO;
     }
     return each_row(st, event_row, (void *)cb, ctx);
+}
+
+/* ---- wal-index (ota-server's change check) ------------------------------------------ */
+
+/* A PRAGMA whose one text row must equal @want. */
+static bool pragma_is(struct ota_db *db, const char *sql, const char *want)
+{
+    sqlite3_stmt *st = NULL;
+    bool ok = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) == SQLITE_OK &&
+              sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) &&
+              strcmp((const char *)sqlite3_column_text(st, 0), want) == 0;
+
+    sqlite3_finalize(st);
+    return ok;
+}
+
+int ota_db_wal_index(struct ota_db *db, const volatile void **ret)
+{
+    sqlite3_file *f = NULL;
+    void volatile *p = NULL;
+
+    /* Only a shared-memory wal-index is the one other connections write: not with
+     * locking_mode=EXCLUSIVE (SQLite then keeps it in heap memory), nor outside WAL. */
+    if (!pragma_is(db, "PRAGMA main.journal_mode", "wal") ||
+        !pragma_is(db, "PRAGMA main.locking_mode", "normal"))
+        return -ENOTSUP;
+    if (sqlite3_file_control(db->h, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK ||
+        !f || !f->pMethods || f->pMethods->iVersion < 2 || !f->pMethods->xShmMap)
+        return -ENOTSUP;
+    /* Region 0 (32 KiB, SQLite's WALINDEX_PGSZ) of the mapping SQLite itself reads; with
+     * bExtend 0 nothing is created. */
+    if (f->pMethods->xShmMap(f, 0, 32768, 0, &p) != SQLITE_OK || !p)
+        return -ENOTSUP;
+    *ret = p;
+    return 0;
 }

@@ -159,6 +159,13 @@ int ota_db_campaign_set_state(struct ota_db *db, int64_t id, enum ota_campaign_s
  * @cb too, with @active false, so the caller can refuse the start. */
 int ota_db_campaign_targets(struct ota_db *db, const struct ota_campaign *c,
                             int (*cb)(const char *vehicle, bool active, void *), void *ctx);
+/* Inside the caller's transaction (campaign start): one deployment of @c for each active
+ * vehicle its group, model, all or attributes target selects, in vehicle id order, in one
+ * statement. *ret_count (may be NULL): deployments inserted. Returns 0, -EINVAL (an
+ * explicit list, OTA_TARGET_VEHICLES: insert those one by one with
+ * ota_db_deployment_insert()), -EEXIST (a vehicle already in @c) or -EIO. */
+int ota_db_deployment_insert_targets(struct ota_db *db, const struct ota_campaign *c,
+                                     int64_t now, uint64_t *ret_count);
 
 /* ---- deployments --------------------------------------------------------------------- */
 
@@ -217,12 +224,16 @@ enum ota_outbox_state {
     OTA_OUTBOX_DROPPED,
 };
 
+/* A message body is stored once (outbox_payloads, schema 002) and shared by every row
+ * that sends it, e.g. all rows of a campaign start; payload_id 0 is the empty message. */
 struct ota_outbox_row {
     int64_t id;
     char vehicle[OTA_ID_MAX + 1];
-    int64_t campaign; /* 0 = none */
-    char *topic;      /* relative to [mqtt] topic_prefix */
-    char *payload;    /* "" clears a retained message */
+    int64_t campaign;   /* 0 = none */
+    const char *topic;  /* relative to [mqtt] topic_prefix; borrowed for the call */
+    int64_t payload_id; /* 0 = the empty message */
+    const char *payload; /* "" clears a retained message; borrowed for the call. NULL
+                          * from ota_db_outbox_due(): see there */
     size_t payload_len;
     bool retain;
     enum ota_outbox_state state;
@@ -231,16 +242,43 @@ struct ota_outbox_row {
     int64_t published_at;
 };
 
-/* Returns 0 with *ret_id (may be NULL) or -EIO. */
+/* Stores @payload ("" or NULL: the empty message, no row) and queues one row for it.
+ * @topic is relative to [mqtt] topic_prefix (NULL: the vehicle's update topic).
+ * Returns 0 with *ret_id (may be NULL) or -EIO. */
 int ota_db_outbox_insert(struct ota_db *db, const char *vehicle, int64_t campaign,
                          const char *topic, const char *payload, bool retain,
                          enum ota_outbox_state state, int64_t now, int64_t *ret_id);
+/* Inside the caller's transaction (campaign start): stores @payload once and queues one
+ * pending retained row per deployment of @campaign, to that vehicle's update topic, in
+ * vehicle id order; one statement. *ret_count (may be NULL): rows queued.
+ * Returns 0, -EIO or -EBUSY. */
+int ota_db_outbox_insert_campaign(struct ota_db *db, int64_t campaign, const char *payload,
+                                  int64_t now, uint64_t *ret_count);
 /* Calls @cb for up to @limit pending rows with next_attempt_at <= @now and id > @after_id,
- * in id order. The row is borrowed for the call. */
+ * in id order. The row is borrowed for the call. This is ota-notifier's hot path: the body
+ * is not read (row->payload NULL, payload_len 0); many rows share one payload_id, whose
+ * body ota_db_outbox_payload_get() returns. */
 int ota_db_outbox_due(struct ota_db *db, int64_t now, int64_t after_id, unsigned limit,
                       int (*cb)(const struct ota_outbox_row *, void *), void *ctx);
+/* The body of payload @id (0: ""). On success *ret is new (free()) and *ret_len its
+ * length. Returns 0, -ENOENT, -ENOMEM or -EIO. */
+int ota_db_outbox_payload_get(struct ota_db *db, int64_t id, char **ret, size_t *ret_len);
 /* Marks a pending row published (only after PUBACK). 0, -ENOENT (not pending), -EIO. */
 int ota_db_outbox_mark_published(struct ota_db *db, int64_t id, int64_t now);
+/* Marks the pending rows @first..@last (inclusive) published, in one statement: only for
+ * a run of ids that were ALL acknowledged (rows of that run no longer pending, e.g.
+ * dropped by a cancel meanwhile, are left alone). *ret_count (may be NULL): rows marked.
+ * Returns 0, -EINVAL (@first > @last or < 1) or -EIO. */
+int ota_db_outbox_mark_range(struct ota_db *db, int64_t first, int64_t last, int64_t now,
+                             uint64_t *ret_count);
+/* Outside a transaction: whether this connection's next commits are synced to disk
+ * (PRAGMA synchronous FULL, the default of ota_db_open) or not (NORMAL: in WAL mode a
+ * power loss may then undo the newest commits, never tear one). ota-notifier commits its
+ * PUBACK marks unsynced: losing a mark only sends that message again, which
+ * at-least-once allows, and WAL keeps commits in order, so what a power loss undoes is
+ * always the newest marks and each vehicle's topic still ends on its newest message.
+ * Returns 0 or -EIO. */
+int ota_db_sync_full(struct ota_db *db, bool full);
 /* Counts one more attempt and defers the row to @next_at. */
 int ota_db_outbox_retry_later(struct ota_db *db, int64_t id, int64_t next_at);
 /* Moves @campaign's rows from state @from to @to (pause: pending->held, resume:
@@ -284,3 +322,13 @@ int ota_db_event_add(struct ota_db *db, const struct ota_event *e);
  * order; fields borrowed for the call. */
 int ota_db_event_list(struct ota_db *db, int64_t campaign, const char *vehicle,
                       int (*cb)(const struct ota_event *, void *), void *ctx);
+
+/* ---- wal-index ------------------------------------------------------------------------ */
+
+/* The start of SQLite's shared-memory wal-index for @db's connection (region 0: two
+ * copies of the 48-byte WalIndexHdr, sqlite.org/walformat.html §2.2.1), the very mapping
+ * SQLite reads to see other connections' commits. Borrowed: valid until
+ * ota_db_close(@db), as long as nobody changes journal_mode or locking_mode on @db.
+ * Call it after a statement has run on @db. Read only, as SQLite's walIndexTryHdr does.
+ * Returns 0, or -ENOTSUP (not in WAL mode, exclusive locking, no shared memory). */
+int ota_db_wal_index(struct ota_db *db, const volatile void **ret);

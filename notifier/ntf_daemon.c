@@ -28,6 +28,7 @@
 #define STATS_EVERY_MS   1000
 #define SUMMARY_EVERY_MS 60000
 #define STOP_GRACE_MS    5000 /* SIGTERM: wait this long for PUBACKs in flight */
+#define RECHECK_MAX_MS   64   /* see recheck_soon() */
 
 static void on_connected(void *ctx, int rc, bool session_present)
 {
@@ -130,17 +131,31 @@ static void try_connect(struct ntf_daemon *d, int64_t now)
     d->backoff_ms = d->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : d->backoff_ms * 2;
 }
 
-static void check_version(struct ntf_daemon *d)
+/* True if another connection committed since the last check (rows may be due). */
+static bool check_version(struct ntf_daemon *d)
 {
     int64_t v;
 
     if (ota_db_data_version(d->db, &v) < 0)
-        return;
-    if (v != d->data_version) {
-        d->data_version = v;
-        d->drain_more = true;
-        d->rescan = true;
-    }
+        return false;
+    if (v == d->data_version)
+        return false;
+    d->data_version = v;
+    d->drain_more = true;
+    d->rescan = true;
+    return true;
+}
+
+/* An inotify hit whose commit is not visible yet: a writer writes its WAL frames (each
+ * an event; a big transaction spills pages before it commits) and only then publishes
+ * the commit in the -shm index, which raises no event. So look again after 1, 2, 4 ...
+ * RECHECK_MAX_MS ms instead of waiting for the next periodic check (up to 250 ms: that
+ * was most of a large campaign's start-to-first-publish time). */
+static void recheck_soon(struct ntf_daemon *d, int64_t now)
+{
+    d->recheck_ms = 1;
+    if (d->next_version_ms > now + 1)
+        d->next_version_ms = now + 1;
 }
 
 static void write_stats(struct ntf_daemon *d, int64_t now, bool force)
@@ -267,6 +282,7 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
     if (r < 0)
         goto out;
     ino = watch_db(cfg->paths.db, base, sizeof(base));
+    d->db_watched = ino >= 0;
     if (ino < 0) {
         /* Not fatal: the data_version check still finds new rows. */
         ota_warn("inotify on the database folder: %s; checking every %u ms instead", strerror(-ino),
@@ -326,8 +342,13 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
                 d->drain_more = true; /* as in on_message() */
         }
         if (now >= d->next_version_ms) {
-            check_version(d);
-            d->next_version_ms = now + version_every;
+            if (!check_version(d) && d->recheck_ms > 0 && d->recheck_ms < RECHECK_MAX_MS) {
+                d->recheck_ms *= 2;
+                d->next_version_ms = now + d->recheck_ms;
+            } else {
+                d->recheck_ms = 0;
+                d->next_version_ms = now + version_every;
+            }
         }
         if (now >= d->next_scan_ms) {
             d->drain_more = true;
@@ -400,8 +421,8 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
             }
         }
         if (r > 0 && ifd >= 0 && (pfd[ifd].revents & POLLIN)) {
-            if (drain_inotify(ino, base))
-                check_version(d);
+            if (drain_inotify(ino, base) && !check_version(d))
+                recheck_soon(d, ota_monotonic_ms());
         }
         if (mi >= 0)
             ntf_mqtt_io(d->mqtt, r > 0 ? pfd[mi].revents : 0);

@@ -39,6 +39,8 @@ struct ntf_daemon {
     bool backlog;            /* the last scan stopped on a full window */
     bool stats_dirty;
     bool stopping;
+    bool db_watched; /* inotify on the database folder works: another connection's commit
+                      * reaches check_version() at the next poll(), within one loop turn */
 
     enum ntf_broker_state broker_state;
     char broker_error[256];
@@ -50,6 +52,7 @@ struct ntf_daemon {
     int64_t flush_at_ms;    /* record the waiting PUBACKs by then */
     int64_t data_version;
     int64_t next_version_ms;
+    int64_t recheck_ms; /* 0, or the delay of the last quick re-check (recheck_soon()) */
     int64_t next_scan_ms;
     int64_t next_stats_ms;
     int64_t next_gauges_ms;

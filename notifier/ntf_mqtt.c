@@ -180,6 +180,9 @@ int ntf_mqtt_new(const struct ota_config *cfg, const struct ntf_mqtt_ops *ops, v
     }
     r = -EINVAL;
     mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+    /* Each PUBLISH leaves at once: with Nagle it waits for the broker's ACK of the one
+     * before, and a 10,000-vehicle campaign went out ~6 % slower (bench/run.sh campaign). */
+    mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
     /* Our own window is the limit; libmosquitto must never hold messages back. */
     mosquitto_max_inflight_messages_set(m->mosq, cfg->notifier.max_inflight);
     mosquitto_connect_v5_callback_set(m->mosq, on_connect);

@@ -18,7 +18,17 @@
  * ntf_blocks_expired(); our own writes that may add due rows ask for a rescan.
  *
  * Budget. One drain stops after DRAIN_BUDGET_MS and asks the loop to come back, so
- * PUBACKs, signals and keepalives are served while a large backlog goes out. */
+ * PUBACKs, signals and keepalives are served while a large backlog goes out.
+ *
+ * Bodies. A row names its body by payload id (schema 002); every row of a campaign start
+ * names the same one. The due scan reads no body: publish_row() takes it from a small
+ * cache of bodies (struct payload_cache), reading it from the database on a miss. Bodies
+ * never change, so the cache needs no invalidation.
+ *
+ * Marks. The acknowledged rows of a batch are sorted by id and marked published one run
+ * of consecutive ids per UPDATE (ota_db_outbox_mark_range): a campaign's rows have
+ * consecutive ids, so a batch is one or a few statements. A run holds only ids whose
+ * PUBACK arrived, so no row is ever marked that the broker did not acknowledge. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -31,9 +41,11 @@
 #include "ntf_topic.h"
 
 #define PAGE_EXTRA      64  /* rows per page beyond the window's size */
+#define PAGE_ROWS       512 /* rows per page at least: one outbox read per this many rows */
 #define MAX_PAGES       64  /* pages per drain: bounds the time one drain takes */
 #define DRAIN_BUDGET_MS 50  /* ... and so does this */
 #define RETRY_MAX_S     300 /* longest deferral of a failing row */
+#define PAYLOAD_SLOTS   8   /* bodies cached: campaigns interleaving in one drain */
 
 /* A row copied out of the query. The buffers are kept from page to page and only grow,
  * so a steady drain allocates nothing per row. */
@@ -41,27 +53,44 @@ struct row_copy {
     int64_t id;
     int64_t campaign;
     int64_t next_attempt_at;
+    int64_t payload_id;
     uint32_t attempts;
     bool retain;
     enum ota_outbox_state state;
     char vehicle[OTA_ID_MAX + 1];
     char *topic;
     size_t topic_cap;
-    char *payload;
-    size_t payload_len;
-    size_t payload_cap;
 };
 
+/* Message bodies by payload id, replaced round robin. Slot bodies are owned here. */
+struct payload_cache {
+    struct {
+        int64_t id; /* 0: slot empty (the empty message needs no slot) */
+        char *body;
+        size_t len;
+    } slot[PAYLOAD_SLOTS];
+    unsigned next;
+};
+
+/* The due rows read and not yet dealt with: v[pos..n). Kept from one drain to the next
+ * while PRAGMA data_version says nothing else changed the database; any rescan empties it. */
 struct ntf_page {
     struct row_copy *v;
     unsigned n;
+    unsigned pos;
     unsigned cap; /* entries allocated (their buffers too) */
+    bool last;    /* the read that filled it found no more due rows */
     bool oom;
+    struct payload_cache bodies;
+    int64_t *acked; /* ntf_outbox_flush_acks(): the batch's row ids, sorted */
+    unsigned acked_cap;
 };
 
 static void page_clear(struct ntf_page *p)
 {
     p->n = 0;
+    p->pos = 0;
+    p->last = false;
     p->oom = false;
 }
 
@@ -69,11 +98,12 @@ void ntf_outbox_page_free(struct ntf_page *p)
 {
     if (!p)
         return;
-    for (unsigned i = 0; i < p->cap; i++) {
+    for (unsigned i = 0; i < p->cap; i++)
         free(p->v[i].topic);
-        free(p->v[i].payload);
-    }
+    for (unsigned i = 0; i < PAYLOAD_SLOTS; i++)
+        free(p->bodies.slot[i].body);
     free(p->v);
+    free(p->acked);
     free(p);
 }
 
@@ -100,22 +130,54 @@ static int row_copy(struct row_copy *c, const struct ota_outbox_row *r)
     const char *topic = r->topic ? r->topic : "";
     size_t tlen = strlen(topic);
 
-    if (buf_reserve(&c->topic, &c->topic_cap, tlen + 1) < 0 ||
-        buf_reserve(&c->payload, &c->payload_cap, r->payload_len + 1) < 0)
+    if (buf_reserve(&c->topic, &c->topic_cap, tlen + 1) < 0)
         return -ENOMEM;
     c->id = r->id;
     c->campaign = r->campaign;
     c->next_attempt_at = r->next_attempt_at;
+    c->payload_id = r->payload_id;
     c->attempts = r->attempts;
     c->retain = r->retain;
     c->state = r->state;
     memcpy(c->vehicle, r->vehicle, sizeof(c->vehicle));
     c->vehicle[OTA_ID_MAX] = '\0';
     memcpy(c->topic, topic, tlen + 1);
-    if (r->payload_len)
-        memcpy(c->payload, r->payload, r->payload_len);
-    c->payload[r->payload_len] = '\0';
-    c->payload_len = r->payload_len;
+    return 0;
+}
+
+/* The body of payload @id: borrowed from the cache until the next call. Returns 0,
+ * -ENOENT (no such payload), -ENOMEM, -EBUSY or -EIO. */
+static int payload_lookup(struct ota_db *db, struct payload_cache *pc, int64_t id, const char **ret,
+                          size_t *ret_len)
+{
+    char *body = NULL;
+    size_t len = 0;
+    unsigned i;
+    int r;
+
+    if (id <= 0) {
+        *ret = "";
+        *ret_len = 0;
+        return 0;
+    }
+    for (i = 0; i < PAYLOAD_SLOTS; i++) {
+        if (pc->slot[i].id == id) {
+            *ret = pc->slot[i].body;
+            *ret_len = pc->slot[i].len;
+            return 0;
+        }
+    }
+    r = ota_db_outbox_payload_get(db, id, &body, &len);
+    if (r < 0)
+        return r;
+    i = pc->next;
+    pc->next = (pc->next + 1) % PAYLOAD_SLOTS;
+    free(pc->slot[i].body);
+    pc->slot[i].id = id;
+    pc->slot[i].body = body;
+    pc->slot[i].len = len;
+    *ret = body;
+    *ret_len = len;
     return 0;
 }
 
@@ -143,14 +205,22 @@ static int page_add(const struct ota_outbox_row *r, void *ctx)
     return 0;
 }
 
-/* The daemon's page, allocated on first use. NULL when out of memory. */
-static struct ntf_page *page_get(struct ntf_daemon *d)
+/* The daemon's page, allocated on first use, rows kept. NULL when out of memory. */
+static struct ntf_page *page_get_keep(struct ntf_daemon *d)
 {
     if (!d->page)
         d->page = calloc(1, sizeof(*d->page));
-    if (d->page)
-        page_clear(d->page);
     return d->page;
+}
+
+/* The same, emptied for a new read. */
+static struct ntf_page *page_get(struct ntf_daemon *d)
+{
+    struct ntf_page *p = page_get_keep(d);
+
+    if (p)
+        page_clear(p);
+    return p;
 }
 
 static void note_busy(struct ntf_daemon *d, const char *what)
@@ -197,17 +267,35 @@ static void defer_row(struct ntf_daemon *d, int64_t id, const char *vehicle, uin
              until - now);
 }
 
-/* Returns 1 if the connection is gone (stop the drain), 0 otherwise. */
+/* Returns 1 if the connection is gone (stop the drain), -EBUSY/-ENOMEM/-EIO if the body
+ * could not be read (stop the drain, try again later), 0 otherwise. */
 static int publish_row(struct ntf_daemon *d, const struct row_copy *c)
 {
     char topic[NTF_TOPIC_MAX];
+    const char *payload;
+    size_t payload_len;
     int mid = 0, r;
 
     if (ntf_topic_join(d->cfg->mqtt.topic_prefix, c->topic, topic, sizeof(topic)) < 0) {
         defer_row(d, c->id, c->vehicle, c->attempts, "topic too long");
         return 0;
     }
-    r = ntf_mqtt_publish(d->mqtt, topic, c->payload, c->payload_len, c->retain, &mid);
+    r = payload_lookup(d->db, &d->page->bodies, c->payload_id, &payload, &payload_len);
+    if (r == -ENOENT) {
+        /* Cannot happen with foreign keys on; never publish a wrong body. */
+        defer_row(d, c->id, c->vehicle, c->attempts, "its payload row is missing");
+        return 0;
+    }
+    if (r == -EBUSY) {
+        note_busy(d, "reading a payload");
+        return r;
+    }
+    if (r < 0) {
+        ota_err("outbox row %" PRId64 ": reading its payload: %s", c->id,
+                r == -ENOMEM ? "out of memory" : ota_db_errmsg(d->db));
+        return r;
+    }
+    r = ntf_mqtt_publish(d->mqtt, topic, payload, payload_len, c->retain, &mid);
     if (r == -ENOTCONN)
         return 1;
     if (r < 0) {
@@ -218,8 +306,8 @@ static int publish_row(struct ntf_daemon *d, const struct row_copy *c)
     ntf_blocks_clear(&d->blocks, c->vehicle, c->id);
     d->stats.sent++;
     d->stats_dirty = true;
-    ota_debug("sent row %" PRId64 " to %s as mid %d (%zu bytes%s)", c->id, topic, mid,
-              c->payload_len, c->retain ? ", retained" : "");
+    ota_debug("sent row %" PRId64 " to %s as mid %d (%zu bytes%s)", c->id, topic, mid, payload_len,
+              c->retain ? ", retained" : "");
     return 0;
 }
 
@@ -247,13 +335,31 @@ static int read_page(struct ntf_daemon *d, struct ntf_page *p, int64_t now, int6
     return 0;
 }
 
+/* Rows below the cursor, or rows of the buffered page, may have changed through another
+ * connection (campaign resume, pause, cancel) since the rescan: 1 if so (a rescan is
+ * asked for), 0 if not, or an error. */
+static int page_stale(struct ntf_daemon *d)
+{
+    int64_t v;
+    int r = ota_db_data_version(d->db, &v);
+
+    if (r < 0) {
+        note_busy(d, "reading the outbox");
+        return r;
+    }
+    if (v == d->scan_version)
+        return 0;
+    d->rescan = true;
+    return 1;
+}
+
 int ntf_outbox_drain(struct ntf_daemon *d)
 {
-    struct ntf_page *p = page_get(d);
+    struct ntf_page *p = page_get_keep(d);
     int64_t now = ota_now(), t0 = ota_monotonic_ms(), after, v;
     unsigned limit;
     int r = 0;
-    bool end = false, rescan, from_zero = false;
+    bool end = false, rescan, from_zero = false, checked = false;
 
     if (!p) {
         ota_err("reading the outbox: out of memory");
@@ -275,39 +381,51 @@ int ntf_outbox_drain(struct ntf_daemon *d)
             d->rescan = false;
             rescan = false;
             from_zero = true;
+            checked = true;
+            page_clear(p);
         }
-        after = d->cursor;
-        limit = d->cursor == 0 ? d->win.cap + PAGE_EXTRA
-                               : ntf_window_free_slots(&d->win) + PAGE_EXTRA / 4;
-        r = read_page(d, p, now, after, limit);
-        if (r < 0)
-            goto out;
-        if (after > 0) {
-            /* Rows below the cursor may have come due through another connection since
-             * the rescan: then this page must not go out before them. */
-            r = ota_db_data_version(d->db, &v);
-            if (r < 0) {
-                note_busy(d, "reading the outbox");
+        if (p->pos >= p->n) {
+            /* The buffer is used up: the next page after the cursor. A page holds more
+             * than the window takes at once; the rest waits in the buffer for the next
+             * drains, so a steady drain reads the outbox once per PAGE_ROWS rows, not once
+             * per PUBACK. */
+            after = d->cursor;
+            limit = d->win.cap + PAGE_EXTRA > PAGE_ROWS ? d->win.cap + PAGE_EXTRA : PAGE_ROWS;
+            r = read_page(d, p, now, after, limit);
+            if (r < 0)
                 goto out;
-            }
-            if (v != d->scan_version) {
-                d->rescan = rescan = true;
+            p->last = p->n < limit;
+            if (after > 0 && (r = page_stale(d)) != 0) {
+                if (r < 0)
+                    goto out;
+                r = 0;
+                rescan = true;
                 continue;
             }
+            checked = true;
+        } else if (!checked && !d->db_watched) {
+            /* Rows buffered by an earlier drain go out only while nothing changed since
+             * they were read: the same check as after every page read. With the inotify
+             * watch, another connection's commit sets d->rescan at the next poll(), so
+             * buffered rows are at most one loop turn (well under the DRAIN_BUDGET_MS a
+             * page's rows could take to go out before) behind a pause or a cancel; then
+             * this read transaction per drain is not needed. */
+            if ((r = page_stale(d)) != 0) {
+                if (r < 0)
+                    goto out;
+                r = 0;
+                rescan = true;
+                continue;
+            }
+            checked = true;
         }
-        if (p->n < limit) {
-            end = true;
-            /* Every due row was seen since the rescan: a block whose row did not come up
-             * (cancelled while deferred) would force a rescan per drain. */
-            if (from_zero)
-                ntf_blocks_prune(&d->blocks, now);
-        }
-        for (unsigned i = 0; i < p->n; i++) {
-            const struct row_copy *c = &p->v[i];
+        while (p->pos < p->n) {
+            const struct row_copy *c = &p->v[p->pos];
 
             if (ntf_window_has_row(&d->win, c->id) ||
                 ntf_blocks_holds(&d->blocks, c->vehicle, c->id, now)) {
                 d->cursor = c->id;
+                p->pos++;
                 continue;
             }
             if (ntf_window_free_slots(&d->win) == 0 || !d->connected) {
@@ -315,11 +433,23 @@ int ntf_outbox_drain(struct ntf_daemon *d)
                 end = true;
                 break;
             }
-            if (publish_row(d, c) == 1) {
+            r = publish_row(d, c);
+            if (r < 0)
+                goto out;
+            if (r == 1) {
+                r = 0;
                 end = true;
                 break;
             }
             d->cursor = c->id;
+            p->pos++;
+        }
+        if (p->pos >= p->n && p->last) {
+            end = true;
+            /* Every due row was seen since the rescan: a block whose row did not come up
+             * (cancelled while deferred) would force a rescan per drain. */
+            if (from_zero)
+                ntf_blocks_prune(&d->blocks, now);
         }
         if (!end && ota_monotonic_ms() - t0 >= DRAIN_BUDGET_MS)
             break;
@@ -330,8 +460,10 @@ int ntf_outbox_drain(struct ntf_daemon *d)
         d->drain_more = true;
     }
 out:
-    if (r < 0)
+    if (r < 0) {
         d->rescan = true;
+        page_clear(p);
+    }
     d->stats.inflight = d->win.used;
     return r;
 }
@@ -364,33 +496,79 @@ void ntf_outbox_puback(struct ntf_daemon *d, int mid, int reason)
         d->drain_more = true;
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* The acknowledged slots' row ids, sorted, into p->acked. Returns how many, or -ENOMEM. */
+static int acked_sorted(struct ntf_page *p, const struct ntf_window *w)
+{
+    unsigned n = 0;
+    bool sorted = true;
+
+    if (p->acked_cap < w->cap) {
+        int64_t *v = realloc(p->acked, w->cap * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        p->acked = v;
+        p->acked_cap = w->cap;
+    }
+    for (unsigned i = 0; i < w->used; i++) {
+        if (!w->slots[i].acked)
+            continue;
+        if (n > 0 && w->slots[i].row < p->acked[n - 1])
+            sorted = false;
+        p->acked[n++] = w->slots[i].row;
+    }
+    /* Sent in id order, except rows a rescan sent behind newer ones. */
+    if (!sorted)
+        qsort(p->acked, n, sizeof(*p->acked), cmp_id);
+    return (int)n;
+}
+
 int ntf_outbox_flush_acks(struct ntf_daemon *d)
 {
+    struct ntf_page *p = page_get_keep(d);
     int64_t now = ota_now();
     unsigned n = d->win.acked;
-    int r;
+    int r, k;
 
     if (n == 0)
         return 0;
+    if (!p || (k = acked_sorted(p, &d->win)) < 0) {
+        ota_err("marking rows published: out of memory");
+        return -ENOMEM;
+    }
+    /* Unsynced commit (see ota_db_sync_full): a mark a power loss undoes only repeats its
+     * message. If the switch fails the commit is synced, which is merely slower. */
+    ota_db_sync_full(d->db, false);
     r = ota_db_begin(d->db);
     if (r < 0)
         goto fail;
-    for (unsigned i = 0; i < d->win.used; i++) {
-        struct ntf_slot *s = &d->win.slots[i];
-        if (!s->acked)
-            continue;
-        r = ota_db_outbox_mark_published(d->db, s->row, now);
-        /* -ENOENT: no longer pending (dropped by a cancel while in flight). */
-        if (r < 0 && r != -ENOENT) {
+    /* One UPDATE per run of consecutive ids. A row of a run that is no longer pending
+     * (dropped by a cancel while in flight) is left as it is. A row id appears once in
+     * the window, so a run never spans an id whose PUBACK did not arrive. */
+    for (int i = 0; i < k;) {
+        int j = i;
+
+        while (j + 1 < k && p->acked[j + 1] == p->acked[j] + 1)
+            j++;
+        r = ota_db_outbox_mark_range(d->db, p->acked[i], p->acked[j], now, NULL);
+        if (r < 0) {
             ota_db_rollback(d->db);
             goto fail;
         }
+        i = j + 1;
     }
     r = ota_db_commit(d->db);
     if (r < 0) {
         ota_db_rollback(d->db);
         goto fail;
     }
+    ota_db_sync_full(d->db, true);
     for (unsigned i = 0; i < d->win.used; i++)
         if (d->win.slots[i].acked)
             ota_debug("row %" PRId64 " published", d->win.slots[i].row);
@@ -400,6 +578,7 @@ int ntf_outbox_flush_acks(struct ntf_daemon *d)
     d->stats_dirty = true;
     return 0;
 fail:
+    ota_db_sync_full(d->db, true);
     if (r == -EBUSY)
         note_busy(d, "marking rows published");
     else
@@ -474,12 +653,16 @@ int ntf_outbox_load_blocks(struct ntf_daemon *d)
 
             after = c->id;
             if (c->next_attempt_at > now &&
-                ntf_blocks_set(&d->blocks, c->vehicle, c->id, c->next_attempt_at) < 0)
-                return -ENOMEM;
+                ntf_blocks_set(&d->blocks, c->vehicle, c->id, c->next_attempt_at) < 0) {
+                r = -ENOMEM;
+                goto out;
+            }
         }
         if (p->n < 512)
             break;
     }
+out:
+    page_clear(p); /* these rows are not the drain's buffer */
     return r;
 }
 

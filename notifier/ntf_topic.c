@@ -5,12 +5,16 @@
 #include <string.h>
 #include "ntf_topic.h"
 
+/* Once per published message: memcpy, not snprintf. */
 int ntf_topic_join(const char *prefix, const char *rel, char *buf, size_t len)
 {
-    int n = snprintf(buf, len, "%s/%s", prefix, rel);
+    size_t plen = strlen(prefix), rlen = strlen(rel);
 
-    if (n < 0 || (size_t)n >= len)
+    if (plen + 1 + rlen + 1 > len)
         return -ENAMETOOLONG;
+    memcpy(buf, prefix, plen);
+    buf[plen] = '/';
+    memcpy(buf + plen + 1, rel, rlen + 1);
     return 0;
 }
 

@@ -197,7 +197,8 @@ static int outbox_cb(const struct ota_outbox_row *r, void *ctx)
 
     if (s->n < 16) {
         s->ids[s->n] = r->id;
-        snprintf(s->payload[s->n], sizeof(s->payload[0]), "%s", r->payload);
+        /* the due scan reads no body (NULL); the lists do */
+        snprintf(s->payload[s->n], sizeof(s->payload[0]), "%s", r->payload ? r->payload : "");
     }
     s->n++;
     return 0;

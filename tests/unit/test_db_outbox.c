@@ -1,0 +1,453 @@
+/* Unit tests for the outbox of schema 002: migration 001 -> 002 keeps every row and body,
+ * shared payload rows, range marks, the set-based campaign start inserts. */
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <sqlite3.h> /* only to build a version-1 database and look at raw tables */
+#include "ota_test.h"
+#include "ota_db.h"
+#include "ota_schema.h"
+
+#define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+static char dir[] = "/tmp/ota-test-dbout-XXXXXX";
+
+static void path_of(const char *name, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/%s", dir, name);
+}
+
+static struct ota_db *open_fresh(const char *name)
+{
+    char path[256];
+    struct ota_db *db = NULL;
+
+    path_of(name, path, sizeof(path));
+    CHECK_FATAL(ota_db_open(path, OTA_DB_CREATE, &db) == 0);
+    CHECK_FATAL(ota_db_migrate(db) == 0);
+    return db;
+}
+
+static void add_artifact(struct ota_db *db)
+{
+    struct ota_artifact a = { .size = 10,
+                              .name = "fw.bin",
+                              .version = "1.0",
+                              .hw = "",
+                              .signature = "sig",
+                              .created_at = 1 };
+
+    memcpy(a.sha256, SHA_A, 65);
+    memset(a.sha1, '1', 40);
+    memset(a.md5, '5', 32);
+    CHECK_INT(ota_db_artifact_insert(db, &a), 0);
+}
+
+/* One SQL statement on a raw handle, for the version-1 fixture and raw checks. */
+static void raw_exec(sqlite3 *h, const char *sql)
+{
+    char *msg = NULL;
+
+    if (sqlite3_exec(h, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        fprintf(stderr, "sql failed: %s: %s\n", sql, msg ? msg : "?");
+        ota_test_failures++;
+    }
+    sqlite3_free(msg);
+}
+
+static long long raw_int(const char *path, const char *sql)
+{
+    sqlite3 *h = NULL;
+    sqlite3_stmt *st = NULL;
+    long long v = -1;
+
+    if (sqlite3_open(path, &h) == SQLITE_OK &&
+        sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    else
+        fprintf(stderr, "raw query failed: %s: %s\n", sql, h ? sqlite3_errmsg(h) : "?");
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return v;
+}
+
+/* ---- migration 001 -> 002 ------------------------------------------------------------- */
+
+/* Rows of a version-1 outbox: every kind the old schema could hold. */
+static const struct v1_row {
+    long long id;
+    const char *vehicle;
+    long long campaign; /* 0: NULL */
+    const char *topic;
+    const char *payload;
+    int retain;
+    const char *state;
+    int attempts;
+    long long next_attempt_at;
+    long long created_at;
+    long long published_at; /* 0: NULL */
+} v1_rows[] = {
+    { 3, "V1", 1, "vehicles/V1/update", "{\"campaign\":1,\"x\":\"shared\"}", 1, "published", 0, 0,
+      100, 110 },
+    { 4, "V2", 1, "vehicles/V2/update", "{\"campaign\":1,\"x\":\"shared\"}", 1, "pending", 2, 5000,
+      100, 0 },
+    { 5, "V3", 1, "vehicles/V3/update", "{\"campaign\":1,\"x\":\"shared\"}", 1, "held", 0, 0, 100,
+      0 },
+    { 7, "V1", 0, "vehicles/V1/update", "", 1, "pending", 0, 0, 120, 0 },
+    { 9, "V2", 0, "custom/topic/for-V2", "{\"other\":true}", 0, "dropped", 1, 0, 130, 0 },
+    { 12, "V3", 1, "vehicles/V3/update", "{\"campaign\":1,\"x\":\"shared\"}", 1, "pending", 0, 0,
+      140, 0 },
+    { 13, "V3", 0, "vehicles/V3/update", "", 1, "published", 0, 0, 150, 160 },
+};
+#define V1_ROWS (sizeof(v1_rows) / sizeof(v1_rows[0]))
+
+static void make_v1_db(const char *path)
+{
+    sqlite3 *h = NULL;
+    sqlite3_stmt *st = NULL;
+
+    CHECK_FATAL(sqlite3_open(path, &h) == SQLITE_OK);
+    raw_exec(h, "PRAGMA journal_mode = WAL");
+    raw_exec(h, "BEGIN");
+    raw_exec(h, ota_schema_migrations[0]);
+    raw_exec(h, "PRAGMA user_version = 1");
+    raw_exec(h, "INSERT INTO vehicles (id, created_at) VALUES ('V1', 1), ('V2', 1), ('V3', 1)");
+    raw_exec(h, "INSERT INTO artifacts VALUES ('" SHA_A
+                "', '1111111111111111111111111111111111111111', "
+                "'55555555555555555555555555555555', 10, 'fw', '1', '', 'sig', 1)");
+    raw_exec(h, "INSERT INTO campaigns (id, name, artifact, target_kind, state, created_at, "
+                "updated_at) VALUES (1, 'c1', '" SHA_A "', 'all', 'running', 1, 1)");
+    CHECK_FATAL(sqlite3_prepare_v2(h,
+                                   "INSERT INTO outbox (id, vehicle, campaign, topic, payload, "
+                                   "retain, state, attempts, next_attempt_at, created_at, "
+                                   "published_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+                                   "?10, ?11)",
+                                   -1, &st, NULL) == SQLITE_OK);
+    for (size_t i = 0; i < V1_ROWS; i++) {
+        const struct v1_row *r = &v1_rows[i];
+
+        sqlite3_bind_int64(st, 1, r->id);
+        sqlite3_bind_text(st, 2, r->vehicle, -1, SQLITE_STATIC);
+        if (r->campaign)
+            sqlite3_bind_int64(st, 3, r->campaign);
+        else
+            sqlite3_bind_null(st, 3);
+        sqlite3_bind_text(st, 4, r->topic, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, r->payload, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 6, r->retain);
+        sqlite3_bind_text(st, 7, r->state, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 8, r->attempts);
+        sqlite3_bind_int64(st, 9, r->next_attempt_at);
+        sqlite3_bind_int64(st, 10, r->created_at);
+        if (r->published_at)
+            sqlite3_bind_int64(st, 11, r->published_at);
+        else
+            sqlite3_bind_null(st, 11);
+        CHECK_INT(sqlite3_step(st), SQLITE_DONE);
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+    sqlite3_finalize(st);
+    raw_exec(h, "COMMIT");
+    sqlite3_close(h);
+}
+
+struct seen_rows {
+    struct ota_outbox_row row[16];
+    char topic[16][64];
+    char payload[16][64];
+    int n;
+};
+
+static int seen_cb(const struct ota_outbox_row *r, void *ctx)
+{
+    struct seen_rows *s = ctx;
+
+    if (s->n < 16) {
+        s->row[s->n] = *r;
+        snprintf(s->topic[s->n], sizeof(s->topic[0]), "%s", r->topic ? r->topic : "(null)");
+        snprintf(s->payload[s->n], sizeof(s->payload[0]), "%s", r->payload ? r->payload : "(null)");
+        s->row[s->n].topic = NULL; /* borrowed: only valid during the call */
+        s->row[s->n].payload = NULL;
+    }
+    s->n++;
+    return 0;
+}
+
+static const char *const state_names[] = { "held", "pending", "published", "dropped" };
+
+static void test_migrate_v1(void)
+{
+    char path[256];
+    struct ota_db *db = NULL;
+    struct seen_rows s = { 0 };
+
+    path_of("v1.db", path, sizeof(path));
+    make_v1_db(path);
+    CHECK_INT(ota_db_open(path, 0, &db), 0);
+    CHECK_FATAL(db != NULL);
+    CHECK_INT(ota_db_check_schema(db), -ESTALE); /* daemons refuse, they never migrate */
+    CHECK_INT(ota_db_migrate(db), 0);
+    CHECK_INT(ota_db_check_schema(db), 0);
+    CHECK_INT(ota_schema_version, 2);
+
+    /* Every row, field by field, as it was. */
+    CHECK_INT(ota_db_outbox_list(db, NULL, seen_cb, &s), 0);
+    CHECK_INT(s.n, (int)V1_ROWS);
+    for (int i = 0; i < s.n && i < (int)V1_ROWS; i++) {
+        const struct v1_row *w = &v1_rows[i];
+        const struct ota_outbox_row *g = &s.row[i];
+
+        CHECK_INT(g->id, w->id);
+        CHECK_STR(g->vehicle, w->vehicle);
+        CHECK_INT(g->campaign, w->campaign);
+        CHECK_STR(s.topic[i], w->topic);
+        CHECK_STR(s.payload[i], w->payload ? w->payload : ""); /* (gcc -O2 + ASan: "may be null") */
+        CHECK_INT(g->payload_len, strlen(w->payload));
+        CHECK_INT(g->payload_id == 0, w->payload[0] == '\0');
+        CHECK_INT(g->retain, w->retain);
+        CHECK_STR(state_names[g->state & 3], w->state);
+        CHECK_INT(g->attempts, w->attempts);
+        CHECK_INT(g->next_attempt_at, w->next_attempt_at);
+        CHECK_INT(g->published_at, w->published_at);
+    }
+    /* Rows of one campaign body share one payload row; the empty message has none. */
+    CHECK_INT(s.row[0].payload_id, s.row[1].payload_id);
+    CHECK_INT(s.row[0].payload_id, s.row[5].payload_id);
+    CHECK(s.row[4].payload_id != s.row[0].payload_id);
+    ota_db_close(db);
+    CHECK_INT(raw_int(path, "SELECT count(*) FROM outbox_payloads"), 2);
+    CHECK_INT(raw_int(path, "SELECT count(*) FROM outbox WHERE topic IS NOT NULL"), 1);
+    CHECK_INT(raw_int(path, "SELECT count(*) FROM outbox_messages"), V1_ROWS);
+    CHECK_INT(raw_int(path, "SELECT count(*) FROM outbox_messages WHERE topic = "
+                            "'custom/topic/for-V2' AND payload = '{\"other\":true}'"),
+              1);
+    CHECK_INT(raw_int(path, "PRAGMA user_version"), 2);
+    CHECK_INT(raw_int(path, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+    CHECK_INT(raw_int(path, "SELECT count(*) FROM pragma_integrity_check WHERE "
+                            "integrity_check <> 'ok'"),
+              0);
+
+    /* The migrated rows work as before: due in id order (4 deferred until 5000), marks. */
+    CHECK_INT(ota_db_open(path, 0, &db), 0);
+    CHECK_INT(ota_db_check_schema(db), 0);
+    memset(&s, 0, sizeof(s));
+    CHECK_INT(ota_db_outbox_due(db, 1000, 0, 10, seen_cb, &s), 0);
+    CHECK_INT(s.n, 2);
+    CHECK_INT(s.row[0].id, 7);
+    CHECK_INT(s.row[1].id, 12);
+    CHECK_STR(s.payload[0], "(null)"); /* the due scan reads no body */
+    CHECK_STR(s.topic[1], "vehicles/V3/update");
+    memset(&s, 0, sizeof(s));
+    CHECK_INT(ota_db_outbox_due(db, 6000, 0, 10, seen_cb, &s), 0);
+    CHECK_INT(s.n, 3);
+    CHECK_INT(s.row[0].id, 4);
+    ota_db_close(db);
+}
+
+/* ---- payloads, range marks ---------------------------------------------------------- */
+
+static int64_t add_row(struct ota_db *db, const char *vehicle, const char *payload,
+                       enum ota_outbox_state state)
+{
+    int64_t id = 0;
+
+    CHECK_INT(ota_db_outbox_insert(db, vehicle, 0, NULL, payload, true, state, 1, &id), 0);
+    return id;
+}
+
+static const char *state_of(struct ota_db *db, int64_t id)
+{
+    struct seen_rows s = { 0 };
+
+    CHECK_INT(ota_db_outbox_list(db, NULL, seen_cb, &s), 0);
+    for (int i = 0; i < s.n && i < 16; i++)
+        if (s.row[i].id == id)
+            return state_names[s.row[i].state & 3];
+    return "missing";
+}
+
+static void test_payloads_and_marks(void)
+{
+    struct ota_db *db = open_fresh("marks.db");
+    int64_t id[8];
+    uint64_t n = 99;
+    char *body = NULL;
+    size_t len = 0;
+    struct seen_rows s = { 0 };
+
+    CHECK_INT(ota_db_vehicle_add(db, "V1", "", ""), 0);
+    CHECK_INT(ota_db_vehicle_add(db, "V2", "", ""), 0);
+    id[0] = add_row(db, "V1", "a", OTA_OUTBOX_PENDING);
+    id[1] = add_row(db, "V2", "b", OTA_OUTBOX_PENDING);
+    id[2] = add_row(db, "V1", "c", OTA_OUTBOX_HELD);
+    id[3] = add_row(db, "V2", "", OTA_OUTBOX_PENDING);
+    id[4] = add_row(db, "V1", "e", OTA_OUTBOX_DROPPED);
+    id[5] = add_row(db, "V2", "f", OTA_OUTBOX_PENDING);
+    id[6] = add_row(db, "V1", "g", OTA_OUTBOX_PENDING);
+    for (int i = 1; i < 7; i++)
+        CHECK_INT(id[i], id[i - 1] + 1);
+
+    /* Bodies by id; 0 is the empty message. */
+    CHECK_INT(ota_db_outbox_list(db, NULL, seen_cb, &s), 0);
+    CHECK_INT(s.n, 7);
+    CHECK_INT(s.row[3].payload_id, 0);
+    CHECK_STR(s.topic[3], "vehicles/V2/update");
+    CHECK_INT(ota_db_outbox_payload_get(db, s.row[1].payload_id, &body, &len), 0);
+    CHECK_STR(body, "b");
+    CHECK_INT(len, 1);
+    free(body);
+    CHECK_INT(ota_db_outbox_payload_get(db, 0, &body, &len), 0);
+    CHECK_STR(body, "");
+    CHECK_INT(len, 0);
+    free(body);
+    CHECK_INT(ota_db_outbox_payload_get(db, 999, &body, &len), -ENOENT);
+
+    /* A range marks exactly its pending rows: not the held or dropped ones inside it,
+     * nothing outside it. */
+    CHECK_INT(ota_db_outbox_mark_range(db, id[1], id[5], 7, &n), 0);
+    CHECK_INT(n, 3); /* id[1], id[3], id[5] */
+    CHECK_STR(state_of(db, id[0]), "pending");
+    CHECK_STR(state_of(db, id[1]), "published");
+    CHECK_STR(state_of(db, id[2]), "held");
+    CHECK_STR(state_of(db, id[3]), "published");
+    CHECK_STR(state_of(db, id[4]), "dropped");
+    CHECK_STR(state_of(db, id[5]), "published");
+    CHECK_STR(state_of(db, id[6]), "pending");
+    memset(&s, 0, sizeof(s));
+    CHECK_INT(ota_db_outbox_list(db, "V2", seen_cb, &s), 0);
+    CHECK_INT(s.n, 3);
+    CHECK_INT(s.row[0].published_at, 7);
+    /* Marking again changes nothing; a single id is a range of one. */
+    CHECK_INT(ota_db_outbox_mark_range(db, id[1], id[5], 8, &n), 0);
+    CHECK_INT(n, 0);
+    CHECK_INT(ota_db_outbox_mark_range(db, id[6], id[6], 8, &n), 0);
+    CHECK_INT(n, 1);
+    CHECK_STR(state_of(db, id[0]), "pending");
+    CHECK_INT(ota_db_outbox_mark_range(db, id[6], id[5], 8, NULL), -EINVAL);
+    CHECK_INT(ota_db_outbox_mark_range(db, 0, id[5], 8, NULL), -EINVAL);
+    /* The due scan no longer sees published rows. */
+    memset(&s, 0, sizeof(s));
+    CHECK_INT(ota_db_outbox_due(db, 10, 0, 10, seen_cb, &s), 0);
+    CHECK_INT(s.n, 1);
+    CHECK_INT(s.row[0].id, id[0]);
+    {
+        uint64_t counts[4];
+
+        CHECK_INT(ota_db_outbox_counts(db, counts), 0);
+        CHECK_INT(counts[OTA_OUTBOX_PENDING], 1);
+        CHECK_INT(counts[OTA_OUTBOX_PUBLISHED], 4);
+        CHECK_INT(counts[OTA_OUTBOX_HELD], 1);
+        CHECK_INT(counts[OTA_OUTBOX_DROPPED], 1);
+    }
+    /* An explicit topic is kept as given. */
+    {
+        int64_t x = 0;
+
+        CHECK_INT(ota_db_outbox_insert(db, "V1", 0, "elsewhere/V1", "z", false, OTA_OUTBOX_PENDING,
+                                       1, &x),
+                  0);
+        memset(&s, 0, sizeof(s));
+        CHECK_INT(ota_db_outbox_due(db, 10, id[6], 10, seen_cb, &s), 0);
+        CHECK_INT(s.n, 1);
+        CHECK_STR(s.topic[0], "elsewhere/V1");
+        CHECK_INT(s.row[0].retain, 0);
+    }
+    ota_db_close(db);
+}
+
+/* ---- campaign start: set-based inserts ------------------------------------------------ */
+
+static void test_campaign_inserts(void)
+{
+    struct ota_db *db = open_fresh("start.db");
+    struct ota_campaign *c = NULL;
+    struct seen_rows s = { 0 };
+    int64_t cid = 0, cmodel = 0, call = 0, cattr = 0, clist = 0;
+    uint64_t n = 0;
+    char path[256];
+
+    add_artifact(db);
+    /* Inserted out of id order: deployments and rows still go in vehicle id order. */
+    CHECK_INT(ota_db_vehicle_add(db, "V3", "m1", "g1"), 0);
+    CHECK_INT(ota_db_vehicle_add(db, "V1", "m1", "g1"), 0);
+    CHECK_INT(ota_db_vehicle_add(db, "V2", "m2", "g1"), 0);
+    CHECK_INT(ota_db_vehicle_add(db, "V4", "m1", "g2"), 0);
+    CHECK_INT(ota_db_vehicle_add(db, "V5", "m1", "g1"), 0);
+    CHECK_INT(ota_db_vehicle_revoke(db, "V5"), 0);
+    CHECK_INT(ota_db_vehicle_set_attributes(db, "V2", "{\"hw\":\"r2\"}"), 0);
+
+    CHECK_INT(ota_db_campaign_insert(db, "g", SHA_A, OTA_TARGET_GROUP, "g1", 1, &cid), 0);
+    CHECK_INT(ota_db_campaign_get(db, cid, &c), 0);
+    CHECK_INT(ota_db_deployment_insert_targets(db, c, 5, &n), 0);
+    CHECK_INT(n, 3); /* V1 V2 V3; V5 is revoked, V4 in another group */
+    CHECK_INT(ota_db_deployment_insert_targets(db, c, 5, NULL), -EEXIST);
+    ota_campaign_free(c);
+    CHECK_INT(ota_db_outbox_insert_campaign(db, cid, "{\"body\":1}", 6, &n), 0);
+    CHECK_INT(n, 3);
+    CHECK_INT(ota_db_outbox_due(db, 10, 0, 10, seen_cb, &s), 0);
+    CHECK_INT(s.n, 3);
+    CHECK_STR(s.row[0].vehicle, "V1");
+    CHECK_STR(s.row[1].vehicle, "V2");
+    CHECK_STR(s.row[2].vehicle, "V3");
+    CHECK_STR(s.topic[2], "vehicles/V3/update");
+    CHECK_INT(s.row[0].campaign, cid);
+    CHECK(s.row[0].retain);
+    CHECK_INT(s.row[1].id, s.row[0].id + 1);
+    CHECK(s.row[0].payload_id > 0);
+    CHECK_INT(s.row[1].payload_id, s.row[0].payload_id);
+    CHECK_INT(s.row[2].payload_id, s.row[0].payload_id);
+    {
+        char *body = NULL;
+        size_t len = 0;
+
+        CHECK_INT(ota_db_outbox_payload_get(db, s.row[2].payload_id, &body, &len), 0);
+        CHECK_STR(body, "{\"body\":1}");
+        free(body);
+    }
+
+    /* model, all, attributes; an explicit list is the caller's loop. */
+    CHECK_INT(ota_db_campaign_insert(db, "m", SHA_A, OTA_TARGET_MODEL, "m1", 1, &cmodel), 0);
+    CHECK_INT(ota_db_campaign_get(db, cmodel, &c), 0);
+    CHECK_INT(ota_db_deployment_insert_targets(db, c, 5, &n), 0);
+    CHECK_INT(n, 3); /* V1 V3 V4 */
+    ota_campaign_free(c);
+    CHECK_INT(ota_db_campaign_insert(db, "a", SHA_A, OTA_TARGET_ALL, "", 1, &call), 0);
+    CHECK_INT(ota_db_campaign_get(db, call, &c), 0);
+    CHECK_INT(ota_db_deployment_insert_targets(db, c, 5, &n), 0);
+    CHECK_INT(n, 4);
+    ota_campaign_free(c);
+    CHECK_INT(
+        ota_db_campaign_insert(db, "t", SHA_A, OTA_TARGET_ATTRIBUTES, "{\"hw\":\"r2\"}", 1, &cattr),
+        0);
+    CHECK_INT(ota_db_campaign_get(db, cattr, &c), 0);
+    CHECK_INT(ota_db_deployment_insert_targets(db, c, 5, &n), 0);
+    CHECK_INT(n, 1);
+    ota_campaign_free(c);
+    CHECK_INT(ota_db_campaign_insert(db, "l", SHA_A, OTA_TARGET_VEHICLES, "V1,V2", 1, &clist), 0);
+    CHECK_INT(ota_db_campaign_get(db, clist, &c), 0);
+    CHECK_INT(ota_db_deployment_insert_targets(db, c, 5, &n), -EINVAL);
+    ota_campaign_free(c);
+    /* No deployments: nothing queued, and the empty message needs no payload row. */
+    CHECK_INT(ota_db_outbox_insert_campaign(db, clist, "", 6, &n), 0);
+    CHECK_INT(n, 0);
+    ota_db_close(db);
+    path_of("start.db", path, sizeof(path));
+    CHECK_INT(raw_int(path, "SELECT count(*) FROM outbox_payloads"), 1);
+    CHECK_INT(raw_int(path, "SELECT count(*) FROM deployments"), 11);
+}
+
+int main(void)
+{
+    CHECK_FATAL(mkdtemp(dir) != NULL);
+    test_migrate_v1();
+    test_payloads_and_marks();
+    test_campaign_inserts();
+    {
+        char cmd[300];
+
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        CHECK_INT(system(cmd), 0);
+    }
+    TEST_DONE();
+}
