@@ -1,4 +1,5 @@
-/* Per-thread answer cache keyed by PRAGMA data_version: a poll costs one cheap read. */
+/* Per-thread answer cache keyed by PRAGMA data_version, checked through the wal-index
+ * header first (srv_dbwatch.c): a poll with no commit since costs no SQLite call at all. */
 #include "srv_cache.h"
 
 #include <errno.h>
@@ -6,9 +7,13 @@
 #include <string.h>
 
 struct srv_cache {
-    bool valid;      /* the last sync succeeded */
-    int64_t version; /* data_version the entries were read under */
-    uint64_t gen;    /* entries of an older generation are dropped: O(1) flush */
+    bool valid;                 /* the last sync succeeded */
+    int64_t version;            /* data_version the entries were read under */
+    struct srv_dbwatch watch;   /* the connection's wal-index */
+    const struct ota_db *tried; /* the connection srv_dbwatch_attach() was tried on */
+    bool have_hdr;              /* hdr was read just before that data_version */
+    struct srv_dbwatch_hdr hdr;
+    uint64_t gen; /* entries of an older generation are dropped: O(1) flush */
     struct srv_cache_entry *slot[SRV_CACHE_SLOTS];
 };
 
@@ -70,8 +75,16 @@ void srv_cache_free(struct srv_cache *c)
 
 int srv_cache_sync(struct srv_cache *c, struct ota_db *db)
 {
+    struct srv_dbwatch_hdr h;
+    bool have_h = srv_dbwatch_read(&c->watch, db, &h) == 0;
     int64_t v;
 
+    /* Fast path: no commit by any connection since the header was recorded below. */
+    if (c->valid && c->have_hdr && have_h && srv_dbwatch_same(&h, &c->hdr))
+        return 0;
+    /* The header was read before data_version: what data_version keeps or refills is at
+     * least as new as that header (srv_dbwatch.c, point 4). */
+    c->have_hdr = false;
     if (ota_db_data_version(db, &v) < 0) {
         srv_cache_flush(c);
         c->valid = false;
@@ -81,6 +94,15 @@ int srv_cache_sync(struct srv_cache *c, struct ota_db *db)
         srv_cache_flush(c);
     c->version = v;
     c->valid = true;
+    if (have_h) {
+        c->hdr = h;
+        c->have_hdr = true;
+    } else if (c->tried != db) {
+        /* First sync on this connection (a statement has run: its wal-index is mapped);
+         * the next sync records a header. Unsupported: every sync stays on this path. */
+        c->tried = db;
+        (void)srv_dbwatch_attach(&c->watch, db);
+    }
     return 0;
 }
 

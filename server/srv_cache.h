@@ -5,6 +5,7 @@
 #include <microhttpd.h>
 #include "ota_db.h"
 #include "ota_util.h"
+#include "srv_dbwatch.h"
 
 /* Direct-mapped: a vehicle's entry is replaced by another that hashes to the same slot. */
 #define SRV_CACHE_SLOTS 16384
@@ -39,10 +40,13 @@ int srv_cache_new(struct srv_cache **ret);
 void srv_cache_free(struct srv_cache *c);
 
 /* Compares @db's data_version (it changes when another connection commits) with the one
- * the entries were read under and drops them all on a difference. Call once per request,
- * before any answer is taken from the cache: entries are then at least as new as that
- * check. Returns 0, or -EIO (the cache is then empty and unusable until a later call
- * succeeds). */
+ * the entries were read under and drops them all on a difference; skips that read
+ * transaction when the wal-index header is the one recorded at the last data_version
+ * read (no commit since: srv_dbwatch.c). Call once per request, before any answer is
+ * taken from the cache, always with the same connection, which must stay open until
+ * srv_cache_free() (the cache keeps a pointer into its wal-index mapping): entries are
+ * then at least as new as that check. Returns 0, or -EIO (the cache is then empty and
+ * unusable until a later call succeeds). */
 int srv_cache_sync(struct srv_cache *c, struct ota_db *db);
 /* Drops everything: call after this thread wrote to the database (its own commits do not
  * change its data_version). */

@@ -24,7 +24,7 @@ static void thread_state_free(void *p)
 
     if (!ts)
         return;
-    srv_cache_free(ts->cache);
+    srv_cache_free(ts->cache); /* first: it points into the connection's wal-index */
     ota_db_close(ts->db);
     free(ts);
 }

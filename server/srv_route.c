@@ -17,6 +17,7 @@
 
 #include "ota_json.h"
 #include "ota_util.h"
+#include "srv_alog.h"
 #include "srv_api.h"
 #include "srv_artifact.h"
 #include "srv_db.h"
@@ -92,6 +93,25 @@ const char *srv_req_header(struct srv_req *req, const char *name)
 struct ota_db *srv_req_db(struct srv_req *req)
 {
     return srv_db_get(req->ctx->db);
+}
+
+static int conn_fd(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *fi =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+    return fi ? fi->connect_fd : -1;
+}
+
+/* libmicrohttpd 0.9.75 keeps its own idea of the cork state and, for a body sent with TLS,
+ * leaves the socket alone once TCP_NODELAY is on (srv_route_connection): the cork set
+ * here holds until srv_route_completed() takes it off, after the last byte was sent. */
+void srv_req_cork(struct srv_req *req)
+{
+    int fd = conn_fd(req->conn), one = 1;
+
+    if (fd >= 0 && setsockopt(fd, IPPROTO_TCP, TCP_CORK, &one, sizeof(one)) == 0)
+        req->corked = true;
 }
 
 enum MHD_Result srv_reply(struct srv_req *req, unsigned status, struct MHD_Response *resp)
@@ -415,7 +435,6 @@ enum MHD_Result srv_route_dispatch(void *cls, struct MHD_Connection *conn, const
     req->is_head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     req->start_us = now_us();
     req->route_slot = NROUTES;
-    peer_addr(conn, req->addr, sizeof(req->addr));
     req->route = lookup(method, url, ctx->cfg->server.tenant, &req->rest, &req->route_slot, req->allow,
                         sizeof(req->allow));
     /* libmicrohttpd 0.9.75 closes the connection after any response queued in this first
@@ -435,17 +454,51 @@ enum MHD_Result srv_route_dispatch(void *cls, struct MHD_Connection *conn, const
     return MHD_YES;
 }
 
-/* Copies @s for the log: no spaces or control bytes (one line, space-separated). */
-static void log_token(char *dst, size_t len, const char *s)
+/* The access-log line under construction: appends stop at the end of the buffer. */
+struct log_line {
+    char buf[800];
+    size_t len;
+};
+
+static void log_char(struct log_line *l, char c)
+{
+    if (l->len + 1 < sizeof(l->buf))
+        l->buf[l->len++] = c;
+}
+
+static void log_str(struct log_line *l, const char *s)
+{
+    for (; *s; s++)
+        log_char(l, *s);
+}
+
+/* @s as one field: at most @max bytes, no spaces or control bytes, "-" when empty. */
+static void log_token(struct log_line *l, const char *s, size_t max)
 {
     size_t i = 0;
-    for (; s && s[i] && i + 1 < len; i++) {
+
+    for (; s && s[i] && i < max; i++) {
         unsigned char c = (unsigned char)s[i];
-        dst[i] = (c <= 0x20 || c == 0x7f) ? '?' : (char)c;
+        log_char(l, (c <= 0x20 || c == 0x7f) ? '?' : (char)c);
     }
-    dst[i] = '\0';
-    if (i == 0 && len > 1)
-        snprintf(dst, len, "-");
+    if (i == 0)
+        log_char(l, '-');
+}
+
+/* @v in decimal, zero-padded to @width digits. */
+static void log_u64(struct log_line *l, uint64_t v, unsigned width)
+{
+    char d[24];
+    unsigned n = 0;
+
+    do {
+        d[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v && n < sizeof(d));
+    while (n < width && n < sizeof(d))
+        d[n++] = '0';
+    while (n)
+        log_char(l, d[--n]);
 }
 
 void srv_route_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
@@ -453,31 +506,50 @@ void srv_route_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 {
     struct srv_ctx *ctx = cls;
     struct srv_req *req = *req_cls;
-    char ts[32], path[512], line[800];
+    struct log_line l = { .len = 0 };
+    bool ok = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
     uint64_t us;
-    int n;
 
-    (void)conn;
     if (!req)
         return;
     *req_cls = NULL;
+    if (req->corked) {
+        int fd = conn_fd(conn), zero = 0;
+        /* pushes the body's last partial segment now, not after the 200 ms cork limit */
+        if (fd >= 0)
+            (void)setsockopt(fd, IPPROTO_TCP, TCP_CORK, &zero, sizeof(zero));
+    }
     us = (uint64_t)(now_us() - req->start_us);
     /* A request cut before any answer is logged as 499, as nginx does. */
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && req->status == 0)
         req->status = 499;
     srv_metrics_request(ctx->metrics, req->route_slot, req->status, req->bytes, us);
     touch_vehicle(req);
-    ota_rfc3339(ota_now(), ts, sizeof(ts));
-    log_token(path, sizeof(path), req->url);
-    n = snprintf(line, sizeof(line), "%s %s %s %u %" PRIu64 " %" PRIu64 ".%03u %s%s\n", ts,
-                 req->method, path, req->status, req->bytes, us / 1000,
-                 (unsigned)(us % 1000), req->client[0] ? req->client : req->addr,
-                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " cut");
-    if (n > 0 && ctx->access_fd >= 0) {
-        size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
-        ssize_t w = write(ctx->access_fd, line, len); /* one write: lines never interleave */
-        (void)w;
-    }
+    /* ts method path status bytes ms client (DESIGN.md "Operation") */
+    log_str(&l, srv_alog_time(ota_now()));
+    log_char(&l, ' ');
+    log_token(&l, req->method, 32);
+    log_char(&l, ' ');
+    log_token(&l, req->url, 511);
+    log_char(&l, ' ');
+    log_u64(&l, req->status, 1);
+    log_char(&l, ' ');
+    log_u64(&l, req->bytes, 1);
+    log_char(&l, ' ');
+    log_u64(&l, us / 1000, 1);
+    log_char(&l, '.');
+    log_u64(&l, us % 1000, 3);
+    log_char(&l, ' ');
+    if (!req->client[0])
+        peer_addr(conn, req->addr, sizeof(req->addr));
+    log_str(&l, req->client[0] ? req->client : req->addr);
+    if (!ok)
+        log_str(&l, " cut");
+    l.buf[l.len++] = '\n'; /* log_char() keeps a byte free for it */
+    /* Buffered until this thread next waits for the network (srv_alog.c); a cut request's
+     * line (errors, shutdown) goes out at once. */
+    if (ctx->access_fd >= 0)
+        srv_alog_line(ctx->access_fd, l.buf, l.len, !ok);
     free(req->body);
     free(req);
     atomic_fetch_sub(&ctx->active, 1);
@@ -511,15 +583,13 @@ void srv_route_connection(void *cls, struct MHD_Connection *conn, void **socket_
     struct srv_conn *sc;
 
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-        const union MHD_ConnectionInfo *fi =
-            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-        int one = 1;
+        int fd = conn_fd(conn), one = 1;
 
         /* libmicrohttpd sets TCP_NODELAY only around responses: without it from the start,
          * every handshake flight waits for Nagle + delayed ACK (~40 ms per connection).
          * A failure (not TCP) only costs latency. */
-        if (fi)
-            (void)setsockopt(fi->connect_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        if (fd >= 0)
+            (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         sc = calloc(1, sizeof(*sc)); /* NULL: its requests get 500 */
         *socket_ctx = sc;
         if (session) {

@@ -1,0 +1,25 @@
+/* The access log's output: one line per request, buffered per server thread and written
+ * before that thread next waits for the network, so a poll costs no write() of its own. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* At most this much is buffered per thread: PIPE_BUF, so one write() to a pipe (stderr
+ * under systemd) is never split, and lines of different threads never interleave. */
+#define SRV_ALOG_BUF 4096
+
+/* Appends one line (ending in '\n') for @fd. It is buffered when @now is false and this
+ * thread's event loop waits in poll() (libmicrohttpd's worker threads in MHD_USE_POLL
+ * mode, srv_alog.c): the buffer is written before the thread's next poll(), when it is
+ * full, and when the thread ends. Otherwise, or for a line over SRV_ALOG_BUF, it is
+ * written at once (after anything buffered). Write errors are ignored: a log line is
+ * never worth failing a request. @line is copied. */
+void srv_alog_line(int fd, const char *line, size_t len, bool now);
+
+/* Writes what this thread has buffered. */
+void srv_alog_flush(void);
+
+/* @t (seconds since the epoch) as RFC 3339 UTC ("2026-11-26T21:15:09Z"), formatted once
+ * per second per thread. Borrowed: valid until this thread's next call. */
+const char *srv_alog_time(int64_t t);
