@@ -20,11 +20,14 @@
 #include "ota_log.h"
 #include "ota_util.h"
 #include "srv_admin.h"
+#include "srv_artifact.h"
 #include "srv_ctx.h"
 #include "srv_db.h"
+#include "srv_mapcache.h"
 #include "srv_metrics.h"
 #include "srv_route.h"
 #include "srv_tls.h"
+#include "srv_tls_batch.h"
 
 #define DRAIN_SECONDS  10        /* SIGTERM: longest wait for requests in flight */
 /* MHD pool per connection, resident for its whole life: 16 KiB measured ~30 KiB per idle
@@ -223,12 +226,18 @@ int main(int argc, char **argv)
         goto fail;
     if (srv_tls_new(&cfg, &ctx.tls, err, sizeof(err)) < 0)
         goto fail;
+    if (srv_tls_batch_init() < 0) {
+        snprintf(err, sizeof(err), "cannot find GnuTLS's gnutls_record_send");
+        goto fail;
+    }
     ctx.access_fd = open_access_log(cfg.server.access_log, err, sizeof(err));
     if (ctx.access_fd < 0)
         goto fail;
     srv_route_labels(&names, &methods, &nroutes);
     if (srv_db_new(cfg.paths.db, &ctx.db) < 0 ||
-        srv_metrics_new(names, methods, nroutes, &ctx.metrics) < 0) {
+        srv_metrics_new(names, methods, nroutes, &ctx.metrics) < 0 ||
+        srv_mapcache_new(ctx.metrics, SRV_ARTIFACT_MAP_BUDGET, SRV_ARTIFACT_MAP_IDLE,
+                         &ctx.maps) < 0) {
         snprintf(err, sizeof(err), "out of memory");
         goto fail;
     }
@@ -337,6 +346,7 @@ out:
         close(sfd);
     if (ctx.access_fd > STDERR_FILENO)
         close(ctx.access_fd);
+    srv_mapcache_free(ctx.maps); /* after the daemons: their responses released theirs */
     srv_metrics_free(ctx.metrics);
     srv_db_free(ctx.db);
     srv_tls_free(ctx.tls);

@@ -1,9 +1,12 @@
-/* Artifact delivery: decision from srv_range, body from a pread callback (flat memory per download). */
+/* Artifact delivery: decision from srv_range; body from the shared mapping of the store
+ * file (srv_mapcache), or a pread callback when the mapping budget is spent and for
+ * multipart (flat memory). */
 #include "srv_artifact.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +17,7 @@
 #include "ota_json.h"
 #include "ota_store.h"
 #include "ota_util.h"
+#include "srv_mapcache.h"
 #include "srv_range.h"
 
 #define CT_BYTES   "application/octet-stream"
@@ -112,44 +116,26 @@ static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
     return r;
 }
 
-/* A page-aligned file mapping that an MHD buffer response sends from. */
-struct map {
-    void *addr;
-    size_t len;
-};
-
-static void map_free(void *cls)
+static void map_release(void *cls)
 {
-    struct map *m = cls;
-
-    munmap(m->addr, m->len);
-    free(m);
+    srv_mapcache_put(cls);
 }
 
-/* A response that GnuTLS encrypts straight from a mapping of @len bytes of @fd at @first:
- * no pread copy into a response buffer. Only for bodies up to SRV_ARTIFACT_MAP_MAX (the
- * store is immutable: files are renamed into place whole and never truncated). NULL when
- * the mapping fails; the caller then streams. */
-static struct MHD_Response *map_response(int fd, uint64_t first, uint64_t len)
+/* A response that GnuTLS encrypts straight from the shared mapping of the store file
+ * (srv_mapcache): @len bytes from @first. NULL when no mapping can be had; the caller
+ * then streams. */
+static struct MHD_Response *map_response(struct srv_mapcache *maps, const char *sha256, int fd,
+                                         uint64_t size, uint64_t first, uint64_t len)
 {
-    long page = sysconf(_SC_PAGESIZE);
-    uint64_t start = first - first % (uint64_t)(page > 0 ? page : 4096);
-    struct map *m = malloc(sizeof(*m));
+    struct srv_map *m = srv_mapcache_get(maps, sha256, fd, size);
     struct MHD_Response *resp;
 
     if (!m)
         return NULL;
-    m->len = (size_t)(first - start + len);
-    /* MAP_POPULATE: the page tables are filled in one call, not one fault per page. */
-    m->addr = mmap(NULL, m->len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, (off_t)start);
-    if (m->addr == MAP_FAILED) {
-        free(m);
-        return NULL;
-    }
     resp = MHD_create_response_from_buffer_with_free_callback_cls(
-        (size_t)len, (char *)m->addr + (first - start), map_free, m);
+        (size_t)len, (void *)(m->addr + first), map_release, m);
     if (!resp)
-        map_free(m);
+        srv_mapcache_put(m);
     return resp;
 }
 
@@ -308,9 +294,10 @@ enum MHD_Result srv_artifact_serve(struct srv_req *req, const char *sha256,
     /* MHD allocates the whole block per response: small bodies and HEAD get small ones. */
     block = req->is_head ? 1024 : length < SRV_ARTIFACT_BLOCK ? (length > 1024 ? length : 1024)
                                                               : SRV_ARTIFACT_BLOCK;
-    if (!req->is_head && b->fd >= 0 && length > 0 && length <= SRV_ARTIFACT_MAP_MAX &&
+    if (!req->is_head && b->fd >= 0 && length > 0 &&
         !(d.status == 206 && d.nranges > 1))
-        resp = map_response(b->fd, d.status == 206 ? d.ranges[0].first : 0, length);
+        resp = map_response(req->ctx->maps, sha256, b->fd, b->size,
+                            d.status == 206 ? d.ranges[0].first : 0, length);
     if (resp) {
         req->bytes += length; /* all of it handed to MHD at once */
     } else {
@@ -325,6 +312,8 @@ enum MHD_Result srv_artifact_serve(struct srv_req *req, const char *sha256,
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
     if (d.status == 206 && d.nranges == 1)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, crange);
+    if (!req->is_head && length >= SRV_ARTIFACT_CORK_MIN)
+        srv_req_cork(req);
     ret = srv_reply(req, d.status, resp);
 out:
     if (b)

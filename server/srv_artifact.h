@@ -5,9 +5,13 @@
 #include "srv_route.h"
 
 #define SRV_ARTIFACT_BLOCK (256 * 1024) /* bytes read per callback (one pread) */
-/* Bodies (one range or a whole file) up to this size are sent from a file mapping, larger
- * ones streamed through SRV_ARTIFACT_BLOCK reads: at most this much mapped per request. */
-#define SRV_ARTIFACT_MAP_MAX (8 * 1024 * 1024)
+/* Single-part bodies are sent from the store file's shared mapping (srv_mapcache) while
+ * all mappings stay within this many bytes; beyond it, and for multipart, they are
+ * streamed through SRV_ARTIFACT_BLOCK reads. */
+#define SRV_ARTIFACT_MAP_BUDGET (16ull << 30)
+#define SRV_ARTIFACT_MAP_IDLE   8 /* unused mappings kept for the next request */
+/* Bodies from this size on are sent with the socket corked (srv_req_cork). */
+#define SRV_ARTIFACT_CORK_MIN (64 * 1024)
 
 enum srv_artifact_part {
     SRV_ARTIFACT_BYTES,   /* the artifact itself */

@@ -4,6 +4,7 @@
 #include "ota_config.h"
 
 struct srv_db;
+struct srv_mapcache;
 struct srv_metrics;
 struct srv_tls;
 
@@ -11,6 +12,7 @@ struct srv_ctx {
     const struct ota_config *cfg; /* borrowed from main */
     struct srv_db *db;            /* per-thread database connections */
     struct srv_metrics *metrics;
+    struct srv_mapcache *maps;    /* shared mappings of store files */
     struct srv_tls *tls;
     int access_fd;       /* access log: 2 (stderr) or an O_APPEND file */
     atomic_uint active;  /* requests in flight, for a bounded SIGTERM drain */

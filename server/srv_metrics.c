@@ -39,6 +39,7 @@ struct srv_metrics {
     atomic_int_fast64_t connections;
     atomic_uint_fast64_t connections_total;
     atomic_uint_fast64_t tls_failures;
+    atomic_int_fast64_t mapped; /* bytes of store files mapped by responses */
     atomic_uint_fast64_t auth[SRV_AUTH_FAILURE_COUNT];
 };
 
@@ -99,6 +100,11 @@ void srv_metrics_connection(struct srv_metrics *m, int delta)
     ADD(m->connections, delta);
     if (delta > 0)
         ADD(m->connections_total, 1);
+}
+
+int64_t srv_metrics_mapped(struct srv_metrics *m, int64_t delta)
+{
+    return ADD(m->mapped, delta) + delta;
 }
 
 void srv_metrics_tls_failure(struct srv_metrics *m)
@@ -207,6 +213,10 @@ int srv_metrics_render(struct srv_metrics *m, char **ret, size_t *ret_len)
             "# TYPE ota_connections_total counter\n"
             "ota_connections_total %" PRIu64 "\n",
         (uint64_t)GET(m->connections_total));
+    put(&b, "# HELP ota_artifact_mapped_bytes Bytes of store files mapped by responses in flight.\n"
+            "# TYPE ota_artifact_mapped_bytes gauge\n"
+            "ota_artifact_mapped_bytes %" PRId64 "\n",
+        (int64_t)GET(m->mapped));
     put(&b, "# HELP ota_tls_failures_total Connections closed without a completed TLS handshake.\n"
             "# TYPE ota_tls_failures_total counter\n"
             "ota_tls_failures_total %" PRIu64 "\n",

@@ -25,6 +25,9 @@ void srv_metrics_request(struct srv_metrics *m, unsigned route, unsigned status,
                          uint64_t usec);
 void srv_metrics_connection(struct srv_metrics *m, int delta);
 void srv_metrics_tls_failure(struct srv_metrics *m);
+/* Adds @delta (may be negative) to the bytes of store files mapped by responses in flight
+ * and returns the new total: srv_artifact's mapping budget and a gauge. */
+int64_t srv_metrics_mapped(struct srv_metrics *m, int64_t delta);
 void srv_metrics_auth_failure(struct srv_metrics *m, enum srv_auth_failure why);
 
 /* Prometheus text exposition; *ret is new (free()). 0 or -ENOMEM. */
