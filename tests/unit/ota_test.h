@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int ota_test_failures;
 
@@ -74,3 +75,15 @@ static inline const char *ota_test_rc_text(int rc, char *buf, size_t len)
             fprintf(stderr, "%d check(s) failed\n", ota_test_failures);            \
         return ota_test_failures ? 1 : 0;                                          \
     } while (0)
+
+/* Removes the SQLite database @path with its -wal and -shm files (missing ones are fine). */
+static inline void ota_test_remove_db(const char *path)
+{
+    static const char *const suffix[] = { "", "-wal", "-shm" };
+    char p[4096];
+
+    for (unsigned i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+        snprintf(p, sizeof(p), "%s%s", path, suffix[i]);
+        unlink(p);
+    }
+}

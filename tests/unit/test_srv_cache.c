@@ -125,14 +125,7 @@ int main(void)
     test_versions(path);
     test_slots(path);
 
-    unlink(path);
-    {
-        char p[96];
-        snprintf(p, sizeof(p), "%s-wal", path);
-        unlink(p);
-        snprintf(p, sizeof(p), "%s-shm", path);
-        unlink(p);
-    }
+    ota_test_remove_db(path);
     rmdir(dir);
     TEST_DONE();
 }

@@ -159,14 +159,7 @@ int main(void)
     test_live(path);
     test_cache(path);
 
-    unlink(path);
-    {
-        char p[96];
-        snprintf(p, sizeof(p), "%s-wal", path);
-        unlink(p);
-        snprintf(p, sizeof(p), "%s-shm", path);
-        unlink(p);
-    }
+    ota_test_remove_db(path);
     rmdir(dir);
     TEST_DONE();
 }
