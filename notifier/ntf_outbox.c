@@ -368,6 +368,8 @@ int ntf_outbox_drain(struct ntf_daemon *d)
     rescan = d->rescan || ntf_blocks_expired(&d->blocks, now);
     d->backlog = false;
     for (unsigned pg = 0; pg < MAX_PAGES && !end; pg++) {
+        bool check; /* the buffered rows must pass page_stale() first */
+
         if (rescan) {
             /* The version first, then the rows: a commit in between shows up at the next
              * check and costs one more rescan, never a missed row. */
@@ -395,30 +397,24 @@ int ntf_outbox_drain(struct ntf_daemon *d)
             if (r < 0)
                 goto out;
             p->last = p->n < limit;
-            if (after > 0 && (r = page_stale(d)) != 0) {
-                if (r < 0)
-                    goto out;
-                r = 0;
-                rescan = true;
-                continue;
-            }
-            checked = true;
-        } else if (!checked && !d->db_watched) {
+            check = after > 0;
+        } else {
             /* Rows buffered by an earlier drain go out only while nothing changed since
              * they were read: the same check as after every page read. With the inotify
              * watch, another connection's commit sets d->rescan at the next poll(), so
              * buffered rows are at most one loop turn (well under the DRAIN_BUDGET_MS a
              * page's rows could take to go out before) behind a pause or a cancel; then
              * this read transaction per drain is not needed. */
-            if ((r = page_stale(d)) != 0) {
-                if (r < 0)
-                    goto out;
-                r = 0;
-                rescan = true;
-                continue;
-            }
-            checked = true;
+            check = !checked && !d->db_watched;
         }
+        if (check && (r = page_stale(d)) != 0) {
+            if (r < 0)
+                goto out;
+            r = 0;
+            rescan = true;
+            continue;
+        }
+        checked = true;
         while (p->pos < p->n) {
             const struct row_copy *c = &p->v[p->pos];
 
