@@ -55,7 +55,6 @@ enum stmt_id {
     ST_MAY_FETCH,
     ST_OUTBOX_INSERT,
     ST_OUTBOX_DUE,
-    ST_OUTBOX_MARK,
     ST_OUTBOX_RETRY,
     ST_OUTBOX_MOVE,
     ST_OUTBOX_DROP_ENDED,
@@ -177,8 +176,6 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_OUTBOX_DUE] = "SELECT " OUTBOX_COLS " FROM outbox o INDEXED BY outbox_due WHERE "
                       "o.state = 'pending' AND o.id > ?2 AND o.next_attempt_at <= ?1 "
                       "ORDER BY o.id LIMIT ?3",
-    [ST_OUTBOX_MARK] = "UPDATE outbox SET state = 'published', published_at = ?2 "
-                       "WHERE id = ?1 AND state = 'pending'",
     /* A run of acknowledged ids: the narrow rows of one or two pages rewritten, and their
      * entries deleted from the two partial indexes; nothing inserted into an index. NOT
      * INDEXED: walk the rowid range; through outbox_due, which the update shrinks, SQLite
@@ -1446,17 +1443,6 @@ int ota_db_outbox_due(struct ota_db *db, int64_t now, int64_t after_id, unsigned
     return each_row(st, outbox_due_row, (void *)cb, ctx);
 }
 
-int ota_db_outbox_mark_published(struct ota_db *db, int64_t id, int64_t now)
-{
-    PREPARED(db, ST_OUTBOX_MARK);
-
-    if (sqlite3_bind_int64(st, 1, id) || sqlite3_bind_int64(st, 2, now)) {
-        done(st);
-        return -EIO;
-    }
-    return exec_change(db, st, true);
-}
-
 int ota_db_outbox_mark_range(struct ota_db *db, int64_t first, int64_t last, int64_t now,
                              uint64_t *ret_count)
 {
@@ -1476,6 +1462,14 @@ int ota_db_outbox_mark_range(struct ota_db *db, int64_t first, int64_t last, int
             *ret_count = (uint64_t)sqlite3_changes(db->h);
     }
     return r;
+}
+
+int ota_db_outbox_mark_published(struct ota_db *db, int64_t id, int64_t now)
+{
+    uint64_t n = 0;
+    int r = ota_db_outbox_mark_range(db, id, id, now, &n);
+
+    return r < 0 ? r : n == 1 ? 0 : -ENOENT;
 }
 
 int ota_db_sync_full(struct ota_db *db, bool full)

@@ -263,14 +263,14 @@ int ota_db_outbox_due(struct ota_db *db, int64_t now, int64_t after_id, unsigned
 /* The body of payload @id (0: ""). On success *ret is new (free()) and *ret_len its
  * length. Returns 0, -ENOENT, -ENOMEM or -EIO. */
 int ota_db_outbox_payload_get(struct ota_db *db, int64_t id, char **ret, size_t *ret_len);
-/* Marks a pending row published (only after PUBACK). 0, -ENOENT (not pending), -EIO. */
-int ota_db_outbox_mark_published(struct ota_db *db, int64_t id, int64_t now);
 /* Marks the pending rows @first..@last (inclusive) published, in one statement: only for
  * a run of ids that were ALL acknowledged (rows of that run no longer pending, e.g.
  * dropped by a cancel meanwhile, are left alone). *ret_count (may be NULL): rows marked.
  * Returns 0, -EINVAL (@first > @last or < 1) or -EIO. */
 int ota_db_outbox_mark_range(struct ota_db *db, int64_t first, int64_t last, int64_t now,
                              uint64_t *ret_count);
+/* The one-row case: 0, -ENOENT (not pending), -EINVAL (@id < 1) or -EIO. */
+int ota_db_outbox_mark_published(struct ota_db *db, int64_t id, int64_t now);
 /* Outside a transaction: whether this connection's next commits are synced to disk
  * (PRAGMA synchronous FULL, the default of ota_db_open) or not (NORMAL: in WAL mode a
  * power loss may then undo the newest commits, never tear one). ota-notifier commits its

@@ -70,11 +70,6 @@ static void flush_state(struct alog_thread *a)
     a->len = 0;
 }
 
-void srv_alog_flush(void)
-{
-    flush_state(&alog);
-}
-
 /* Thread exit: the thread's static TLS outlives its thread-specific-data destructors. */
 static void alog_exit(void *p)
 {

@@ -17,9 +17,6 @@
  * never worth failing a request. @line is copied. */
 void srv_alog_line(int fd, const char *line, size_t len, bool now);
 
-/* Writes what this thread has buffered. */
-void srv_alog_flush(void);
-
 /* @t (seconds since the epoch) as RFC 3339 UTC ("2026-11-26T21:15:09Z"), formatted once
  * per second per thread. Borrowed: valid until this thread's next call. */
 const char *srv_alog_time(int64_t t);

@@ -1,5 +1,6 @@
 /* Artifact delivery: GET/HEAD of the bytes and the .minisig, with RFC 9110 conditionals,
- * single and multipart ranges, streamed from the store in large blocks. */
+ * single and multipart ranges, sent from the store file's shared mapping or streamed
+ * from it in large blocks. */
 #pragma once
 #include <stdbool.h>
 #include "srv_route.h"

@@ -20,7 +20,7 @@ mapped()
 {
     curl -sf "http://127.0.0.1:$ADMIN_PORT/metrics" | awk '$1 == "ota_artifact_mapped_bytes" { print $2 }'
 }
-mapped_is() { test "$(mapped)" "$1" 0; } # mapped_is -gt 0, for wait_until
+mapped_nonzero() { test "$(mapped)" -gt 0; } # for wait_until
 
 # The executable's own gnutls_record_send is the one libmicrohttpd binds to.
 nm -D --defined-only "$OTA_SERVER" | grep -q ' T gnutls_record_send$' ||
@@ -32,7 +32,7 @@ check_eq "mapped bytes before" 0 "$(mapped)"
 # and kept for the next request.
 ota_curl VIN1 "$URL" --limit-rate 8M -o "$T/slow" -w '%{http_code}' >"$T/slow.code" &
 CURL_PID=$!
-wait_until 10 mapped_is -gt
+wait_until 10 mapped_nonzero
 check_eq "mapped bytes during the download" "$(stat -c %s "$ART")" "$(mapped)"
 wait "$CURL_PID" || fail "slow download: curl failed"
 check_eq "slow download status" 200 "$(<"$T/slow.code")"
