@@ -163,17 +163,29 @@ static int parse_specs(const char *h, struct spec *specs)
     return n;
 }
 
-static int cmp_range(const void *a, const void *b)
+/* A satisfiable range and the position of its range-spec in the request. */
+struct ordered {
+    struct srv_byterange r;
+    unsigned order;
+};
+
+static int cmp_first(const void *a, const void *b)
 {
-    const struct srv_byterange *x = a, *y = b;
-    return x->first < y->first ? -1 : x->first > y->first;
+    const struct ordered *x = a, *y = b;
+    return x->r.first < y->r.first ? -1 : x->r.first > y->r.first;
+}
+
+static int cmp_order(const void *a, const void *b)
+{
+    const struct ordered *x = a, *y = b;
+    return x->order < y->order ? -1 : x->order > y->order;
 }
 
 /* Evaluates Range for a GET whose preconditions passed: sets 200, 206 or 416. */
 static void decide_range(const struct srv_range_input *in, struct srv_range_decision *d)
 {
     struct spec specs[SRV_RANGE_SPECS_MAX];
-    struct srv_byterange r[SRV_RANGE_SPECS_MAX];
+    struct ordered r[SRV_RANGE_SPECS_MAX];
     int nspecs = parse_specs(in->range, specs);
     unsigned n = 0, out = 0;
     bool empty_ok = false;
@@ -189,14 +201,15 @@ static void decide_range(const struct srv_range_input *in, struct srv_range_deci
                 empty_ok = true;
                 continue;
             }
-            r[n].first = sp->first >= in->size ? 0 : in->size - sp->first;
-            r[n].last = in->size - 1;
+            r[n].r.first = sp->first >= in->size ? 0 : in->size - sp->first;
+            r[n].r.last = in->size - 1;
         } else {
             if (sp->first >= in->size)
                 continue;
-            r[n].first = sp->first;
-            r[n].last = sp->last >= in->size ? in->size - 1 : sp->last;
+            r[n].r.first = sp->first;
+            r[n].r.last = sp->last >= in->size ? in->size - 1 : sp->last;
         }
+        r[n].order = (unsigned)i;
         n++;
     }
     if (n == 0) {
@@ -206,13 +219,16 @@ static void decide_range(const struct srv_range_input *in, struct srv_range_deci
         return;
     }
     /* §14.2 allows coalescing overlapping ranges and ones separated by less than the
-     * overhead of a part, regardless of order; sorting first makes that one pass and
-     * guarantees the body never exceeds the representation plus part headers. */
-    qsort(r, n, sizeof(r[0]), cmp_range);
+     * overhead of a part, regardless of order; sorting by position makes that one pass
+     * and guarantees the body never exceeds the representation plus part headers. A
+     * merged part keeps the place of its earliest range-spec. */
+    qsort(r, n, sizeof(r[0]), cmp_first);
     for (unsigned i = 1; i < n; i++) {
-        if (r[i].first <= r[out].last || r[i].first - r[out].last - 1 < SRV_RANGE_GAP) {
-            if (r[i].last > r[out].last)
-                r[out].last = r[i].last;
+        if (r[i].r.first <= r[out].r.last || r[i].r.first - r[out].r.last - 1 < SRV_RANGE_GAP) {
+            if (r[i].r.last > r[out].r.last)
+                r[out].r.last = r[i].r.last;
+            if (r[i].order < r[out].order)
+                r[out].order = r[i].order;
         } else {
             r[++out] = r[i];
         }
@@ -220,9 +236,12 @@ static void decide_range(const struct srv_range_input *in, struct srv_range_deci
     n = out + 1;
     if (n > SRV_RANGE_MAX)
         return; /* too many distinct parts: refuse by sending the whole (200) */
+    /* §14.6: parts in the order the client asked for them */
+    qsort(r, n, sizeof(r[0]), cmp_order);
     d->status = 206;
     d->nranges = n;
-    memcpy(d->ranges, r, n * sizeof(r[0]));
+    for (unsigned i = 0; i < n; i++)
+        d->ranges[i] = r[i].r;
 }
 
 void srv_range_decide(const struct srv_range_input *in, struct srv_range_decision *ret)

@@ -30,7 +30,8 @@ struct srv_byterange {
     uint64_t last;  /* inclusive */
 };
 
-/* The answer: status 200 (whole body), 206 (nranges parts, ascending, non-overlapping),
+/* The answer: status 200 (whole body), 206 (nranges parts, non-overlapping, in the order
+ * of their first range-spec in the request: RFC 9110 §14.6),
  * 304, 412 or 416 (which carries Content-Range "bytes", a star, a slash and the size). */
 struct srv_range_decision {
     unsigned status;

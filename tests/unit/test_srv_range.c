@@ -67,7 +67,15 @@ static const struct tcase cases[] = {
     { "adjacent coalesced", GET, "bytes=0-99,100-199", .status = 206, .ranges = "0-199" },
     { "small gap coalesced", GET, "bytes=0-99,150-199", .status = 206, .ranges = "0-199" },
     { "gap of 80 kept", GET, "bytes=0-99,180-199", .status = 206, .ranges = "0-99,180-199" },
-    { "unordered sorted", GET, "bytes=500-599,0-99", .status = 206, .ranges = "0-99,500-599" },
+    /* RFC 9110 §14.6: parts in the order requested; a coalesced part where its first
+     * range-spec was */
+    { "request order kept", GET, "bytes=500-599,0-99", .status = 206, .ranges = "500-599,0-99" },
+    { "three in request order", GET, "bytes=9000-9099,-1,0-0", .status = 206,
+      .ranges = "9000-9099,9999-9999,0-0" },
+    { "coalesced at its first spec", GET, "bytes=5000-5099,0-99,4950-5010,50-60", .status = 206,
+      .ranges = "4950-5099,0-99" },
+    { "later spec joins earlier part", GET, "bytes=0-9,5000-5009,20-29", .status = 206,
+      .ranges = "0-29,5000-5009" },
     { "duplicate ranges", GET, "bytes=0-9,0-9,0-9", .status = 206, .ranges = "0-9" },
     { "many overlapping all", GET, "bytes=0-,0-,0-,0-,0-,0-,0-,0-", .status = 206,
       .ranges = "0-9999" },
