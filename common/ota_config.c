@@ -37,6 +37,11 @@ static const struct key_desc keys[] = {
     NUM("server", "connection_limit", server.connection_limit, "16384", 1000000),
     NUM("server", "per_ip_limit", server.per_ip_limit, "0", 1000000),
     NUM("server", "timeout", server.timeout, "60", 86400),
+    /* the whole header section, however slowly it trickles (srv_guard.h) */
+    { "server", "header_timeout", KEY_POSITIVE, offsetof(struct ota_config, server.header_timeout),
+      "10", 3600 },
+    /* 0 sends one TLS record per write event (srv_tls_batch.h); 1 batches where proven */
+    NUM("server", "tls_batching", server.tls_batching, "1", 1),
     NUM("server", "poll_after", server.poll_after, "300", 604800),
     STR("tls", "cert", tls.cert, ""),
     STR("tls", "key", tls.key, ""),

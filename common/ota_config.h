@@ -28,6 +28,8 @@ struct ota_config {
         unsigned connection_limit;
         unsigned per_ip_limit; /* 0 = no limit */
         unsigned timeout;      /* idle seconds before a connection is closed */
+        unsigned header_timeout; /* seconds for a request's whole header section */
+        unsigned tls_batching;   /* 1: several TLS records per write event (if proven) */
         unsigned poll_after;   /* seconds a vehicle should wait between polls */
     } server;
     struct {

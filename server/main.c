@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -23,11 +24,12 @@
 #include "srv_artifact.h"
 #include "srv_ctx.h"
 #include "srv_db.h"
+#include "srv_guard.h"
+#include "srv_interpose.h"
 #include "srv_mapcache.h"
 #include "srv_metrics.h"
 #include "srv_route.h"
 #include "srv_tls.h"
-#include "srv_tls_batch.h"
 
 #define DRAIN_SECONDS  10        /* SIGTERM: longest wait for requests in flight */
 /* MHD pool per connection, resident for its whole life: 16 KiB measured ~30 KiB per idle
@@ -180,6 +182,17 @@ static int load_config(int argc, char **argv, struct ota_config *cfg, char *err,
     return ota_config_require(cfg, required, err, errlen);
 }
 
+/* Descriptors the guard must be able to register: the process's limit, bounded. */
+static size_t max_fds(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+        rl.rlim_cur > (1u << 20))
+        return 1u << 20;
+    return (size_t)rl.rlim_cur;
+}
+
 static unsigned cpu_count(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -195,9 +208,10 @@ int main(int argc, char **argv)
     socklen_t sslen, asslen;
     const char *const *names, *const *methods;
     unsigned nroutes, threads;
+    bool batching = false;
     char err[512] = "";
     sigset_t mask;
-    int sfd = -1, ret = 1;
+    int sfd = -1, ret = 1, r;
     MHD_socket lsock = MHD_INVALID_SOCKET;
 
     /* glibc returns freed memory at the top of a thread's arena to the kernel at once
@@ -226,10 +240,6 @@ int main(int argc, char **argv)
         goto fail;
     if (srv_tls_new(&cfg, &ctx.tls, err, sizeof(err)) < 0)
         goto fail;
-    if (srv_tls_batch_init() < 0) {
-        snprintf(err, sizeof(err), "cannot find GnuTLS's gnutls_record_send");
-        goto fail;
-    }
     ctx.access_fd = open_access_log(cfg.server.access_log, err, sizeof(err));
     if (ctx.access_fd < 0)
         goto fail;
@@ -255,6 +265,19 @@ int main(int argc, char **argv)
         goto fail;
     }
 
+    /* after the signal mask: its watchdog thread must not take SIGTERM */
+    r = srv_guard_new(cfg.server.header_timeout, srv_route_body_limit, &ctx, srv_route_refused,
+                      &ctx, max_fds(), &ctx.guard);
+    if (r < 0) {
+        snprintf(err, sizeof(err), "cannot start the request guard: %s", strerror(-r));
+        goto fail;
+    }
+    if (srv_interpose_init(ctx.guard, cfg.server.tls_batching, MHD_get_version(), &batching, err,
+                           sizeof(err)) < 0)
+        goto fail;
+    if (cfg.server.tls_batching && !batching)
+        ota_warn("libmicrohttpd %s: TLS record batching is off (proven on 0.9.75 only)",
+                 MHD_get_version());
     threads = cfg.server.threads ? cfg.server.threads : cpu_count();
     /* Poll, not epoll (measured with TCP_NODELAY set, bench/README.md): in libmicrohttpd
      * 0.9.75's epoll mode a TLS handshake spins on recv()/epoll_wait() until the peer's
@@ -273,6 +296,10 @@ int main(int argc, char **argv)
         MHD_OPTION_CONNECTION_TIMEOUT, cfg.server.timeout,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+        /* Host required on HTTP/1.1, no spaces in the URI: srv_guard checks both first
+         * (srv_guard.h); at -1 libmicrohttpd 0.9.75 would also refuse whitespace before
+         * a colon but tolerate the rest, so 1 and srv_frame for that. */
+        MHD_OPTION_STRICT_FOR_CLIENT, 1,
         MHD_OPTION_HTTPS_MEM_KEY, srv_tls_key_pem(ctx.tls),
         MHD_OPTION_HTTPS_MEM_CERT, srv_tls_cert_pem(ctx.tls),
         MHD_OPTION_HTTPS_MEM_TRUST, srv_tls_ca_pem(ctx.tls),
@@ -300,7 +327,8 @@ int main(int argc, char **argv)
                  cfg.server.admin_listen, strerror(errno));
         goto fail;
     }
-    ota_info("listening on %s (mTLS, %u threads), admin on %s", cfg.server.listen, threads,
+    ota_info("listening on %s (mTLS, %u threads, libmicrohttpd %s, TLS batching %s), admin on %s",
+             cfg.server.listen, threads, MHD_get_version(), batching ? "on" : "off",
              cfg.server.admin_listen);
 
     for (;;) {
@@ -346,6 +374,7 @@ out:
         close(sfd);
     if (ctx.access_fd > STDERR_FILENO)
         close(ctx.access_fd);
+    srv_guard_free(ctx.guard);   /* after the daemons: every connection has ended */
     srv_mapcache_free(ctx.maps); /* after the daemons: their responses released theirs */
     srv_metrics_free(ctx.metrics);
     srv_db_free(ctx.db);

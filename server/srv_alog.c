@@ -1,26 +1,23 @@
-/* Access-log buffering per thread, flushed before the thread waits in poll().
+/* The access log: one line per request, formatted here and buffered per thread.
  *
  * A write() per request was ~6 % of ota-server's CPU on small polls. libmicrohttpd's
  * worker threads (MHD_USE_POLL) run: poll(), then every ready connection (request,
  * response, completion callback: srv_route_completed() hands its line here), then poll()
  * again. Lines are kept in a thread-local buffer and written in one write() when the
- * thread calls poll() again, i.e. once the round of ready connections is done, before
- * the thread can sleep: under load one write() carries tens of lines; a lone request's
- * line is written as soon as its connection is served, as before. So a client that has
- * its answer finds its line in the log as promptly as it did with a write() per line.
+ * thread calls poll() again (srv_alog_before_poll(), called by srv_interpose.c's poll()),
+ * i.e. once the round of ready connections is done, before the thread can sleep: under
+ * load one write() carries tens of lines; a lone request's line is written as soon as its
+ * connection is served. So a client that has its answer finds its line in the log as
+ * promptly as it did with a write() per line.
  *
- * The hook is this file's definition of poll(): the executable's symbol interposes
- * libmicrohttpd's call of the C library's poll() (libmicrohttpd.so imports poll; the
- * linker exports an executable's definition of a symbol a linked library imports), and
- * forwards to ppoll(). A thread buffers only after it has been seen calling poll(), so if
- * libmicrohttpd ever waits elsewhere (epoll or select mode), lines go out one write()
- * each, as before, instead of waiting for a poll() that does not come. A thread's buffer
+ * A thread buffers only after it has been seen calling poll(), so if libmicrohttpd ever
+ * waits elsewhere (epoll or select mode), or the hook is not there (tests), lines go out
+ * one write() each instead of waiting for a poll() that does not come. A thread's buffer
  * is also written when it is full, before a line for another descriptor, before an
  * unbuffered line, and by a thread-specific-data destructor when the thread ends
  * (libmicrohttpd's workers end in MHD_stop_daemon(), after their last completions).
  * Lines of cut requests (shutdown, errors) are written at once by the caller.
  */
-#undef _FORTIFY_SOURCE /* poll() is defined here; the fortified header makes it inline */
 #include "srv_alog.h"
 
 #include <errno.h>
@@ -123,21 +120,87 @@ const char *srv_alog_time(int64_t t)
     return alog.ts;
 }
 
-/* The hook (see the top of this file): write this thread's lines, then wait. */
-int poll(struct pollfd *fds, nfds_t nfds, int timeout)
+void srv_alog_before_poll(void)
 {
-    struct timespec ts, *tsp = NULL;
-
     alog.polls = true;
     if (alog.len > 0) {
         int saved = errno;
         flush_state(&alog);
         errno = saved;
     }
-    if (timeout >= 0) {
-        ts.tv_sec = timeout / 1000;
-        ts.tv_nsec = (long)(timeout % 1000) * 1000000L;
-        tsp = &ts;
+}
+
+/* The line under construction: appends stop at the end of the buffer. */
+struct log_line {
+    char buf[800];
+    size_t len;
+};
+
+static void log_char(struct log_line *l, char c)
+{
+    if (l->len + 1 < sizeof(l->buf))
+        l->buf[l->len++] = c;
+}
+
+static void log_str(struct log_line *l, const char *s)
+{
+    for (; *s; s++)
+        log_char(l, *s);
+}
+
+/* @s as one field: at most @max bytes, no spaces or control bytes, "-" when empty. */
+static void log_token(struct log_line *l, const char *s, size_t max)
+{
+    size_t i = 0;
+
+    for (; s && s[i] && i < max; i++) {
+        unsigned char c = (unsigned char)s[i];
+        log_char(l, (c <= 0x20 || c == 0x7f) ? '?' : (char)c);
     }
-    return ppoll(fds, nfds, tsp, NULL);
+    if (i == 0)
+        log_char(l, '-');
+}
+
+/* @v in decimal, zero-padded to @width digits. */
+static void log_u64(struct log_line *l, uint64_t v, unsigned width)
+{
+    char d[24];
+    unsigned n = 0;
+
+    do {
+        d[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v && n < sizeof(d));
+    while (n < width && n < sizeof(d))
+        d[n++] = '0';
+    while (n)
+        log_char(l, d[--n]);
+}
+
+void srv_alog_request(int fd, const struct srv_alog_entry *e)
+{
+    struct log_line l = { .len = 0 };
+
+    if (fd < 0)
+        return;
+    /* ts method path status bytes ms client (DESIGN.md "Operation") */
+    log_str(&l, srv_alog_time(e->ts));
+    log_char(&l, ' ');
+    log_token(&l, e->method, 32);
+    log_char(&l, ' ');
+    log_token(&l, e->path, 511);
+    log_char(&l, ' ');
+    log_u64(&l, e->status, 1);
+    log_char(&l, ' ');
+    log_u64(&l, e->bytes, 1);
+    log_char(&l, ' ');
+    log_u64(&l, e->us / 1000, 1);
+    log_char(&l, '.');
+    log_u64(&l, e->us % 1000, 3);
+    log_char(&l, ' ');
+    log_token(&l, e->client, 128);
+    if (e->cut)
+        log_str(&l, " cut");
+    l.buf[l.len++] = '\n'; /* log_char() keeps a byte free for it */
+    srv_alog_line(fd, l.buf, l.len, e->cut);
 }

@@ -20,3 +20,22 @@ void srv_alog_line(int fd, const char *line, size_t len, bool now);
 /* @t (seconds since the epoch) as RFC 3339 UTC ("2026-11-26T21:15:09Z"), formatted once
  * per second per thread. Borrowed: valid until this thread's next call. */
 const char *srv_alog_time(int64_t t);
+
+/* One request's line: "ts method path status bytes ms client[ cut]". A cut request's
+ * line (errors, shutdown) is written at once, others buffered (srv_alog_line). Fields
+ * are borrowed; spaces and controls in them are written as '?'. @fd < 0: nothing. */
+struct srv_alog_entry {
+    int64_t ts;         /* seconds since the epoch */
+    const char *method; /* NULL or "" is written "-", like the other strings */
+    const char *path;
+    unsigned status;
+    uint64_t bytes;
+    uint64_t us;
+    const char *client; /* the client id, else the peer's address */
+    bool cut;           /* the request did not complete */
+};
+void srv_alog_request(int fd, const struct srv_alog_entry *e);
+
+/* Called by srv_interpose.c's poll() as a worker thread is about to wait: writes what the
+ * thread buffered, and lets it buffer from now on. Keeps errno. */
+void srv_alog_before_poll(void);

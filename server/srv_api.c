@@ -170,7 +170,7 @@ enum MHD_Result srv_status_post(struct srv_req *req, const char *rest, const cha
     int r;
 
     (void)rest;
-    if (!srv_req_body(req, OTA_STATUS_BODY_MAX, upload, upload_size))
+    if (!srv_req_body(req, upload, upload_size))
         return MHD_YES; /* more body to come */
     if (req->body_too_large)
         return srv_reply_error(req, 413, "too_large", "the status report is too large");

@@ -4,6 +4,7 @@
 #include "ota_config.h"
 
 struct srv_db;
+struct srv_guard;
 struct srv_mapcache;
 struct srv_metrics;
 struct srv_tls;
@@ -14,6 +15,7 @@ struct srv_ctx {
     struct srv_metrics *metrics;
     struct srv_mapcache *maps;    /* shared mappings of store files */
     struct srv_tls *tls;
+    struct srv_guard *guard;      /* request framing and header deadlines (mTLS listener) */
     int access_fd;       /* access log: 2 (stderr) or an O_APPEND file */
     atomic_uint active;  /* requests in flight, for a bounded SIGTERM drain */
 };

@@ -53,22 +53,6 @@ static bool takes_body(enum srv_ddi_kind kind)
            kind == SRV_DDI_CONFIG_DATA;
 }
 
-static enum MHD_Result reply_405(struct srv_req *req, const char *allow)
-{
-    static const char body[] =
-        "{\"error\":\"method_not_allowed\",\"message\":\"method not allowed on this path\"}";
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
-
-    if (!resp)
-        return MHD_NO;
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    if (!req->is_head)
-        req->bytes += sizeof(body) - 1;
-    return srv_reply(req, 405, resp);
-}
-
 /* Queues @a: JSON body, an empty 200, or the error body. Clears @a. */
 static enum MHD_Result reply_answer(struct srv_req *req, struct srv_ddi_answer *a)
 {
@@ -126,20 +110,13 @@ enum MHD_Result srv_ddi_handle(struct srv_req *req, const char *rest, const char
     int r = 0;
 
     (void)rest;
-    if (req->first) {
-        /* libmicrohttpd closes the connection after an answer queued in the first call:
-         * only a body announced too large is refused this early. */
-        if (srv_req_body(req, SRV_DDI_BODY_MAX, upload, upload_size))
-            return srv_reply_error(req, 413, "too_large", "request body too large");
-        return MHD_YES;
-    }
     parsed = srv_ddi_path_parse(req->url, &p) == 0;
     if (*upload_size != 0) {
         /* Body data. MHD takes an answer only before the body or after all of it, so the
          * body is kept (bounded) for the resources that take one, else dropped, and
          * every answer waits for the final call. */
         if (parsed && takes_body(p.kind) && !method_refused(p.kind, req->method))
-            srv_req_body(req, SRV_DDI_BODY_MAX, upload, upload_size);
+            srv_req_body(req, upload, upload_size);
         *upload_size = 0;
         return MHD_YES;
     }
@@ -151,7 +128,7 @@ enum MHD_Result srv_ddi_handle(struct srv_req *req, const char *rest, const char
         return srv_reply_error(req, 403, "forbidden",
                                "controllerId is not the client certificate's id");
     if ((allow = method_refused(p.kind, req->method)) != NULL)
-        return reply_405(req, allow);
+        return srv_reply_405(req, allow);
     if (takes_body(p.kind) && req->body_too_large)
         return srv_reply_error(req, 413, "too_large", "request body too large");
     db = srv_req_db(req);

@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static const unsigned statuses[] = { 200, 204, 206, 304, 400, 401, 403, 404, 405,
-                                     409, 410, 412, 413, 416, 500, 503 };
+#include "srv_frame.h"
+
+static const unsigned statuses[] = { 200, 204, 206, 304, 400, 401, 403, 404, 405, 408,
+                                     409, 410, 412, 413, 416, 431, 499, 500, 503, 505 };
 #define NSTATUS (sizeof(statuses) / sizeof(statuses[0]) + 1) /* + "other" */
 
 /* Upper bounds in microseconds; the last bucket is +Inf. */
@@ -41,6 +43,8 @@ struct srv_metrics {
     atomic_uint_fast64_t tls_failures;
     atomic_int_fast64_t mapped; /* bytes of store files mapped by responses */
     atomic_uint_fast64_t auth[SRV_AUTH_FAILURE_COUNT];
+    atomic_uint_fast64_t refused[SRV_FRAME_E_COUNT]; /* by srv_frame_error; [0] unused */
+    atomic_uint_fast64_t header_timeouts;
 };
 
 int srv_metrics_new(const char *const *route_names, const char *const *route_methods,
@@ -116,6 +120,17 @@ void srv_metrics_auth_failure(struct srv_metrics *m, enum srv_auth_failure why)
 {
     if ((unsigned)why < SRV_AUTH_FAILURE_COUNT)
         ADD(m->auth[why], 1);
+}
+
+void srv_metrics_refused(struct srv_metrics *m, enum srv_frame_error why)
+{
+    if ((unsigned)why < SRV_FRAME_E_COUNT)
+        ADD(m->refused[why], 1);
+}
+
+void srv_metrics_header_timeout(struct srv_metrics *m)
+{
+    ADD(m->header_timeouts, 1);
 }
 
 /* A growable text buffer; on allocation failure it stays failed and render reports it. */
@@ -226,6 +241,16 @@ int srv_metrics_render(struct srv_metrics *m, char **ret, size_t *ret_len)
     for (unsigned i = 0; i < SRV_AUTH_FAILURE_COUNT; i++)
         put(&b, "ota_auth_failures_total{reason=\"%s\"} %" PRIu64 "\n", auth_names[i],
             (uint64_t)GET(m->auth[i]));
+    put(&b, "# HELP ota_http_refused_total Requests refused for their framing (srv_frame).\n"
+            "# TYPE ota_http_refused_total counter\n");
+    for (unsigned i = 1; i < SRV_FRAME_E_COUNT; i++)
+        put(&b, "ota_http_refused_total{reason=\"%s\"} %" PRIu64 "\n",
+            srv_frame_error_reason((enum srv_frame_error)i), (uint64_t)GET(m->refused[i]));
+    put(&b, "# HELP ota_http_header_timeouts_total Connections closed because a header section "
+            "did not arrive within [server] header_timeout.\n"
+            "# TYPE ota_http_header_timeouts_total counter\n"
+            "ota_http_header_timeouts_total %" PRIu64 "\n",
+        (uint64_t)GET(m->header_timeouts));
     if (b.err) {
         free(b.p);
         return b.err;

@@ -2,6 +2,7 @@
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
+#include "srv_frame.h"
 
 struct srv_metrics;
 
@@ -29,6 +30,10 @@ void srv_metrics_tls_failure(struct srv_metrics *m);
  * and returns the new total: srv_artifact's mapping budget and a gauge. */
 int64_t srv_metrics_mapped(struct srv_metrics *m, int64_t delta);
 void srv_metrics_auth_failure(struct srv_metrics *m, enum srv_auth_failure why);
+/* A request srv_guard refused for its framing, and a connection it closed at the
+ * header_timeout. */
+void srv_metrics_refused(struct srv_metrics *m, enum srv_frame_error why);
+void srv_metrics_header_timeout(struct srv_metrics *m);
 
 /* Prometheus text exposition; *ret is new (free()). 0 or -ENOMEM. */
 int srv_metrics_render(struct srv_metrics *m, char **ret, size_t *ret_len);

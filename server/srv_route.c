@@ -1,4 +1,5 @@
-/* Dispatch: authenticate the peer, find the route, call its handler, log and count. */
+/* Dispatch: find the route, have the peer authenticated, call the handler, and account
+ * for every request (access log, /metrics) including those the guard refused. */
 #include "srv_route.h"
 
 #include <arpa/inet.h>
@@ -6,56 +7,51 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "ota_json.h"
 #include "ota_util.h"
 #include "srv_alog.h"
 #include "srv_api.h"
 #include "srv_artifact.h"
+#include "srv_auth.h"
 #include "srv_db.h"
 #include "srv_ddi.h"
+#include "srv_ddi_feedback.h"
+#include "srv_frame.h"
 #include "srv_metrics.h"
 #include "srv_tls.h"
 
 /* A new endpoint is a row here plus a handler in its own file. */
 static const struct srv_route routes[] = {
 #define RO SRV_ROUTE_READONLY
-    { MHD_HTTP_METHOD_GET, "/v1/artifacts/", SRV_ROUTE_PREFIX | RO, "artifacts",
+    { MHD_HTTP_METHOD_GET, "/v1/artifacts/", SRV_ROUTE_PREFIX | RO, "artifacts", 0,
       srv_artifact_get },
-    { MHD_HTTP_METHOD_HEAD, "/v1/artifacts/", SRV_ROUTE_PREFIX | RO, "artifacts",
+    { MHD_HTTP_METHOD_HEAD, "/v1/artifacts/", SRV_ROUTE_PREFIX | RO, "artifacts", 0,
       srv_artifact_get },
-    { MHD_HTTP_METHOD_GET, "/v1/updates", SRV_ROUTE_VEHICLE_ONLY | RO, "updates",
+    { MHD_HTTP_METHOD_GET, "/v1/updates", SRV_ROUTE_VEHICLE_ONLY | RO, "updates", 0,
       srv_updates_get },
-    { MHD_HTTP_METHOD_HEAD, "/v1/updates", SRV_ROUTE_VEHICLE_ONLY | RO, "updates",
+    { MHD_HTTP_METHOD_HEAD, "/v1/updates", SRV_ROUTE_VEHICLE_ONLY | RO, "updates", 0,
       srv_updates_get },
     { MHD_HTTP_METHOD_POST, "/v1/status", SRV_ROUTE_VEHICLE_ONLY | SRV_ROUTE_BODY, "status",
-      srv_status_post },
+      OTA_STATUS_BODY_MAX, srv_status_post },
     /* hawkBit DDI, /{tenant}/controller/v1/{controllerId}/...: srv_ddi.c checks the rest */
 #define DDI_FLAGS (SRV_ROUTE_PREFIX | SRV_ROUTE_TENANT | SRV_ROUTE_VEHICLE_ONLY)
-    { MHD_HTTP_METHOD_GET, "/controller/v1/", DDI_FLAGS, "ddi", srv_ddi_handle },
-    { MHD_HTTP_METHOD_HEAD, "/controller/v1/", DDI_FLAGS, "ddi", srv_ddi_handle },
+    { MHD_HTTP_METHOD_GET, "/controller/v1/", DDI_FLAGS, "ddi", 0, srv_ddi_handle },
+    { MHD_HTTP_METHOD_HEAD, "/controller/v1/", DDI_FLAGS, "ddi", 0, srv_ddi_handle },
     { MHD_HTTP_METHOD_POST, "/controller/v1/", DDI_FLAGS | SRV_ROUTE_BODY, "ddi",
-      srv_ddi_handle },
+      SRV_DDI_BODY_MAX, srv_ddi_handle },
     { MHD_HTTP_METHOD_PUT, "/controller/v1/", DDI_FLAGS | SRV_ROUTE_BODY, "ddi",
-      srv_ddi_handle },
+      SRV_DDI_BODY_MAX, srv_ddi_handle },
 };
 #undef RO
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
-
-/* Per connection (MHD socket context): the peer's verified id, checked once. */
-struct srv_conn {
-    int verified; /* 0 not yet, 1 ok, or -ENOKEY / -EKEYREJECTED */
-    bool handshake_done;
-    char id[OTA_ID_MAX + 1];
-};
 
 static const char *route_names[NROUTES];
 static const char *route_methods[NROUTES];
@@ -85,113 +81,6 @@ static int64_t now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-const char *srv_req_header(struct srv_req *req, const char *name)
-{
-    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
-}
-
-struct ota_db *srv_req_db(struct srv_req *req)
-{
-    return srv_db_get(req->ctx->db);
-}
-
-static int conn_fd(struct MHD_Connection *conn)
-{
-    const union MHD_ConnectionInfo *fi =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-
-    return fi ? fi->connect_fd : -1;
-}
-
-/* libmicrohttpd 0.9.75 keeps its own idea of the cork state and, for a body sent with TLS,
- * leaves the socket alone once TCP_NODELAY is on (srv_route_connection): the cork set
- * here holds until srv_route_completed() takes it off, after the last byte was sent. */
-void srv_req_cork(struct srv_req *req)
-{
-    int fd = conn_fd(req->conn), one = 1;
-
-    if (fd >= 0 && setsockopt(fd, IPPROTO_TCP, TCP_CORK, &one, sizeof(one)) == 0)
-        req->corked = true;
-}
-
-enum MHD_Result srv_reply(struct srv_req *req, unsigned status, struct MHD_Response *resp)
-{
-    enum MHD_Result ret;
-
-    if (!resp)
-        return MHD_NO;
-    req->status = status;
-    ret = MHD_queue_response(req->conn, status, resp);
-    MHD_destroy_response(resp);
-    return ret;
-}
-
-enum MHD_Result srv_reply_data(struct srv_req *req, unsigned status, const char *content_type,
-                               const void *data, size_t len)
-{
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
-
-    if (!resp)
-        return MHD_NO;
-    if (content_type)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-    if (!req->is_head)
-        req->bytes += len;
-    return srv_reply(req, status, resp);
-}
-
-enum MHD_Result srv_reply_empty(struct srv_req *req, unsigned status)
-{
-    return srv_reply(req, status,
-                     MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT));
-}
-
-enum MHD_Result srv_reply_error(struct srv_req *req, unsigned status, const char *code,
-                                const char *msg)
-{
-    char *body = NULL;
-    enum MHD_Result ret;
-
-    if (ota_json_error(code, msg, &body) < 0)
-        return MHD_NO;
-    ret = srv_reply_data(req, status, "application/json", body, strlen(body));
-    free(body);
-    return ret;
-}
-
-bool srv_req_body(struct srv_req *req, size_t max, const char *upload, size_t *upload_size)
-{
-    if (req->first) {
-        const char *cl = srv_req_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        uint64_t n;
-        if (cl && ota_parse_u64(cl, UINT64_MAX, &n) == 0 && n > max) {
-            req->body_too_large = true;
-            return true; /* answer before the body is read */
-        }
-        return false;
-    }
-    if (*upload_size == 0)
-        return true;
-    if (!req->body_too_large && req->body_len + *upload_size <= max) {
-        if (!req->body) {
-            req->body = malloc(max + 1);
-            if (!req->body) {
-                req->body_too_large = true; /* answered 413; nothing else is safe */
-                *upload_size = 0;
-                return false;
-            }
-        }
-        memcpy(req->body + req->body_len, upload, *upload_size);
-        req->body_len += *upload_size;
-        req->body[req->body_len] = '\0';
-    } else {
-        req->body_too_large = true; /* the rest is read and dropped, never kept */
-    }
-    *upload_size = 0;
-    return false;
-}
-
 static void peer_addr(struct MHD_Connection *conn, char *buf, size_t len)
 {
     const union MHD_ConnectionInfo *ci =
@@ -207,6 +96,17 @@ static void peer_addr(struct MHD_Connection *conn, char *buf, size_t len)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, (socklen_t)len);
 }
 
+/* Who the log line names: the certificate's id when it was verified (refusals for an
+ * unknown or revoked id included), else the peer's address. */
+static const char *log_client(struct srv_conn *sc, struct MHD_Connection *conn, char *buf,
+                              size_t len)
+{
+    if (sc && sc->verified == 1)
+        return sc->id;
+    peer_addr(conn, buf, len);
+    return buf;
+}
+
 /* Strips "/<tenant>" from @url for SRV_ROUTE_TENANT rows; NULL when it does not start so.
  * hawkBit tenant names compare case-insensitively. */
 static const char *after_tenant(const char *url, const char *tenant)
@@ -220,14 +120,15 @@ static const char *after_tenant(const char *url, const char *tenant)
 }
 
 /* Finds the route for @method and @url; on no match, fills @allow with the methods that
- * the path does have (for 405), or leaves it empty (404). */
+ * the path does have (for 405), or leaves it empty (404). @allow may be NULL. */
 static const struct srv_route *lookup(const char *method, const char *url, const char *tenant,
                                       const char **ret_rest, unsigned *ret_slot, char *allow,
                                       size_t allowlen)
 {
     size_t off = 0;
 
-    allow[0] = '\0';
+    if (allow)
+        allow[0] = '\0';
     for (size_t i = 0; i < NROUTES; i++) {
         const struct srv_route *r = &routes[i];
         const char *u = (r->flags & SRV_ROUTE_TENANT) ? after_tenant(url, tenant) : url;
@@ -245,7 +146,7 @@ static const struct srv_route *lookup(const char *method, const char *url, const
             *ret_slot = (unsigned)i;
             return r;
         }
-        if (!strstr(allow, r->method)) {
+        if (allow && !strstr(allow, r->method)) {
             int n = snprintf(allow + off, allowlen - off, "%s%s", off ? ", " : "", r->method);
             if (n > 0 && (size_t)n < allowlen - off)
                 off += (size_t)n;
@@ -255,96 +156,15 @@ static const struct srv_route *lookup(const char *method, const char *url, const
     return NULL;
 }
 
-/* Authenticates the peer: the certificate once per connection, the id on every request
- * (revocation takes effect on the next request). Queues the refusal itself. */
-static int authenticate(struct srv_req *req)
+uint64_t srv_route_body_limit(void *cls, const char *method, const char *path)
 {
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    struct srv_conn *sc = ci ? ci->socket_context : NULL;
-    struct srv_metrics *m = req->ctx->metrics;
-    struct srv_cache_entry *e;
-    struct ota_db *db;
-    int r;
+    const struct srv_ctx *ctx = cls;
+    const struct srv_route *r;
+    const char *rest;
+    unsigned slot;
 
-    if (!sc) {
-        srv_reply_error(req, 500, "internal", "no connection state");
-        return -EIO;
-    }
-    if (sc->verified == 0) {
-        const union MHD_ConnectionInfo *ti =
-            MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-        r = ti ? srv_tls_peer_id(ti->tls_session, sc->id) : -ENOKEY;
-        sc->verified = r == 0 ? 1 : r;
-    }
-    if (sc->verified == -ENOKEY) {
-        srv_metrics_auth_failure(m, SRV_AUTH_NO_CERT);
-        srv_reply_error(req, 401, "no_certificate", "a client certificate is required");
-        return -EACCES;
-    }
-    if (sc->verified < 0) {
-        srv_metrics_auth_failure(m, SRV_AUTH_BAD_CERT);
-        srv_reply_error(req, 401, "bad_certificate",
-                        "the client certificate was not accepted (chain, dates, usage or id)");
-        return -EACCES;
-    }
-    db = srv_req_db(req);
-    if (!db) {
-        srv_reply_error(req, 503, "unavailable", "database unavailable");
-        return -EIO;
-    }
-    /* Every answer this request takes from the cache is at least as new as this check:
-     * a revocation committed before it is seen. */
-    req->cache = srv_db_cache(req->ctx->db);
-    if (req->cache && srv_cache_sync(req->cache, db) < 0)
-        req->cache = NULL;
-    e = req->cache ? srv_cache_entry(req->cache, sc->id) : NULL;
-    if (e && e->known) {
-        r = e->lookup;
-        req->kind = e->kind;
-        req->last_seen = e->last_seen;
-    } else {
-        r = ota_db_client_lookup(db, sc->id, &req->kind, &req->last_seen);
-        if (e && (r == 0 || r == -ENOENT || r == -EACCES)) {
-            e->known = true;
-            e->lookup = r;
-            e->kind = req->kind;
-            e->last_seen = req->last_seen;
-        }
-    }
-    if (r == -ENOENT || r == -EACCES) {
-        srv_metrics_auth_failure(m, r == -ENOENT ? SRV_AUTH_UNKNOWN : SRV_AUTH_REVOKED);
-        srv_reply_error(req, 403, r == -ENOENT ? "unknown_client" : "revoked",
-                        r == -ENOENT ? "this client id is not registered"
-                                     : "this client id is revoked");
-        return -EACCES;
-    }
-    if (r < 0) {
-        srv_reply_error(req, 503, "unavailable", "database unavailable");
-        return -EIO;
-    }
-    memcpy(req->client, sc->id, sizeof(req->client));
-    return 0;
-}
-
-/* Records a vehicle's contact after a request that was answered successfully: a refused
- * request changes nothing, and a poll writes at most once per OTA_LAST_SEEN_GRANULARITY. */
-static void touch_vehicle(struct srv_req *req)
-{
-    int64_t now = ota_now();
-    struct ota_db *db;
-
-    if (!req->client[0] || req->kind != OTA_CLIENT_VEHICLE || req->status >= 400 ||
-        now - req->last_seen < OTA_LAST_SEEN_GRANULARITY)
-        return;
-    db = srv_req_db(req);
-    /* A failed touch (database busy) only leaves last_seen a little older. This write
-     * changes only last_seen, so the cached entry is corrected rather than dropped. */
-    if (db && ota_db_vehicle_touch(db, req->client, now) == 0 && req->cache) {
-        struct srv_cache_entry *e = srv_cache_entry(req->cache, req->client);
-        if (e && e->known)
-            e->last_seen = now;
-    }
+    r = lookup(method, path, ctx->cfg->server.tenant, &rest, &slot, NULL, 0);
+    return r && (r->flags & SRV_ROUTE_BODY) ? r->max_body : SRV_ROUTE_DISCARD_MAX;
 }
 
 /* Answers what needs no handler: 405, 404 and an edge on a vehicle endpoint. Returns
@@ -352,23 +172,7 @@ static void touch_vehicle(struct srv_req *req)
 static bool refuse_route(struct srv_req *req, enum MHD_Result *ret)
 {
     if (!req->route && req->allow[0]) {
-        struct MHD_Response *resp;
-        char *body = NULL;
-        if (ota_json_error("method_not_allowed", "method not allowed on this path", &body) < 0) {
-            *ret = MHD_NO;
-            return true;
-        }
-        resp = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
-        if (!resp) {
-            free(body);
-            *ret = MHD_NO;
-            return true;
-        }
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, req->allow);
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-        if (!req->is_head)
-            req->bytes += strlen(body);
-        *ret = srv_reply(req, 405, resp);
+        *ret = srv_reply_405(req, req->allow);
         return true;
     }
     if (!req->route) {
@@ -395,110 +199,82 @@ static enum MHD_Result call_handler(struct srv_req *req, const char *upload,
     return ret;
 }
 
-enum MHD_Result srv_route_dispatch(void *cls, struct MHD_Connection *conn, const char *url,
-                                   const char *method, const char *version, const char *upload,
-                                   size_t *upload_size, void **req_cls)
+static struct srv_conn *conn_state(struct MHD_Connection *conn)
 {
-    struct srv_ctx *ctx = cls;
-    struct srv_req *req = *req_cls;
-    enum MHD_Result ret;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 
-    (void)version;
-    if (req) {
-        req->first = false;
-        if (req->status) {
-            *upload_size = 0; /* answered already: drop any body */
-            return MHD_YES;
-        }
-        if (!req->checked) {
-            if (*upload_size) {
-                *upload_size = 0; /* a body this route does not take: read and dropped */
-                return MHD_YES;
-            }
-            req->checked = true;
-            if (refuse_route(req, &ret))
-                return ret;
-        }
-        return call_handler(req, upload, upload_size);
-    }
-    req = calloc(1, sizeof(*req));
+    return ci ? ci->socket_context : NULL;
+}
+
+/* The first call, headers complete: the request's state, its route and its peer. */
+static enum MHD_Result begin(struct srv_ctx *ctx, struct MHD_Connection *conn, const char *url,
+                             const char *method, void **req_cls)
+{
+    struct srv_req *req = calloc(1, sizeof(*req));
+    enum MHD_Result ret;
+    size_t plen;
+
     if (!req)
         return MHD_NO;
     *req_cls = req;
     atomic_fetch_add(&ctx->active, 1);
     req->ctx = ctx;
     req->conn = conn;
+    req->sc = conn_state(conn);
+    if (req->sc)
+        req->sc->in_request = true;
     req->method = method;
-    req->url = url;
+    /* An absolute-form target (§3.2.2 of RFC 9112) comes whole from libmicrohttpd, which
+     * split off the query; routes see its path. */
+    req->url = srv_frame_target_path(url, &plen);
+    if (req->url[0] == '\0')
+        req->url = url; /* "*" and the like: no route has it */
     req->rest = "";
-    req->first = true;
     req->is_head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     req->start_us = now_us();
     req->route_slot = NROUTES;
-    req->route = lookup(method, url, ctx->cfg->server.tenant, &req->rest, &req->route_slot, req->allow,
-                        sizeof(req->allow));
-    /* libmicrohttpd 0.9.75 closes the connection after any response queued in this first
-     * call, so only refusals that should end the connection are answered here: an
-     * unauthenticated peer, or a body announced too large. Everything else waits for
-     * the next call. */
-    if (authenticate(req) < 0)
+    req->route = lookup(method, req->url, ctx->cfg->server.tenant, &req->rest, &req->route_slot,
+                        req->allow, sizeof(req->allow));
+    /* An answer queued in this first call ends the connection when a body was announced
+     * (libmicrohttpd 0.9.75 does not read it then): right for refusals. Other answers
+     * wait for the final call so the connection stays open. */
+    if (srv_auth_request(req) < 0)
         return MHD_YES;
     if (req->route && (req->route->flags & SRV_ROUTE_BODY)) {
-        /* The handler sees this call too, to refuse a body announced too large before
-         * reading it. */
         req->checked = true;
         if (refuse_route(req, &ret))
             return ret;
-        return call_handler(req, upload, upload_size);
     }
     return MHD_YES;
 }
 
-/* The access-log line under construction: appends stop at the end of the buffer. */
-struct log_line {
-    char buf[800];
-    size_t len;
-};
-
-static void log_char(struct log_line *l, char c)
+enum MHD_Result srv_route_dispatch(void *cls, struct MHD_Connection *conn, const char *url,
+                                   const char *method, const char *version, const char *upload,
+                                   size_t *upload_size, void **req_cls)
 {
-    if (l->len + 1 < sizeof(l->buf))
-        l->buf[l->len++] = c;
-}
+    struct srv_req *req = *req_cls;
+    enum MHD_Result ret;
 
-static void log_str(struct log_line *l, const char *s)
-{
-    for (; *s; s++)
-        log_char(l, *s);
-}
-
-/* @s as one field: at most @max bytes, no spaces or control bytes, "-" when empty. */
-static void log_token(struct log_line *l, const char *s, size_t max)
-{
-    size_t i = 0;
-
-    for (; s && s[i] && i < max; i++) {
-        unsigned char c = (unsigned char)s[i];
-        log_char(l, (c <= 0x20 || c == 0x7f) ? '?' : (char)c);
+    (void)version;
+    if (!req)
+        return begin(cls, conn, url, method, req_cls);
+    if (req->status) {
+        *upload_size = 0; /* answered already: drop any body */
+        return MHD_YES;
     }
-    if (i == 0)
-        log_char(l, '-');
-}
-
-/* @v in decimal, zero-padded to @width digits. */
-static void log_u64(struct log_line *l, uint64_t v, unsigned width)
-{
-    char d[24];
-    unsigned n = 0;
-
-    do {
-        d[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v && n < sizeof(d));
-    while (n < width && n < sizeof(d))
-        d[n++] = '0';
-    while (n)
-        log_char(l, d[--n]);
+    if (*upload_size && !(req->route && (req->route->flags & SRV_ROUTE_BODY))) {
+        /* srv_guard lets no body through to a route without SRV_ROUTE_BODY; without the
+         * guard it is read and dropped */
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (!req->checked) {
+        req->checked = true;
+        if (refuse_route(req, &ret))
+            return ret;
+    }
+    return call_handler(req, upload, upload_size);
 }
 
 void srv_route_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
@@ -506,53 +282,72 @@ void srv_route_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 {
     struct srv_ctx *ctx = cls;
     struct srv_req *req = *req_cls;
-    struct log_line l = { .len = 0 };
+    struct srv_alog_entry e;
+    char addr[64];
     bool ok = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
-    uint64_t us;
 
     if (!req)
         return;
     *req_cls = NULL;
-    if (req->corked) {
-        int fd = conn_fd(conn), zero = 0;
-        /* pushes the body's last partial segment now, not after the 200 ms cork limit */
-        if (fd >= 0)
-            (void)setsockopt(fd, IPPROTO_TCP, TCP_CORK, &zero, sizeof(zero));
+    srv_req_uncork(req);
+    if (req->sc)
+        req->sc->in_request = false;
+    e = (struct srv_alog_entry){
+        .ts = ota_now(),
+        .method = req->method,
+        .path = req->url,
+        .us = (uint64_t)(now_us() - req->start_us),
+        .client = req->client[0] ? req->client : log_client(req->sc, conn, addr, sizeof(addr)),
+        .cut = !ok,
+    };
+    if (!ok && req->status == 0 && req->sc && req->sc->refusal) {
+        /* srv_guard refused its body: the refusal is what it got */
+        req->status = srv_frame_error_status(req->sc->refusal);
+        req->bytes = req->sc->refusal_bytes;
+        srv_metrics_refused(ctx->metrics, req->sc->refusal);
+        req->sc->refusal = SRV_FRAME_OK;
     }
-    us = (uint64_t)(now_us() - req->start_us);
     /* A request cut before any answer is logged as 499, as nginx does. */
-    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && req->status == 0)
+    if (!ok && req->status == 0)
         req->status = 499;
-    srv_metrics_request(ctx->metrics, req->route_slot, req->status, req->bytes, us);
-    touch_vehicle(req);
-    /* ts method path status bytes ms client (DESIGN.md "Operation") */
-    log_str(&l, srv_alog_time(ota_now()));
-    log_char(&l, ' ');
-    log_token(&l, req->method, 32);
-    log_char(&l, ' ');
-    log_token(&l, req->url, 511);
-    log_char(&l, ' ');
-    log_u64(&l, req->status, 1);
-    log_char(&l, ' ');
-    log_u64(&l, req->bytes, 1);
-    log_char(&l, ' ');
-    log_u64(&l, us / 1000, 1);
-    log_char(&l, '.');
-    log_u64(&l, us % 1000, 3);
-    log_char(&l, ' ');
-    if (!req->client[0])
-        peer_addr(conn, req->addr, sizeof(req->addr));
-    log_str(&l, req->client[0] ? req->client : req->addr);
-    if (!ok)
-        log_str(&l, " cut");
-    l.buf[l.len++] = '\n'; /* log_char() keeps a byte free for it */
-    /* Buffered until this thread next waits for the network (srv_alog.c); a cut request's
-     * line (errors, shutdown) goes out at once. */
-    if (ctx->access_fd >= 0)
-        srv_alog_line(ctx->access_fd, l.buf, l.len, !ok);
+    e.status = req->status;
+    e.bytes = req->bytes;
+    srv_metrics_request(ctx->metrics, req->route_slot, req->status, req->bytes, e.us);
+    srv_auth_touch(req);
+    srv_alog_request(ctx->access_fd, &e);
     free(req->body);
     free(req);
     atomic_fetch_sub(&ctx->active, 1);
+}
+
+void srv_route_refused(void *cls, struct srv_guard_conn *c, enum srv_frame_error why,
+                       uint64_t bytes)
+{
+    struct srv_ctx *ctx = cls;
+    struct srv_conn *sc = (struct srv_conn *)((char *)c - offsetof(struct srv_conn, guard));
+    const struct srv_frame *f = srv_guard_conn_frame(c);
+    char addr[64];
+    struct srv_alog_entry e = {
+        .ts = ota_now(),
+        .method = srv_frame_method(f),
+        .path = srv_frame_target(f),
+        .status = srv_frame_error_status(why),
+        .bytes = bytes,
+        .cut = true,
+    };
+
+    if (sc->in_request) {
+        /* its request is logged when libmicrohttpd completes it, with this status */
+        sc->refusal = why;
+        sc->refusal_bytes = bytes;
+        return;
+    }
+    if (sc->handshake_done)
+        (void)srv_auth_peer(sc); /* names the sender in the log when its certificate is good */
+    e.client = log_client(sc, sc->conn, addr, sizeof(addr));
+    srv_metrics_refused(ctx->metrics, why);
+    srv_metrics_request(ctx->metrics, NROUTES, e.status, bytes, 0);
+    srv_alog_request(ctx->access_fd, &e);
 }
 
 /* After the client's Finished: the handshake completed (counted at close otherwise).
@@ -561,9 +356,7 @@ static int handshake_hook(gnutls_session_t s, unsigned htype, unsigned when, uns
                           const gnutls_datum_t *msg)
 {
     struct MHD_Connection *conn = gnutls_session_get_ptr(s);
-    const union MHD_ConnectionInfo *ci =
-        conn ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT) : NULL;
-    struct srv_conn *sc = ci ? ci->socket_context : NULL;
+    struct srv_conn *sc = conn ? conn_state(conn) : NULL;
 
     (void)htype;
     (void)when;
@@ -571,6 +364,39 @@ static int handshake_hook(gnutls_session_t s, unsigned htype, unsigned when, uns
     if (sc && incoming)
         sc->handshake_done = true;
     return 0;
+}
+
+static void connection_started(struct srv_ctx *ctx, struct MHD_Connection *conn,
+                               gnutls_session_t session, void **socket_ctx)
+{
+    const union MHD_ConnectionInfo *fi =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    int fd = fi ? fi->connect_fd : -1, one = 1;
+    struct srv_conn *sc;
+
+    /* libmicrohttpd sets TCP_NODELAY only around responses: without it from the start,
+     * every handshake flight waits for Nagle + delayed ACK (~40 ms per connection).
+     * A failure (not TCP) only costs latency. */
+    if (fd >= 0)
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    srv_metrics_connection(ctx->metrics, 1);
+    sc = calloc(1, sizeof(*sc));
+    *socket_ctx = sc;
+    if (sc)
+        sc->conn = conn;
+    if (!sc || !session || !ctx->guard ||
+        srv_guard_conn_start(ctx->guard, &sc->guard, fd, session) < 0) {
+        /* Unguarded is never served: the peer sees the connection close. */
+        if (fd >= 0)
+            (void)shutdown(fd, SHUT_RDWR);
+        return;
+    }
+    srv_tls_session_start(ctx->tls, session);
+    if (gnutls_session_get_ptr(session) == conn)
+        gnutls_handshake_set_hook_function(session, GNUTLS_HANDSHAKE_FINISHED,
+                                           GNUTLS_HOOK_POST, handshake_hook);
+    else
+        sc->handshake_done = true; /* cannot tell: never count a failure */
 }
 
 void srv_route_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
@@ -583,27 +409,25 @@ void srv_route_connection(void *cls, struct MHD_Connection *conn, void **socket_
     struct srv_conn *sc;
 
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-        int fd = conn_fd(conn), one = 1;
-
-        /* libmicrohttpd sets TCP_NODELAY only around responses: without it from the start,
-         * every handshake flight waits for Nagle + delayed ACK (~40 ms per connection).
-         * A failure (not TCP) only costs latency. */
-        if (fd >= 0)
-            (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        sc = calloc(1, sizeof(*sc)); /* NULL: its requests get 500 */
-        *socket_ctx = sc;
-        if (session) {
-            srv_tls_session_start(ctx->tls, session);
-            if (gnutls_session_get_ptr(session) == conn)
-                gnutls_handshake_set_hook_function(session, GNUTLS_HANDSHAKE_FINISHED,
-                                                   GNUTLS_HOOK_POST, handshake_hook);
-            else if (sc)
-                sc->handshake_done = true; /* cannot tell: never count a failure */
-        }
-        srv_metrics_connection(ctx->metrics, 1);
+        connection_started(ctx, conn, session, socket_ctx);
         return;
     }
     sc = *socket_ctx;
+    if (sc && srv_guard_conn_end(&sc->guard)) {
+        /* header_timeout: a header section (or the handshake) that did not arrive in time */
+        char addr[64];
+        struct srv_alog_entry e = {
+            .ts = ota_now(),
+            .method = srv_frame_method(srv_guard_conn_frame(&sc->guard)),
+            .path = srv_frame_target(srv_guard_conn_frame(&sc->guard)),
+            .status = 408,
+            .client = log_client(sc, conn, addr, sizeof(addr)),
+            .cut = true,
+        };
+        srv_metrics_header_timeout(ctx->metrics);
+        srv_metrics_request(ctx->metrics, NROUTES, 408, 0, 0);
+        srv_alog_request(ctx->access_fd, &e);
+    }
     if (session && sc && !sc->handshake_done)
         srv_metrics_tls_failure(ctx->metrics);
     srv_metrics_connection(ctx->metrics, -1);

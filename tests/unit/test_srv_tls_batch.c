@@ -1,4 +1,4 @@
-/* srv_tls_batch: the interposed gnutls_record_send over a real TLS 1.3 session (PSK, a
+/* srv_tls_batch: srv_tls_batch_send() over a real TLS 1.3 session (PSK, a
  * socketpair): several records per call, never more than SRV_TLS_BATCH_MAX, and the
  * exact byte stream when the socket fills up in the middle of a batch. */
 #include <errno.h>
@@ -95,7 +95,9 @@ int main(void)
     unsigned char *data;
     size_t sent = 0, calls = 0, batched = 0, over = 0, eagain = 0;
 
-    CHECK(srv_tls_batch_init() == 0);
+    CHECK(srv_tls_batch_proven("0.9.75"));
+    CHECK(!srv_tls_batch_proven("0.9.76") && !srv_tls_batch_proven("1.0.0"));
+    CHECK(!srv_tls_batch_proven(NULL));
     CHECK(gnutls_global_init() == 0);
     data = malloc(TOTAL);
     CHECK(data != NULL);
@@ -130,7 +132,7 @@ int main(void)
     flags = fcntl(srv.fd, F_GETFL);
     CHECK(flags >= 0 && fcntl(srv.fd, F_SETFL, flags | O_NONBLOCK) == 0);
     while (sent < TOTAL) {
-        ssize_t r = gnutls_record_send(srv.s, data + sent, TOTAL - sent);
+        ssize_t r = srv_tls_batch_send(gnutls_record_send, srv.s, data + sent, TOTAL - sent);
         calls++;
         if (r == GNUTLS_E_AGAIN) {
             struct pollfd p = { .fd = srv.fd, .events = POLLOUT };
