@@ -1,6 +1,8 @@
 /* Sub-command option parsing for ota-admin: a table per command instead of getopt
  * strings, so every error can name the argument and exit with the usage code. */
 #include <string.h>
+#include <stdlib.h>
+#include <jansson.h>
 #include "adm_args.h"
 
 static const struct adm_opt *find_opt(const struct adm_opt *opts, size_t nopts, const char *arg,
@@ -76,4 +78,48 @@ int adm_args_parse(struct adm_ctx *ctx, int argc, char **argv, const struct adm_
     if (npos < min_pos)
         return adm_usage(ctx, "missing argument %s", pos_names ? pos_names[npos] : "");
     return ADM_EXIT_OK;
+}
+
+int adm_parse_attrs(const struct adm_ctx *ctx, const char *option, const char *text, char **ret)
+{
+    json_t *obj = json_object();
+    char *copy = strdup(text), *save = NULL, *dumped = NULL;
+    int r = ADM_EXIT_USAGE;
+
+    if (!obj || !copy) {
+        r = adm_fail("out of memory");
+        goto out;
+    }
+    for (char *pair = strtok_r(copy, ",", &save); pair; pair = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(pair, '=');
+
+        if (!eq || eq == pair || !eq[1]) {
+            r = adm_usage(ctx, "invalid %s (KEY=VALUE[,KEY=VALUE...])", option);
+            goto out;
+        }
+        *eq = '\0';
+        if (json_object_get(obj, pair)) {
+            r = adm_usage(ctx, "%s names '%.64s' twice", option, pair);
+            goto out;
+        }
+        if (json_object_set_new(obj, pair, json_string(eq + 1)) < 0) {
+            r = adm_usage(ctx, "invalid %s: not UTF-8", option);
+            goto out;
+        }
+    }
+    if (json_object_size(obj) == 0) {
+        r = adm_usage(ctx, "invalid %s (KEY=VALUE[,KEY=VALUE...])", option);
+        goto out;
+    }
+    dumped = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!dumped) {
+        r = adm_fail("out of memory");
+        goto out;
+    }
+    *ret = dumped;
+    r = ADM_EXIT_OK;
+out:
+    json_decref(obj);
+    free(copy);
+    return r;
 }

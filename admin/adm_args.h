@@ -26,3 +26,8 @@ struct adm_opt {
 int adm_args_parse(struct adm_ctx *ctx, int argc, char **argv, const struct adm_opt *opts,
                    size_t nopts, const char *const *pos_names, const char **pos, int min_pos,
                    int max_pos);
+
+/* "KEY=VALUE[,KEY=VALUE...]" of option @option as a JSON object text (*ret new); the keys
+ * and values themselves are checked by the domain code (ota_fleet, ota_campaign).
+ * Returns ADM_EXIT_OK, ADM_EXIT_USAGE or ADM_EXIT_FAIL (message printed). */
+int adm_parse_attrs(const struct adm_ctx *ctx, const char *option, const char *text, char **ret);

@@ -1,7 +1,6 @@
-/* ota-admin artifact upload|list|show|verify: signed, content-addressed update files.
- * Upload order is what makes a crash harmless: the bytes go into the store first (a
- * stored file without a database row is invisible to everyone), then the row is
- * inserted in one transaction. */
+/* ota-admin artifact upload|list|show|verify|delete and store gc: signed,
+ * content-addressed update files. The rules are common/ota_publish.c's; this file
+ * parses, prints, and holds the signals that stop an upload. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,6 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <signal.h>
+#include "ota_publish.h"
 #include "ota_sign.h"
 #include "ota_store.h"
 #include "adm_args.h"
@@ -17,20 +18,6 @@
 #include "adm_output.h"
 
 static const char *const sha_name[] = { "SHA256" };
-
-/* A metadata field of the trusted comment: 1..max-1 bytes, no space or control
- * character (the comment is "key:value" words separated by spaces). @may_be_empty for hw. */
-static bool meta_field_valid(const char *s, size_t max, bool may_be_empty)
-{
-    size_t n = strlen(s);
-
-    if (n >= max || (n == 0 && !may_be_empty))
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] == 0x7f)
-            return false;
-    return true;
-}
 
 static int key_path(const struct adm_ctx *ctx, const char *file, char *buf, size_t len)
 {
@@ -89,10 +76,11 @@ out:
 
 static json_t *artifact_json(const struct ota_artifact *a, bool with_signature)
 {
-    json_t *o =
-        json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:o}", "sha256", a->sha256, "size",
-                  (json_int_t)a->size, "name", a->name, "version", a->version, "hw", a->hw, "sha1",
-                  a->sha1, "md5", a->md5, "created_at", adm_json_time(a->created_at));
+    json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "sha256", a->sha256,
+                          "size", (json_int_t)a->size, "name", a->name, "version", a->version,
+                          "hw", a->hw, "sha1", a->sha1, "md5", a->md5, "created_at",
+                          adm_json_time(a->created_at), "deleted_at",
+                          adm_json_time(a->deleted_at));
 
     if (o && with_signature && json_object_set_new(o, "signature", json_string(a->signature)) < 0) {
         json_decref(o);
@@ -102,48 +90,47 @@ static json_t *artifact_json(const struct ota_artifact *a, bool with_signature)
 }
 
 /* Whether an existing row carries exactly the metadata of this upload. */
-static bool same_meta(const struct ota_artifact *a, const struct ota_sign_meta *m)
+static int print_uploaded(const struct adm_ctx *ctx, const struct ota_published *p)
 {
-    return a->size == m->size && strcmp(a->name, m->name) == 0 &&
-           strcmp(a->version, m->version) == 0 && strcmp(a->hw, m->hw) == 0;
-}
+    const struct ota_store_digests *dg = &p->digests;
 
-static int print_uploaded(const struct adm_ctx *ctx, const struct ota_store_digests *dg,
-                          const struct ota_sign_meta *m, bool existed)
-{
     if (ctx->json)
         return adm_json_emit(json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:b}", "sha256",
-                                       dg->sha256, "size", (json_int_t)dg->size, "name", m->name,
-                                       "version", m->version, "hw", m->hw, "sha1", dg->sha1, "md5",
-                                       dg->md5, "existed", existed));
-    if (existed)
+                                       dg->sha256, "size", (json_int_t)dg->size, "name",
+                                       p->meta.name, "version", p->meta.version, "hw", p->meta.hw,
+                                       "sha1", dg->sha1, "md5", dg->md5, "existed", p->existed));
+    if (p->existed)
         fprintf(stderr, "ota-admin: artifact %s was already uploaded with this metadata\n",
                 dg->sha256);
     printf("%s\n", dg->sha256);
     return ADM_EXIT_OK;
 }
 
-/* Explains a metadata clash with an existing row. Returns ADM_EXIT_FAIL. */
-static int meta_clash(const struct ota_artifact *a, const struct ota_sign_meta *m)
-{
-    return adm_fail("artifact %s already exists with name:%s version:%s hw:%s; these bytes "
-                    "cannot be uploaded again as name:%s version:%s hw:%s",
-                    a->sha256, a->name, a->version, a->hw[0] ? a->hw : "(any)", m->name, m->version,
-                    m->hw[0] ? m->hw : "(any)");
-}
+/* The signals that end an upload early: held while it runs, and looked for between
+ * chunks, so the upload stops with its temp file removed (SIGKILL leaves one, which
+ * 'store gc' removes). */
+static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 
-static const char *verify_error(int r)
+struct upload_progress {
+    struct adm_progress bar;
+    bool tty;
+    int signo; /* the signal that stopped it */
+};
+
+static int upload_progress(uint64_t done, uint64_t total, void *ctx)
 {
-    switch (r) {
-    case -EKEYREJECTED:
-        return "it was made with another key than ota.pub's";
-    case -EBADMSG:
-        return "the signature does not match the file's bytes or its trusted comment";
-    case -EINVAL:
-        return "not a minisign signature (or not a prehashed ED one)";
-    default:
-        return strerror(-r);
-    }
+    struct upload_progress *p = ctx;
+    sigset_t pending;
+
+    if (sigpending(&pending) == 0)
+        for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+            if (sigismember(&pending, stop_signals[i])) {
+                p->signo = stop_signals[i];
+                return -EINTR;
+            }
+    if (p->tty)
+        adm_progress_cb(done, total, &p->bar);
+    return 0;
 }
 
 int adm_artifact_upload(struct adm_ctx *ctx, int argc, char **argv)
@@ -158,22 +145,15 @@ int adm_artifact_upload(struct adm_ctx *ctx, int argc, char **argv)
         { "--signature", ADM_OPT_STRING, &sigfile, NULL },
     };
     const char *pos[1] = { NULL };
+    struct upload_progress prog = { .tty = isatty(STDERR_FILENO) };
+    struct ota_publish pub = { .fd = -1 };
+    struct ota_published done;
     struct ota_db *db = NULL;
-    struct ota_sign_key *key = NULL;
-    struct ota_sign_pub pub;
-    struct ota_artifact *old = NULL;
-    struct ota_store_digests dg;
-    struct ota_sign_meta meta;
-    struct adm_progress prog = { 0, 0 };
-    struct ota_artifact row;
-    char path[4096];
-    char tc[1024];
-    char *given_sig = NULL, *signature = NULL, *comment = NULL;
+    sigset_t stop, old;
+    char err[1024] = "", *given_sig = NULL;
     size_t given_len = 0;
-    struct stat st;
-    int fd = -1;
-    int ret;
-    int r = -ENAMETOOLONG;
+    bool held = false;
+    int ret, r;
 
     ret = adm_args_parse(ctx, argc, argv, opts, 4, file_name, pos, 1, 1);
     if (ret != ADM_EXIT_OK)
@@ -185,191 +165,149 @@ int adm_artifact_upload(struct adm_ctx *ctx, int argc, char **argv)
 
         name = slash ? slash + 1 : pos[0];
         if (name[0] == '\0')
-            return adm_usage(ctx, "FILE '%s' names no file: give --name", pos[0]);
+            return adm_usage(ctx, "FILE '%.200s' names no file: give --name", pos[0]);
     }
-    memset(&meta, 0, sizeof(meta));
-    if (!meta_field_valid(name, sizeof(meta.name), false))
-        return adm_usage(ctx, "invalid name '%s' (1 to %zu bytes, no spaces or control characters)",
-                         name, sizeof(meta.name) - 1);
-    if (!meta_field_valid(version, sizeof(meta.version), false))
-        return adm_usage(ctx,
-                         "invalid --version '%s' (1 to %zu bytes, no spaces or control characters)",
-                         version, sizeof(meta.version) - 1);
-    if (hw && !meta_field_valid(hw, sizeof(meta.hw), true))
-        return adm_usage(ctx,
-                         "invalid --hw '%s' (up to %zu bytes, no spaces or control characters)", hw,
-                         sizeof(meta.hw) - 1);
-    memcpy(meta.name, name, strlen(name) + 1);
-    memcpy(meta.version, version, strlen(version) + 1);
-    memcpy(meta.hw, hw ? hw : "", strlen(hw ? hw : "") + 1);
-    /* The comment must fit even for the largest size: find out now, before any work. */
-    memset(meta.sha256, '0', 64);
-    meta.size = UINT64_MAX;
-    if (ota_sign_trusted_comment(&meta, tc, sizeof(tc)) < 0)
-        return adm_usage(ctx, "name, --version and --hw do not fit a trusted comment");
-
     ret = ADM_EXIT_FAIL;
     if (adm_ctx_require(ctx, keys) != ADM_EXIT_OK)
         goto out;
-    fd = open(pos[0], O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
+    pub.fd = open(pos[0], O_RDONLY | O_CLOEXEC);
+    if (pub.fd < 0) {
         adm_fail("cannot open %s: %s", pos[0], strerror(errno));
         goto out;
     }
-    if (fstat(fd, &st) < 0 || S_ISDIR(st.st_mode)) {
-        adm_fail("cannot upload %s: %s", pos[0],
-                 S_ISDIR(st.st_mode) ? "it is a folder" : strerror(errno));
+    if (sigfile && (r = read_small_file(sigfile, &given_sig, &given_len)) < 0) {
+        adm_fail("cannot read --signature %s: %s", sigfile,
+                 r == -EFBIG ? "larger than a minisign signature can be" : strerror(-r));
         goto out;
     }
-    if (sigfile) {
-        r = read_small_file(sigfile, &given_sig, &given_len);
-        if (r < 0) {
-            adm_fail("cannot read --signature %s: %s", sigfile,
-                     r == -EFBIG ? "larger than a minisign signature can be" : strerror(-r));
-            goto out;
-        }
-    }
-    /* Everything that can fail cheaply is checked before the bytes are copied. */
     if (adm_ctx_open_db(ctx, &db) != ADM_EXIT_OK)
         goto out;
-    if (sigfile) {
-        if (key_path(ctx, "ota.pub", path, sizeof(path)) < 0 ||
-            (r = ota_sign_pub_load(path, &pub)) < 0) {
-            adm_fail("cannot load the public key %s/ota.pub: run 'ota-admin init'",
-                     ctx->config.paths.keys);
-            goto out;
-        }
-    } else {
-        if (key_path(ctx, "ota.key", path, sizeof(path)) < 0 ||
-            (r = ota_sign_key_load(path, &key)) < 0) {
-            adm_fail("cannot load the signing key %s/ota.key: %s", ctx->config.paths.keys,
-                     r == -ENOENT ? "missing, run 'ota-admin init'" : strerror(-r));
-            goto out;
-        }
-    }
-
-    r = ota_store_ingest_fd(ctx->config.paths.store, fd,
-                            isatty(STDERR_FILENO) ? adm_progress_cb : NULL, &prog, &dg);
-    adm_progress_end(&prog);
-    if (r < 0) {
-        adm_fail("cannot store %s in %s: %s", pos[0], ctx->config.paths.store,
-                 r == -ENOENT ? "no store there, run 'ota-admin init'" : strerror(-r));
+    pub.name = name;
+    pub.version = version;
+    pub.hw = hw;
+    pub.signature = given_sig;
+    pub.signature_len = given_len;
+    pub.store = ctx->config.paths.store;
+    pub.keys = ctx->config.paths.keys;
+    pub.progress = upload_progress;
+    pub.progress_ctx = &prog;
+    sigemptyset(&stop);
+    for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+        sigaddset(&stop, stop_signals[i]);
+    held = sigprocmask(SIG_BLOCK, &stop, &old) == 0;
+    r = ota_publish_artifact(db, ctx->actor, &pub, &done, err, sizeof(err));
+    if (prog.tty)
+        adm_progress_end(&prog.bar);
+    if (r == -EINTR) {
+        adm_fail("upload of %s stopped by signal %d: nothing stored", pos[0], prog.signo);
         goto out;
     }
-    memcpy(meta.sha256, dg.sha256, sizeof(meta.sha256));
-    meta.size = dg.size;
-    if (ota_sign_trusted_comment(&meta, tc, sizeof(tc)) < 0) {
-        adm_fail("cannot build the trusted comment");
+    if (r == -EINVAL && strncmp(err, "--", 2) == 0) {
+        ret = adm_usage(ctx, "%s", err);
         goto out;
-    }
-
-    if (sigfile) {
-        r = ota_sign_verify(&pub, given_sig, given_len, dg.blake2b, &comment);
-        if (r < 0) {
-            adm_fail("--signature %s does not verify: %s", sigfile, verify_error(r));
-            goto out;
-        }
-        if (strcmp(comment, tc) != 0) {
-            adm_fail("--signature %s has trusted comment '%s' but this upload's metadata is "
-                     "'%s'",
-                     sigfile, comment, tc);
-            goto out;
-        }
-    }
-
-    r = ota_db_artifact_get(db, dg.sha256, &old);
-    if (r == 0) {
-        if (!same_meta(old, &meta)) {
-            meta_clash(old, &meta);
-            goto out;
-        }
-        ret = print_uploaded(ctx, &dg, &meta, true);
-        goto out;
-    }
-    if (r != -ENOENT) {
-        adm_db_fail(db, "reading the artifacts", r);
-        goto out;
-    }
-
-    if (sigfile) {
-        signature = given_sig;
-        given_sig = NULL;
-    } else {
-        r = ota_sign_minisig(key, dg.blake2b, tc, &signature);
-        if (r < 0) {
-            adm_fail("cannot sign %s: %s", pos[0], strerror(-r));
-            goto out;
-        }
-    }
-
-    memset(&row, 0, sizeof(row));
-    memcpy(row.sha256, dg.sha256, sizeof(row.sha256));
-    memcpy(row.sha1, dg.sha1, sizeof(row.sha1));
-    memcpy(row.md5, dg.md5, sizeof(row.md5));
-    row.size = dg.size;
-    row.name = meta.name;
-    row.version = meta.version;
-    row.hw = meta.hw;
-    row.signature = signature;
-    row.created_at = ota_now();
-    r = ota_db_begin(db);
-    if (r == 0) {
-        r = ota_db_artifact_insert(db, &row);
-        if (r == 0)
-            r = adm_ctx_event(db, "artifact.upload", NULL, 0, tc);
-        if (r == 0)
-            r = ota_db_commit(db);
-        if (r < 0)
-            ota_db_rollback(db);
-    }
-    if (r == -EEXIST) {
-        /* Another upload of the same bytes won the race: same answer as a repeat. */
-        if (ota_db_artifact_get(db, dg.sha256, &old) == 0) {
-            if (!same_meta(old, &meta)) {
-                meta_clash(old, &meta);
-                goto out;
-            }
-            ret = print_uploaded(ctx, &dg, &meta, true);
-            goto out;
-        }
     }
     if (r < 0) {
-        adm_db_fail(db, "recording the artifact", r);
+        adm_domain_fail(db, "uploading the artifact", r, err);
         goto out;
     }
-    ret = print_uploaded(ctx, &dg, &meta, false);
+    ret = print_uploaded(ctx, &done);
 out:
-    free(comment);
-    free(signature);
+    if (held) {
+        /* a signal that arrived after the last chunk still ends the program, as asked */
+        sigprocmask(SIG_SETMASK, &old, NULL);
+    }
     free(given_sig);
-    ota_artifact_free(old);
-    ota_sign_key_free(key);
     ota_db_close(db);
-    if (fd >= 0)
-        close(fd);
+    if (pub.fd >= 0)
+        close(pub.fd);
     return ret;
 }
 
-static int list_cb(const struct ota_artifact *a, void *p)
+int adm_artifact_delete(struct adm_ctx *ctx, int argc, char **argv)
 {
-    struct adm_list *l = p;
-    char size[32], created[32];
+    static const char *const keys[] = { "paths.store", NULL };
+    const char *pos[1] = { NULL };
+    struct ota_db *db = NULL;
+    char err[512] = "";
+    int ret, r;
 
-    if (l->array)
-        return adm_list_append(l, artifact_json(a, false));
-    snprintf(size, sizeof(size), "%llu", (unsigned long long)a->size);
-    const char *cells[] = { a->sha256,
-                            size,
-                            a->name,
-                            a->version,
-                            a->hw[0] ? a->hw : "-",
-                            adm_time(a->created_at, created, sizeof(created)) };
-    return adm_table_add(l->table, cells);
+    ret = adm_args_parse(ctx, argc, argv, NULL, 0, sha_name, pos, 1, 1);
+    if (ret != ADM_EXIT_OK)
+        return ret;
+    if (!ota_sha256_hex_valid(pos[0]))
+        return adm_usage(ctx, "invalid SHA256 (64 lowercase hex digits)");
+    if (adm_ctx_require(ctx, keys) != ADM_EXIT_OK || adm_ctx_open_db(ctx, &db) != ADM_EXIT_OK)
+        return ADM_EXIT_FAIL;
+    r = ota_publish_delete(db, ctx->actor, ctx->config.paths.store, pos[0], err, sizeof(err));
+    if (r < 0)
+        ret = adm_domain_fail(db, "deleting the artifact", r, err);
+    else if (ctx->json)
+        ret = adm_json_emit(json_pack("{s:s, s:b}", "sha256", pos[0], "deleted", 1));
+    else
+        ret = printf("artifact %s deleted\n", pos[0]) < 0 ? ADM_EXIT_FAIL : ADM_EXIT_OK;
+    ota_db_close(db);
+    return ret;
+}
+
+int adm_store_gc(struct adm_ctx *ctx, int argc, char **argv)
+{
+    static const char *const keys[] = { "paths.store", NULL };
+    bool dry_run = false;
+    const struct adm_opt opts[] = {
+        { "--dry-run", ADM_OPT_FLAG, NULL, &dry_run },
+    };
+    struct ota_store_gc_report rep = { 0 };
+    struct ota_db *db = NULL;
+    char err[512] = "";
+    int ret, r;
+
+    ret = adm_args_parse(ctx, argc, argv, opts, 1, NULL, NULL, 0, 0);
+    if (ret != ADM_EXIT_OK)
+        return ret;
+    if (adm_ctx_require(ctx, keys) != ADM_EXIT_OK || adm_ctx_open_db(ctx, &db) != ADM_EXIT_OK)
+        return ADM_EXIT_FAIL;
+    r = ota_publish_gc(db, ctx->actor, ctx->config.paths.store, dry_run, &rep, err, sizeof(err));
+    if (r < 0)
+        ret = adm_domain_fail(db, "cleaning the store", r, err);
+    else if (ctx->json)
+        ret = adm_json_emit(json_pack("{s:b, s:I, s:I, s:I, s:I, s:I}", "dry_run", dry_run,
+                                      "temp_files", (json_int_t)rep.tmp_files, "temp_bytes",
+                                      (json_int_t)rep.tmp_bytes, "orphan_files",
+                                      (json_int_t)rep.orphan_files, "orphan_bytes",
+                                      (json_int_t)rep.orphan_bytes, "kept_files",
+                                      (json_int_t)rep.kept_files));
+    else
+        ret = printf("%s %llu temp files (%llu bytes) and %llu orphan files (%llu bytes); "
+                     "%llu artifacts kept\n", dry_run ? "would remove" : "removed",
+                     (unsigned long long)rep.tmp_files, (unsigned long long)rep.tmp_bytes,
+                     (unsigned long long)rep.orphan_files, (unsigned long long)rep.orphan_bytes,
+                     (unsigned long long)rep.kept_files) < 0
+                  ? ADM_EXIT_FAIL
+                  : ADM_EXIT_OK;
+    ota_db_close(db);
+    return ret;
 }
 
 static int list_fill(struct ota_db *db, struct adm_list *l)
 {
-    return ota_db_artifact_list(db, list_cb, l);
+    const struct ota_artifact *a;
+    struct ota_db_iter it;
+    int r = ota_db_artifacts_begin(db, false, &it);
+
+    while (r == 0 && (r = ota_db_artifacts_next(&it, &a)) > 0) {
+        char size[32], created[32];
+        const char *cells[] = { a->sha256,
+                                size,
+                                a->name,
+                                a->version,
+                                a->hw[0] ? a->hw : "-",
+                                adm_time(a->created_at, created, sizeof(created)) };
+
+        snprintf(size, sizeof(size), "%llu", (unsigned long long)a->size);
+        r = l->array ? adm_list_append(l, artifact_json(a, false)) : adm_table_add(l->table, cells);
+    }
+    ota_db_iter_end(&it);
+    return r;
 }
 
 int adm_artifact_list(struct adm_ctx *ctx, int argc, char **argv)
@@ -433,6 +371,9 @@ int adm_artifact_show(struct adm_ctx *ctx, int argc, char **argv)
         printf("version   %s\n", a->version);
         printf("hw        %s\n", a->hw[0] ? a->hw : "(any)");
         printf("created   %s\n", adm_time(a->created_at, created, sizeof(created)));
+        if (a->deleted_at)
+            printf("deleted   %s (its bytes are gone from the store)\n",
+                   adm_time(a->deleted_at, created, sizeof(created)));
         printf("signature\n%s", a->signature);
         if (a->signature[0] && a->signature[strlen(a->signature) - 1] != '\n')
             putchar('\n');
@@ -511,7 +452,7 @@ int adm_artifact_verify(struct adm_ctx *ctx, int argc, char **argv)
                      ctx->config.paths.keys);
         } else if ((r = ota_sign_verify(&pub, a->signature, strlen(a->signature), dg.blake2b,
                                         &comment)) < 0) {
-            snprintf(checks[nchecks].detail, sizeof(checks[0].detail), "%s", verify_error(r));
+            snprintf(checks[nchecks].detail, sizeof(checks[0].detail), "%s", ota_publish_verify_error(r));
         } else {
             checks[nchecks].ok = true;
             snprintf(checks[nchecks].detail, sizeof(checks[0].detail), "ota.pub");

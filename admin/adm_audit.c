@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include "adm_args.h"
 #include "adm_commands.h"
 #include "adm_list.h"
@@ -15,16 +16,8 @@ static const char *outbox_state_name(enum ota_outbox_state s)
     return (unsigned)s < 4 ? outbox_state_names[s] : "?";
 }
 
-/* events: the database selects by campaign or by vehicle; with both, the vehicle is
- * filtered here. */
-struct event_filter {
-    int64_t campaign; /* 0 = any */
-    const char *vehicle;
-};
-
-static int outbox_cb(const struct ota_outbox_row *o, void *p)
+static int outbox_row(const struct ota_outbox_row *o, struct adm_list *l)
 {
-    struct adm_list *l = p;
     char id[24], campaign[24], attempts[16], published[32], size[24];
 
     if (l->array)
@@ -54,7 +47,33 @@ static int outbox_cb(const struct ota_outbox_row *o, void *p)
 
 static int outbox_fill(struct ota_db *db, struct adm_list *l)
 {
-    return ota_db_outbox_list(db, l->arg, outbox_cb, l);
+    const struct ota_outbox_row *o;
+    struct ota_db_iter it;
+    int r = ota_db_outbox_list_begin(db, l->arg, &it);
+
+    while (r == 0 && (r = ota_db_outbox_next(&it, &o)) > 0)
+        r = outbox_row(o, l);
+    ota_db_iter_end(&it);
+    return r;
+}
+
+/* An unknown vehicle is an error, as for vehicle show: not an empty list. */
+static int vehicle_known(const struct adm_ctx *ctx, const char *id)
+{
+    struct ota_vehicle *v = NULL;
+    struct ota_db *db = NULL;
+    int ret = adm_ctx_open_db(ctx, &db), r;
+
+    if (ret != ADM_EXIT_OK)
+        return ret;
+    r = ota_db_vehicle_get(db, id, &v);
+    if (r == -ENOENT)
+        ret = adm_fail("no vehicle %s", id);
+    else if (r < 0)
+        ret = adm_db_fail(db, "reading the vehicle", r);
+    ota_vehicle_free(v);
+    ota_db_close(db);
+    return ret;
 }
 
 int adm_outbox_list(struct adm_ctx *ctx, int argc, char **argv)
@@ -72,18 +91,16 @@ int adm_outbox_list(struct adm_ctx *ctx, int argc, char **argv)
     if (ret != ADM_EXIT_OK)
         return ret;
     if (vehicle && !ota_id_valid(vehicle))
-        return adm_usage(ctx, "invalid --vehicle '%s'", vehicle);
+        return adm_usage(ctx, "invalid --vehicle '%.80s'", vehicle);
+    if (vehicle && (ret = vehicle_known(ctx, vehicle)) != ADM_EXIT_OK)
+        return ret;
     return adm_list_run(ctx, &spec, outbox_fill, vehicle);
 }
 
-static int event_cb(const struct ota_event *e, void *p)
+static int event_row(const struct ota_event *e, struct adm_list *l)
 {
-    struct adm_list *l = p;
-    const struct event_filter *f = l->arg;
     char id[24], ts[32], campaign[24], bytes[24];
 
-    if (f->campaign && f->vehicle && (!e->vehicle || strcmp(f->vehicle, e->vehicle) != 0))
-        return 0;
     if (l->array)
         return adm_list_append(l, json_pack("{s:I, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:s}", "id",
                                             (json_int_t)e->id, "ts", adm_json_time(e->ts), "actor",
@@ -110,9 +127,37 @@ static int event_cb(const struct ota_event *e, void *p)
 
 static int event_fill(struct ota_db *db, struct adm_list *l)
 {
-    const struct event_filter *f = l->arg;
+    const struct ota_event *e;
+    struct ota_db_iter it;
+    int r = ota_db_events_begin(db, l->arg, &it);
 
-    return ota_db_event_list(db, f->campaign, f->campaign ? NULL : f->vehicle, event_cb, l);
+    while (r == 0 && (r = ota_db_events_next(&it, &e)) > 0)
+        r = event_row(e, l);
+    ota_db_iter_end(&it);
+    return r;
+}
+
+/* --since: an RFC 3339 UTC time ("2026-12-01T10:00:00Z"), a date, or seconds since the
+ * epoch. 0 or -EINVAL. */
+static int parse_since(const char *s, int64_t *ret)
+{
+    struct tm tm = { 0 };
+    uint64_t v;
+    const char *end;
+
+    if (ota_parse_u64(s, INT64_MAX, &v) == 0) {
+        *ret = (int64_t)v;
+        return 0;
+    }
+    end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (!end || *end) {
+        memset(&tm, 0, sizeof(tm));
+        end = strptime(s, "%Y-%m-%d", &tm);
+    }
+    if (!end || *end)
+        return -EINVAL;
+    *ret = (int64_t)timegm(&tm);
+    return 0;
 }
 
 int adm_events(struct adm_ctx *ctx, int argc, char **argv)
@@ -120,21 +165,32 @@ int adm_events(struct adm_ctx *ctx, int argc, char **argv)
     static const char *const head[] = { "ID",       "TIME",  "ACTOR", "KIND",  "VEHICLE",
                                         "CAMPAIGN", "STATE", "BYTES", "DETAIL" };
     static const struct adm_list_spec spec = { head, 9, "events", "listing events" };
-    const char *vehicle = NULL, *campaign = NULL;
+    const char *vehicle = NULL, *campaign = NULL, *since = NULL, *limit = NULL, *kind = NULL;
     const struct adm_opt opts[] = {
         { "--vehicle", ADM_OPT_STRING, &vehicle, NULL },
         { "--campaign", ADM_OPT_STRING, &campaign, NULL },
+        { "--since", ADM_OPT_STRING, &since, NULL },
+        { "--limit", ADM_OPT_STRING, &limit, NULL },
+        { "--kind", ADM_OPT_STRING, &kind, NULL },
     };
-    struct event_filter f = { 0, NULL };
+    struct ota_event_filter f = { 0 };
     int ret;
 
-    ret = adm_args_parse(ctx, argc, argv, opts, 2, NULL, NULL, 0, 0);
+    ret = adm_args_parse(ctx, argc, argv, opts, 5, NULL, NULL, 0, 0);
     if (ret != ADM_EXIT_OK)
         return ret;
     if (vehicle && !ota_id_valid(vehicle))
-        return adm_usage(ctx, "invalid --vehicle '%s'", vehicle);
+        return adm_usage(ctx, "invalid --vehicle '%.80s'", vehicle);
     if (campaign && adm_parse_id(campaign, &f.campaign) < 0)
-        return adm_usage(ctx, "invalid --campaign '%s' (a positive number)", campaign);
+        return adm_usage(ctx, "invalid --campaign '%.40s' (a positive number)", campaign);
+    if (since && parse_since(since, &f.since) < 0)
+        return adm_usage(ctx, "invalid --since '%.40s' (YYYY-MM-DDTHH:MM:SSZ, YYYY-MM-DD or "
+                         "seconds since the epoch)", since);
+    if (limit && (ota_parse_u64(limit, 1000000000, &f.limit) < 0 || f.limit == 0))
+        return adm_usage(ctx, "invalid --limit '%.40s' (1 to 1000000000)", limit);
+    if (kind && !ota_label_valid(kind, 64))
+        return adm_usage(ctx, "invalid --kind '%.80s' (e.g. status or campaign.)", kind);
     f.vehicle = vehicle;
+    f.kind = kind;
     return adm_list_run(ctx, &spec, event_fill, &f);
 }

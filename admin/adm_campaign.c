@@ -1,5 +1,6 @@
-/* ota-admin campaign create|start|pause|resume|cancel|list|show. The state changes are
- * common/ota_campaign.c's; this file parses, checks arguments and prints. */
+/* ota-admin campaign create|start|pause|resume|cancel|list|show. The rules are
+ * common/ota_campaign.c's; this file parses, prints, and streams the per-vehicle rows of
+ * show so its memory does not grow with the campaign. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,252 +13,77 @@
 
 static const char *const id_name[] = { "ID" };
 
-/* Checks and normalises --vehicles: valid ids, duplicates dropped, order kept. On success
- * *ret is a new comma list (free()). Returns ADM_EXIT_OK or ADM_EXIT_USAGE. */
-static int vehicle_list_parse(const struct adm_ctx *ctx, const char *list, char **ret)
-{
-    size_t len = strlen(list);
-    char *copy = strdup(list);
-    char *out = malloc(len + 1);
-    char *save = NULL;
-    size_t used = 0;
-    int r = ADM_EXIT_FAIL;
+static int print_created(struct ota_db *db, int64_t id);
 
-    if (!copy || !out) {
-        adm_fail("out of memory");
-        goto out;
-    }
-    out[0] = '\0';
-    if (list[0] == ',' || list[len - 1] == ',' || strstr(list, ",,")) {
-        r = adm_usage(ctx, "invalid --vehicles '%s' (an empty id)", list);
-        goto out;
-    }
-    for (char *id = strtok_r(copy, ",", &save); id; id = strtok_r(NULL, ",", &save)) {
-        size_t n = strlen(id);
-        bool dup = false;
-
-        if (!ota_id_valid(id)) {
-            r = adm_usage(ctx, "invalid vehicle id '%s' in --vehicles", id);
-            goto out;
-        }
-        /* Exact whole-item match against what is already in @out. */
-        for (const char *p = out; *p && !dup;) {
-            const char *end = strchr(p, ',');
-            size_t k = end ? (size_t)(end - p) : strlen(p);
-
-            dup = k == n && memcmp(p, id, n) == 0;
-            p = end ? end + 1 : p + k;
-        }
-        if (dup)
-            continue;
-        if (used)
-            out[used++] = ',';
-        memcpy(out + used, id, n + 1);
-        used += n;
-    }
-    *ret = out;
-    out = NULL;
-    r = ADM_EXIT_OK;
-out:
-    free(copy);
-    free(out);
-    return r;
-}
-
-/* Inside a transaction: every id of an explicit list must name an active vehicle. */
-static int vehicles_active(struct ota_db *db, const char *list)
-{
-    char *copy = strdup(list);
-    char *save = NULL;
-    int ret = ADM_EXIT_FAIL;
-
-    if (!copy)
-        return adm_fail("out of memory");
-    for (char *id = strtok_r(copy, ",", &save); id; id = strtok_r(NULL, ",", &save)) {
-        struct ota_vehicle *v = NULL;
-        int r = ota_db_vehicle_get(db, id, &v);
-        bool revoked = r == 0 && v->revoked;
-
-        ota_vehicle_free(v);
-        if (r == -ENOENT) {
-            adm_fail("unknown vehicle '%s' in --vehicles", id);
-            goto out;
-        }
-        if (r < 0) {
-            adm_db_fail(db, "reading the vehicles", r);
-            goto out;
-        }
-        if (revoked) {
-            adm_fail("vehicle '%s' in --vehicles is revoked", id);
-            goto out;
-        }
-    }
-    ret = ADM_EXIT_OK;
-out:
-    free(copy);
-    return ret;
-}
-
-/* Turns --attr "k=v,k2=v2" into the JSON object the db matches against each vehicle's
- * attributes (hawkBit configData): keys are labels, values non-empty strings without a
- * comma. On success *ret is new (free()). Returns ADM_EXIT_OK or ADM_EXIT_USAGE. */
-static int attr_target_parse(struct adm_ctx *ctx, const char *text, char **ret)
-{
-    json_t *obj = json_object();
-    char *copy = strdup(text), *save = NULL, *dumped = NULL;
-    int r = ADM_EXIT_USAGE;
-
-    if (!obj || !copy) {
-        r = adm_usage(ctx, "out of memory");
-        goto out;
-    }
-    for (char *pair = strtok_r(copy, ",", &save); pair; pair = strtok_r(NULL, ",", &save)) {
-        char *eq = strchr(pair, '=');
-
-        if (!eq || eq == pair || !eq[1]) {
-            r = adm_usage(ctx, "invalid --attr '%s' (KEY=VALUE[,KEY=VALUE...])", text);
-            goto out;
-        }
-        *eq = '\0';
-        if (!adm_label_valid(pair, ADM_LABEL_MAX) || !adm_label_valid(eq + 1, ADM_LABEL_MAX)) {
-            r = adm_usage(ctx, "invalid --attr '%s' (KEY=VALUE[,KEY=VALUE...])", text);
-            goto out;
-        }
-        if (json_object_get(obj, pair)) {
-            r = adm_usage(ctx, "--attr names '%s' twice", pair);
-            goto out;
-        }
-        if (json_object_set_new(obj, pair, json_string(eq + 1)) < 0) {
-            r = adm_usage(ctx, "out of memory");
-            goto out;
-        }
-    }
-    if (json_object_size(obj) == 0) {
-        r = adm_usage(ctx, "invalid --attr '%s' (KEY=VALUE[,KEY=VALUE...])", text);
-        goto out;
-    }
-    dumped = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
-    if (!dumped) {
-        r = adm_usage(ctx, "out of memory");
-        goto out;
-    }
-    *ret = dumped;
-    r = ADM_EXIT_OK;
-out:
-    json_decref(obj);
-    free(copy);
-    return r;
-}
+#define SHOW_LIMIT_DEFAULT 100 /* vehicle rows of a human show without --limit */
+#define FAILURE_GROUPS     10
 
 int adm_campaign_create(struct adm_ctx *ctx, int argc, char **argv)
 {
-    const char *name = NULL, *artifact = NULL, *vehicles = NULL, *group = NULL, *model = NULL;
-    const char *attr = NULL;
+    const char *vehicles = NULL, *group = NULL, *model = NULL, *attr = NULL;
+    struct ota_campaign_spec spec = { 0 };
     bool all = false;
     const struct adm_opt opts[] = {
-        { "--name", ADM_OPT_STRING, &name, NULL },
-        { "--artifact", ADM_OPT_STRING, &artifact, NULL },
+        { "--name", ADM_OPT_STRING, &spec.name, NULL },
+        { "--artifact", ADM_OPT_STRING, &spec.artifact, NULL },
         { "--vehicles", ADM_OPT_STRING, &vehicles, NULL },
         { "--group", ADM_OPT_STRING, &group, NULL },
         { "--model", ADM_OPT_STRING, &model, NULL },
         { "--all", ADM_OPT_FLAG, NULL, &all },
         { "--attr", ADM_OPT_STRING, &attr, NULL },
     };
-    enum ota_target_kind kind;
-    const char *target;
-    char *list = NULL;
-    char detail[256];
     struct ota_db *db = NULL;
+    char err[512] = "", *attrs = NULL;
     int64_t id = 0;
-    int ret;
-    int r;
+    int ret, r;
 
     ret = adm_args_parse(ctx, argc, argv, opts, sizeof(opts) / sizeof(opts[0]), NULL, NULL, 0,
                          0);
     if (ret != ADM_EXIT_OK)
         return ret;
-    if (!name)
+    if (!spec.name)
         return adm_usage(ctx, "missing --name");
-    if (!artifact)
+    if (!spec.artifact)
         return adm_usage(ctx, "missing --artifact");
     if ((vehicles != NULL) + (group != NULL) + (model != NULL) + (attr != NULL) + all != 1)
         return adm_usage(ctx,
                          "give exactly one target: --vehicles, --group, --model, --attr or --all");
-    if (!adm_label_valid(name, ADM_LABEL_MAX))
-        return adm_usage(ctx, "invalid --name '%s' (1 to 128 printable characters, no comma)",
-                         name);
-    if (!ota_sha256_hex_valid(artifact))
-        return adm_usage(ctx, "invalid --artifact '%s' (64 lowercase hex digits)", artifact);
-    if (group && !adm_label_valid(group, ADM_LABEL_MAX))
-        return adm_usage(ctx, "invalid --group '%s'", group);
-    if (model && !adm_label_valid(model, ADM_LABEL_MAX))
-        return adm_usage(ctx, "invalid --model '%s'", model);
     if (vehicles) {
-        ret = vehicle_list_parse(ctx, vehicles, &list);
-        if (ret != ADM_EXIT_OK)
-            return ret;
-        kind = OTA_TARGET_VEHICLES;
-        target = list;
+        spec.kind = OTA_TARGET_VEHICLES;
+        spec.target = vehicles;
     } else if (group) {
-        kind = OTA_TARGET_GROUP;
-        target = group;
+        spec.kind = OTA_TARGET_GROUP;
+        spec.target = group;
     } else if (model) {
-        kind = OTA_TARGET_MODEL;
-        target = model;
+        spec.kind = OTA_TARGET_MODEL;
+        spec.target = model;
     } else if (attr) {
-        ret = attr_target_parse(ctx, attr, &list);
-        if (ret != ADM_EXIT_OK)
+        if ((ret = adm_parse_attrs(ctx, "--attr", attr, &attrs)) != ADM_EXIT_OK)
             return ret;
-        kind = OTA_TARGET_ATTRIBUTES;
-        target = list;
+        spec.kind = OTA_TARGET_ATTRIBUTES;
+        spec.target = attrs;
     } else {
-        kind = OTA_TARGET_ALL;
-        target = "";
+        spec.kind = OTA_TARGET_ALL;
+        spec.target = "";
     }
-
     ret = adm_ctx_open_db(ctx, &db);
     if (ret != ADM_EXIT_OK)
         goto out;
-    ret = ADM_EXIT_FAIL;
-    r = ota_db_begin(db);
-    if (r < 0) {
-        adm_db_fail(db, "creating the campaign", r);
-        goto out;
-    }
-    if (kind == OTA_TARGET_VEHICLES && vehicles_active(db, list) != ADM_EXIT_OK) {
-        ota_db_rollback(db);
-        goto out;
-    }
-    r = ota_db_campaign_insert(db, name, artifact, kind, target, ota_now(), &id);
-    if (r == 0) {
-        snprintf(detail, sizeof(detail), "%s %s%s%.150s", artifact, ota_target_kind_name(kind),
-                 target[0] ? ":" : "", target);
-        r = adm_ctx_event(db, "campaign.create", NULL, id, detail);
-    }
-    if (r == 0)
-        r = ota_db_commit(db);
-    if (r < 0)
-        ota_db_rollback(db);
-    if (r == -EEXIST) {
-        adm_fail("a campaign named '%s' already exists", name);
-        goto out;
-    }
-    if (r == -ENOENT) {
-        adm_fail("no artifact %s: upload it first", artifact);
+    r = ota_campaign_create(db, ctx->actor, &spec, &id, err, sizeof(err));
+    if (r == -EINVAL) {
+        ret = adm_usage(ctx, "%s", err);
         goto out;
     }
     if (r < 0) {
-        adm_db_fail(db, "creating the campaign", r);
+        ret = adm_domain_fail(db, "creating the campaign", r, err);
         goto out;
     }
     if (ctx->json)
-        ret = adm_json_emit(json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "id", (json_int_t)id,
-                                      "name", name, "state", "created", "artifact", artifact,
-                                      "target_kind", ota_target_kind_name(kind), "target", target));
+        ret = print_created(db, id);
     else
         ret = printf("%lld\n", (long long)id) < 0 ? ADM_EXIT_FAIL : ADM_EXIT_OK;
 out:
-    free(list);
+    free(attrs);
     ota_db_close(db);
     return ret;
 }
@@ -275,28 +101,20 @@ static json_t *counts_json(const uint64_t counts[OTA_DEPLOY_STATE_COUNT])
     return o;
 }
 
-/* The campaign's summary object: list rows, and the head of show. */
+/* The campaign's summary object: list rows, the answer of a change, the head of show. */
 static json_t *campaign_json(const struct ota_campaign *c)
 {
-    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "id", (json_int_t)c->id,
-                     "name", c->name, "state", ota_campaign_state_name(c->state), "artifact",
-                     c->artifact, "target_kind", ota_target_kind_name(c->target_kind), "target",
-                     c->target, "created_at", adm_json_time(c->created_at), "started_at",
-                     adm_json_time(c->started_at), "updated_at", adm_json_time(c->updated_at));
-}
+    uint64_t total = 0;
 
-/* campaign_json() with the deployment counts: the answer of a state change, the head of
- * show. */
-static json_t *campaign_counts_json(const struct ota_campaign *c,
-                                    const uint64_t counts[OTA_DEPLOY_STATE_COUNT])
-{
-    json_t *o = campaign_json(c);
-
-    if (o && json_object_set_new(o, "counts", counts_json(counts)) < 0) {
-        json_decref(o);
-        o = NULL;
-    }
-    return o;
+    for (int s = 0; s < OTA_DEPLOY_STATE_COUNT; s++)
+        total += c->counts[s];
+    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:o}", "id",
+                     (json_int_t)c->id, "name", c->name, "state",
+                     ota_campaign_state_name(c->state), "artifact", c->artifact, "target_kind",
+                     ota_target_kind_name(c->target_kind), "target", c->target, "created_at",
+                     adm_json_time(c->created_at), "started_at", adm_json_time(c->started_at),
+                     "updated_at", adm_json_time(c->updated_at), "deployments",
+                     (json_int_t)total, "counts", counts_json(c->counts));
 }
 
 static void target_text(const struct ota_campaign *c, char *buf, size_t len)
@@ -304,193 +122,312 @@ static void target_text(const struct ota_campaign *c, char *buf, size_t len)
     if (c->target_kind == OTA_TARGET_ALL)
         snprintf(buf, len, "all");
     else
-        snprintf(buf, len, "%s:%s", ota_target_kind_name(c->target_kind), c->target);
+        snprintf(buf, len, "%s:%.120s%s", ota_target_kind_name(c->target_kind), c->target,
+                 strlen(c->target) > 120 ? "..." : "");
 }
 
-/* start and cancel write update messages, which carry [server] poll_after. */
-typedef int campaign_op_fn(struct ota_db *db, int64_t id, unsigned poll_after, char *err,
-                           size_t errlen);
-
-static int pause_op(struct ota_db *db, int64_t id, unsigned poll_after, char *err, size_t errlen)
+/* The answer of create: the id, or the campaign as stored (its target normalised). */
+static int print_created(struct ota_db *db, int64_t id)
 {
-    (void)poll_after;
-    return ota_campaign_pause(db, id, err, errlen);
+    struct ota_campaign *c = NULL;
+    int ret, r = ota_db_campaign_get(db, id, &c);
+
+    if (r < 0)
+        return adm_db_fail(db, "reading the campaign back", r);
+    ret = adm_json_emit(campaign_json(c));
+    ota_campaign_free(c);
+    return ret;
 }
 
-static int resume_op(struct ota_db *db, int64_t id, unsigned poll_after, char *err, size_t errlen)
-{
-    (void)poll_after;
-    return ota_campaign_resume(db, id, err, errlen);
-}
-
-/* Parses the ID of start/pause/resume/cancel and show and opens the database. On success
- * *ret_db is new. Returns an enum adm_exit. */
-static int campaign_open(struct adm_ctx *ctx, int argc, char **argv, int64_t *ret_id,
+/* Parses the ID of a campaign command and opens the database. On success *ret_db is
+ * new. Returns an enum adm_exit. */
+static int campaign_open(struct adm_ctx *ctx, const char *arg, int64_t *ret_id,
                          struct ota_db **ret_db)
 {
-    const char *pos[1] = { NULL };
     int64_t id;
     int ret;
 
-    ret = adm_args_parse(ctx, argc, argv, NULL, 0, id_name, pos, 1, 1);
-    if (ret != ADM_EXIT_OK)
-        return ret;
-    if (adm_parse_id(pos[0], &id) < 0)
-        return adm_usage(ctx, "invalid campaign id '%s' (a positive number)", pos[0]);
+    if (adm_parse_id(arg, &id) < 0)
+        return adm_usage(ctx, "invalid campaign id '%.40s' (a positive number)", arg);
     ret = adm_ctx_open_db(ctx, ret_db);
     if (ret == ADM_EXIT_OK)
         *ret_id = id;
     return ret;
 }
 
-/* start/pause/resume/cancel: parse ID, run @op, print the new state. */
-static int campaign_change(struct adm_ctx *ctx, int argc, char **argv, campaign_op_fn *op,
-                           const char *done)
+/* The answer of start/pause/resume/cancel: the campaign as it is now. */
+static int print_changed(const struct adm_ctx *ctx, struct ota_db *db, int64_t id,
+                         const char *done, const struct ota_start_report *rep)
 {
-    struct ota_db *db = NULL;
     struct ota_campaign *c = NULL;
-    uint64_t counts[OTA_DEPLOY_STATE_COUNT] = { 0 };
-    uint64_t total = 0;
-    char err[512] = "";
-    int64_t id = 0;
-    int ret;
-    int r;
+    int ret, r = ota_db_campaign_get(db, id, &c);
 
-    ret = campaign_open(ctx, argc, argv, &id, &db);
-    if (ret != ADM_EXIT_OK)
-        return ret;
-    ret = ADM_EXIT_FAIL;
-    r = op(db, id, ctx->config.server.poll_after, err, sizeof(err));
-    if (r == -ENOENT) {
-        adm_fail("no campaign %lld", (long long)id);
-        goto out;
-    }
-    if (r == -EINVAL) {
-        adm_fail("%s", err[0] ? err : "refused");
-        goto out;
-    }
-    if (r < 0) {
-        if (err[0])
-            adm_fail("campaign %lld: %s", (long long)id, err);
-        else
-            adm_db_fail(db, "changing the campaign", r);
-        goto out;
-    }
-    r = ota_db_campaign_get(db, id, &c);
-    if (r == 0)
-        r = ota_db_deployment_counts(db, id, counts);
-    if (r < 0) {
-        /* The change is committed; only the report failed. */
-        adm_db_fail(db, "reading the campaign back", r);
-        goto out;
-    }
-    for (int s = 0; s < OTA_DEPLOY_STATE_COUNT; s++)
-        total += counts[s];
+    if (r < 0) /* the change is committed; only the report failed */
+        return adm_db_fail(db, "reading the campaign back", r);
     if (ctx->json) {
-        ret = adm_json_emit(campaign_counts_json(c, counts));
+        json_t *o = campaign_json(c);
+        if (o && rep &&
+            json_object_set_new(o, "start",
+                                json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "targets",
+                                          (json_int_t)rep->targets, "busy", (json_int_t)rep->busy,
+                                          "superseded", (json_int_t)rep->superseded, "skipped",
+                                          (json_int_t)rep->skipped, "installed",
+                                          (json_int_t)rep->installed, "pending",
+                                          (json_int_t)rep->pending)) < 0) {
+            json_decref(o);
+            o = NULL;
+        }
+        ret = adm_json_emit(o);
     } else {
-        printf("campaign %lld %s: %s, %llu deployment%s\n", (long long)id, done,
-               ota_campaign_state_name(c->state), (unsigned long long)total, total == 1 ? "" : "s");
+        printf("campaign %lld %s: %s", (long long)id, done, ota_campaign_state_name(c->state));
+        if (rep)
+            printf(", %llu vehicles notified, %llu already installed, %llu superseded, "
+                   "%llu skipped (busy)",
+                   (unsigned long long)rep->pending, (unsigned long long)rep->installed,
+                   (unsigned long long)rep->superseded, (unsigned long long)rep->skipped);
+        printf("\n");
         ret = ADM_EXIT_OK;
     }
-out:
     ota_campaign_free(c);
-    ota_db_close(db);
     return ret;
 }
 
 int adm_campaign_start(struct adm_ctx *ctx, int argc, char **argv)
 {
-    return campaign_change(ctx, argc, argv, ota_campaign_start, "started");
+    static const char *const keys[] = { "paths.store", NULL };
+    bool supersede = false, skip = false;
+    const struct adm_opt opts[] = {
+        { "--supersede", ADM_OPT_FLAG, NULL, &supersede },
+        { "--skip-busy", ADM_OPT_FLAG, NULL, &skip },
+    };
+    const char *pos[1] = { NULL };
+    struct ota_start_report rep = { 0 };
+    struct ota_db *db = NULL;
+    char err[512] = "";
+    int64_t id = 0;
+    int ret, r;
+
+    ret = adm_args_parse(ctx, argc, argv, opts, 2, id_name, pos, 1, 1);
+    if (ret != ADM_EXIT_OK)
+        return ret;
+    if (supersede && skip)
+        return adm_usage(ctx, "--supersede and --skip-busy exclude each other");
+    if (adm_ctx_require(ctx, keys) != ADM_EXIT_OK)
+        return ADM_EXIT_FAIL;
+    ret = campaign_open(ctx, pos[0], &id, &db);
+    if (ret != ADM_EXIT_OK)
+        return ret;
+    r = ota_campaign_start(db, ctx->actor, id,
+                           supersede ? OTA_START_SUPERSEDE
+                           : skip    ? OTA_START_SKIP_BUSY
+                                     : OTA_START_REFUSE,
+                           ctx->config.server.poll_after, ctx->config.paths.store, &rep, err,
+                           sizeof(err));
+    if (r < 0)
+        ret = adm_domain_fail(db, "starting the campaign", r, err);
+    else
+        ret = print_changed(ctx, db, id, "started", &rep);
+    ota_db_close(db);
+    return ret;
+}
+
+/* pause/resume/cancel: ID only. */
+static int campaign_change(struct adm_ctx *ctx, int argc, char **argv, const char *done)
+{
+    const char *pos[1] = { NULL };
+    struct ota_db *db = NULL;
+    char err[512] = "";
+    int64_t id = 0;
+    int ret, r;
+
+    ret = adm_args_parse(ctx, argc, argv, NULL, 0, id_name, pos, 1, 1);
+    if (ret != ADM_EXIT_OK)
+        return ret;
+    ret = campaign_open(ctx, pos[0], &id, &db);
+    if (ret != ADM_EXIT_OK)
+        return ret;
+    if (strcmp(done, "paused") == 0)
+        r = ota_campaign_pause(db, ctx->actor, id, err, sizeof(err));
+    else if (strcmp(done, "resumed") == 0)
+        r = ota_campaign_resume(db, ctx->actor, id, ctx->config.server.poll_after, err,
+                                sizeof(err));
+    else
+        r = ota_campaign_cancel(db, ctx->actor, id, err, sizeof(err));
+    if (r < 0)
+        ret = adm_domain_fail(db, "changing the campaign", r, err);
+    else
+        ret = print_changed(ctx, db, id, done, NULL);
+    ota_db_close(db);
+    return ret;
 }
 
 int adm_campaign_pause(struct adm_ctx *ctx, int argc, char **argv)
 {
-    return campaign_change(ctx, argc, argv, pause_op, "paused");
+    return campaign_change(ctx, argc, argv, "paused");
 }
 
 int adm_campaign_resume(struct adm_ctx *ctx, int argc, char **argv)
 {
-    return campaign_change(ctx, argc, argv, resume_op, "resumed");
+    return campaign_change(ctx, argc, argv, "resumed");
 }
 
 int adm_campaign_cancel(struct adm_ctx *ctx, int argc, char **argv)
 {
-    return campaign_change(ctx, argc, argv, ota_campaign_cancel, "cancelled");
-}
-
-static int list_cb(const struct ota_campaign *c, void *p)
-{
-    struct adm_list *l = p;
-    char id[24], target[160], created[32], started[32];
-
-    if (l->array)
-        return adm_list_append(l, campaign_json(c));
-    snprintf(id, sizeof(id), "%lld", (long long)c->id);
-    target_text(c, target, sizeof(target));
-    const char *cells[] = { id,
-                            c->name,
-                            ota_campaign_state_name(c->state),
-                            c->artifact,
-                            target,
-                            adm_time(c->created_at, created, sizeof(created)),
-                            adm_time(c->started_at, started, sizeof(started)) };
-    return adm_table_add(l->table, cells);
+    return campaign_change(ctx, argc, argv, "cancelled");
 }
 
 static int list_fill(struct ota_db *db, struct adm_list *l)
 {
-    return ota_db_campaign_list(db, list_cb, l);
+    const struct ota_campaign *c;
+    struct ota_db_iter it;
+    int r = ota_db_campaigns_begin(db, &it);
+
+    while (r == 0 && (r = ota_db_campaigns_next(&it, &c)) > 0) {
+        char id[24], target[160], created[32], started[32], done[48];
+        uint64_t total = 0;
+        const char *cells[] = { id,
+                                c->name,
+                                ota_campaign_state_name(c->state),
+                                c->artifact,
+                                target,
+                                done,
+                                adm_time(c->created_at, created, sizeof(created)),
+                                adm_time(c->started_at, started, sizeof(started)) };
+
+        for (int s = 0; s < OTA_DEPLOY_STATE_COUNT; s++)
+            total += c->counts[s];
+        snprintf(id, sizeof(id), "%lld", (long long)c->id);
+        snprintf(done, sizeof(done), "%llu/%llu", (unsigned long long)c->counts[OTA_DEPLOY_INSTALLED],
+                 (unsigned long long)total);
+        target_text(c, target, sizeof(target));
+        r = l->array ? adm_list_append(l, campaign_json(c)) : adm_table_add(l->table, cells);
+    }
+    ota_db_iter_end(&it);
+    return r;
 }
 
 int adm_campaign_list(struct adm_ctx *ctx, int argc, char **argv)
 {
-    static const char *const head[] = { "ID",     "NAME",    "STATE",  "ARTIFACT",
-                                        "TARGET", "CREATED", "STARTED" };
-    static const struct adm_list_spec spec = { head, 7, "campaigns", "listing campaigns" };
+    static const char *const head[] = { "ID",        "NAME",    "STATE",  "ARTIFACT",
+                                        "TARGET",    "INSTALLED", "CREATED", "STARTED" };
+    static const struct adm_list_spec spec = { head, 8, "campaigns", "listing campaigns" };
     int ret = adm_args_parse(ctx, argc, argv, NULL, 0, NULL, NULL, 0, 0);
 
     return ret == ADM_EXIT_OK ? adm_list_run(ctx, &spec, list_fill, NULL) : ret;
 }
 
-static int deployment_cb(const struct ota_deployment *d, void *p)
+/* The failure reasons, grouped: a JSON array, or lines after the counts. */
+static int failures(struct ota_db *db, int64_t id, json_t *arr)
 {
-    struct adm_list *l = p;
-    char bytes[24], updated[32];
+    const struct ota_failure_reason *f;
+    struct ota_db_iter it;
+    bool any = false;
+    int r = ota_db_failures_begin(db, id, FAILURE_GROUPS, &it);
 
-    if (l->array)
-        return adm_list_append(
-            l, json_pack("{s:s, s:s, s:I, s:s, s:o}", "vehicle", d->vehicle, "state",
-                         ota_deploy_state_name(d->state), "bytes", (json_int_t)d->bytes, "detail",
-                         d->detail ? d->detail : "", "updated_at", adm_json_time(d->updated_at)));
-    snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)d->bytes);
-    const char *cells[] = { d->vehicle, ota_deploy_state_name(d->state), bytes,
-                            adm_time(d->updated_at, updated, sizeof(updated)),
-                            d->detail && d->detail[0] ? d->detail : "-" };
-    return adm_table_add(l->table, cells);
+    while (r == 0 && (r = ota_db_failures_next(&it, &f)) > 0) {
+        r = 0;
+        if (arr) {
+            if (json_array_append_new(arr, json_pack("{s:s, s:I}", "detail", f->detail, "count",
+                                                     (json_int_t)f->n)) < 0)
+                r = -ENOMEM;
+            continue;
+        }
+        if (!any)
+            printf("failures\n");
+        any = true;
+        printf("  %8llu  %s\n", (unsigned long long)f->n, f->detail[0] ? f->detail : "(no detail)");
+    }
+    ota_db_iter_end(&it);
+    return r;
 }
 
-/* @l->arg is the campaign id. */
-static int deployment_fill(struct ota_db *db, struct adm_list *l)
+static json_t *deployment_json(const struct ota_deployment *d)
 {
-    return ota_db_deployment_list(db, *(const int64_t *)l->arg, deployment_cb, l);
+    return json_pack("{s:s, s:s, s:I, s:s, s:b, s:o}", "vehicle", d->vehicle, "state",
+                     ota_deploy_state_name(d->state), "bytes", (json_int_t)d->bytes, "detail",
+                     d->detail ? d->detail : "", "cancel_acked", d->cancel_acked, "updated_at",
+                     adm_json_time(d->updated_at));
+}
+
+struct show_opts {
+    bool vehicles;
+    enum ota_deploy_state state; /* OTA_DEPLOY_STATE_COUNT: any */
+    const char *after;
+    uint64_t limit; /* 0: all */
+};
+
+/* The per-vehicle rows, streamed: one JSON array element or one table line each, never
+ * the whole campaign in memory. @last: the last vehicle written (for the next page),
+ * *ret_n: rows written. */
+static int stream_rows(const struct adm_ctx *ctx, struct ota_db *db, int64_t id,
+                       const struct show_opts *o, char last[OTA_ID_MAX + 1], uint64_t *ret_n)
+{
+    const struct ota_deployment *d;
+    struct ota_db_iter it;
+    uint64_t n = 0;
+    int r = ota_db_deployments_begin(db, id, o->state, o->after, &it);
+
+    if (!ctx->json && r == 0)
+        printf("%-24s %-12s %12s  %-20s %s\n", "VEHICLE", "STATE", "BYTES", "UPDATED", "DETAIL");
+    while (r == 0 && (!o->limit || n < o->limit) && (r = ota_db_deployments_next(&it, &d)) > 0) {
+        r = 0;
+        if (ctx->json) {
+            json_t *row = deployment_json(d);
+            char *text = row ? json_dumps(row, JSON_COMPACT) : NULL;
+            if (!text)
+                r = -ENOMEM;
+            else
+                printf("%s%s", n ? "," : "", text);
+            free(text);
+            json_decref(row);
+        } else {
+            char updated[32];
+            printf("%-24s %-12s %12llu  %-20s %s\n", d->vehicle, ota_deploy_state_name(d->state),
+                   (unsigned long long)d->bytes, adm_time(d->updated_at, updated, sizeof(updated)),
+                   d->detail && d->detail[0] ? d->detail : "-");
+        }
+        snprintf(last, OTA_ID_MAX + 1, "%s", d->vehicle);
+        n++;
+    }
+    ota_db_iter_end(&it);
+    *ret_n = n;
+    return r;
 }
 
 int adm_campaign_show(struct adm_ctx *ctx, int argc, char **argv)
 {
-    static const char *const head[] = { "VEHICLE", "STATE", "BYTES", "UPDATED", "DETAIL" };
-    static const struct adm_list_spec spec = { head, 5, "deployments", "listing the deployments" };
+    const char *state = NULL, *limit = NULL;
+    struct show_opts o = { .state = OTA_DEPLOY_STATE_COUNT };
+    const struct adm_opt opts[] = {
+        { "--vehicles", ADM_OPT_FLAG, NULL, &o.vehicles },
+        { "--state", ADM_OPT_STRING, &state, NULL },
+        { "--after", ADM_OPT_STRING, &o.after, NULL },
+        { "--limit", ADM_OPT_STRING, &limit, NULL },
+    };
+    const char *pos[1] = { NULL };
     struct ota_db *db = NULL;
     struct ota_campaign *c = NULL;
-    struct adm_list l = { NULL, NULL, NULL };
-    uint64_t counts[OTA_DEPLOY_STATE_COUNT] = { 0 };
-    char target[160], t1[32], t2[32];
-    json_t *obj = NULL;
+    char target[160], t1[32], t2[32], last[OTA_ID_MAX + 1] = "";
+    json_t *obj = NULL, *fails = NULL;
+    uint64_t n = 0;
     int64_t id = 0;
-    int ret;
-    int r;
+    int ret, r;
 
-    ret = campaign_open(ctx, argc, argv, &id, &db);
+    ret = adm_args_parse(ctx, argc, argv, opts, 4, id_name, pos, 1, 1);
+    if (ret != ADM_EXIT_OK)
+        return ret;
+    if ((state || o.after || limit) && !o.vehicles)
+        o.vehicles = true; /* asking for rows of a kind means rows */
+    if (state && ota_deploy_state_parse(state, &o.state) < 0)
+        return adm_usage(ctx, "invalid --state '%.40s' (pending, downloading, downloaded, "
+                         "installing, installed, failed, cancelled)", state);
+    if (o.after && !ota_id_valid(o.after))
+        return adm_usage(ctx, "invalid --after (a vehicle id)");
+    if (limit && (ota_parse_u64(limit, 100000000, &o.limit) < 0 || o.limit == 0))
+        return adm_usage(ctx, "invalid --limit '%.40s' (1 to 100000000)", limit);
+    if (!limit && !ctx->json)
+        o.limit = SHOW_LIMIT_DEFAULT;
+    ret = campaign_open(ctx, pos[0], &id, &db);
     if (ret != ADM_EXIT_OK)
         return ret;
     ret = ADM_EXIT_FAIL;
@@ -499,40 +436,67 @@ int adm_campaign_show(struct adm_ctx *ctx, int argc, char **argv)
         adm_fail("no campaign %lld", (long long)id);
         goto out;
     }
-    if (r == 0)
-        r = ota_db_deployment_counts(db, id, counts);
     if (r < 0) {
         adm_db_fail(db, "reading the campaign", r);
         goto out;
     }
-    if (adm_list_fill(ctx, db, &spec, deployment_fill, &id, &l) != ADM_EXIT_OK)
-        goto out;
     if (ctx->json) {
-        obj = campaign_counts_json(c, counts);
-        if (obj && json_object_set(obj, spec.key, l.array) < 0) {
-            json_decref(obj);
-            obj = NULL;
+        char *head;
+        size_t len;
+
+        obj = campaign_json(c);
+        fails = json_array();
+        if (!obj || !fails || failures(db, id, fails) < 0 ||
+            json_object_set(obj, "failures", fails) < 0) {
+            adm_fail("out of memory");
+            goto out;
         }
-        ret = adm_json_emit(obj);
+        if (!o.vehicles) {
+            ret = adm_json_emit(obj);
+            obj = NULL;
+            goto out;
+        }
+        /* {"...":...,"deployments":[rows...]}: the head, then the rows as they are read */
+        head = json_dumps(obj, JSON_COMPACT);
+        if (!head) {
+            adm_fail("out of memory");
+            goto out;
+        }
+        len = strlen(head);
+        printf("%.*s,\"deployments\":[", (int)(len - 1), head);
+        free(head);
+        r = stream_rows(ctx, db, id, &o, last, &n);
+        printf("]}\n");
+    } else {
+        target_text(c, target, sizeof(target));
+        printf("campaign  %lld\n", (long long)c->id);
+        printf("name      %s\n", c->name);
+        printf("state     %s\n", ota_campaign_state_name(c->state));
+        printf("artifact  %s\n", c->artifact);
+        printf("target    %s\n", target);
+        printf("created   %s\n", adm_time(c->created_at, t1, sizeof(t1)));
+        printf("started   %s\n", adm_time(c->started_at, t2, sizeof(t2)));
+        printf("counts   ");
+        for (int s = 0; s < OTA_DEPLOY_STATE_COUNT; s++)
+            printf(" %s=%llu", ota_deploy_state_name((enum ota_deploy_state)s),
+                   (unsigned long long)c->counts[s]);
+        printf("\n");
+        r = failures(db, id, NULL);
+        if (r == 0 && o.vehicles) {
+            printf("\n");
+            r = stream_rows(ctx, db, id, &o, last, &n);
+            if (r == 0 && o.limit && n == o.limit)
+                printf("(more: --after %s)\n", last);
+        }
+    }
+    if (r < 0) {
+        adm_db_fail(db, "reading the deployments", r);
         goto out;
     }
-    target_text(c, target, sizeof(target));
-    printf("campaign  %lld\n", (long long)c->id);
-    printf("name      %s\n", c->name);
-    printf("state     %s\n", ota_campaign_state_name(c->state));
-    printf("artifact  %s\n", c->artifact);
-    printf("target    %s\n", target);
-    printf("created   %s\n", adm_time(c->created_at, t1, sizeof(t1)));
-    printf("started   %s\n", adm_time(c->started_at, t2, sizeof(t2)));
-    printf("counts   ");
-    for (int s = 0; s < OTA_DEPLOY_STATE_COUNT; s++)
-        printf(" %s=%llu", ota_deploy_state_name((enum ota_deploy_state)s),
-               (unsigned long long)counts[s]);
-    printf("\n\n");
-    adm_table_print(l.table, stdout);
     ret = ADM_EXIT_OK;
 out:
-    adm_list_release(&l);
+    json_decref(fails);
+    json_decref(obj);
     ota_campaign_free(c);
     ota_db_close(db);
     return ret;

@@ -7,23 +7,29 @@ typedef int adm_command_fn(struct adm_ctx *ctx, int argc, char **argv);
 
 /* adm_init.c */
 adm_command_fn adm_init;
+adm_command_fn adm_key_show;
 
 /* adm_vehicle.c */
 adm_command_fn adm_vehicle_add;
 adm_command_fn adm_vehicle_list;
 adm_command_fn adm_vehicle_show;
 adm_command_fn adm_vehicle_revoke;
+adm_command_fn adm_vehicle_reinstate;
+adm_command_fn adm_vehicle_set;
 
 /* adm_edge.c */
 adm_command_fn adm_edge_add;
 adm_command_fn adm_edge_list;
 adm_command_fn adm_edge_revoke;
+adm_command_fn adm_edge_reinstate;
 
 /* adm_artifact.c */
 adm_command_fn adm_artifact_upload;
 adm_command_fn adm_artifact_list;
 adm_command_fn adm_artifact_show;
 adm_command_fn adm_artifact_verify;
+adm_command_fn adm_artifact_delete;
+adm_command_fn adm_store_gc;
 
 /* adm_campaign.c */
 adm_command_fn adm_campaign_create;

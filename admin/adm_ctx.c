@@ -3,31 +3,55 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <jansson.h>
 #include <sys/stat.h>
 #include "adm_ctx.h"
 
+bool arg_json;
+
+/* With --json, the failure as one JSON object on stdout. */
+static void json_error(const char *code, const char *msg)
+{
+    json_t *o;
+
+    if (!arg_json)
+        return;
+    o = json_pack("{s:s, s:s}", "error", code, "message", msg);
+    if (o) {
+        char *s = json_dumps(o, JSON_COMPACT);
+        if (s)
+            printf("%s\n", s);
+        free(s);
+        json_decref(o);
+    }
+}
+
 int adm_fail(const char *fmt, ...)
 {
+    char msg[2048];
     va_list ap;
 
-    fputs("ota-admin: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    fprintf(stderr, "ota-admin: %s\n", msg);
+    json_error("failed", msg);
     return ADM_EXIT_FAIL;
 }
 
 int adm_usage(const struct adm_ctx *ctx, const char *fmt, ...)
 {
+    char msg[2048];
     va_list ap;
 
-    fprintf(stderr, "ota-admin%s%s: ", ctx->command ? " " : "", ctx->command ? ctx->command : "");
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    fprintf(stderr, "ota-admin%s%s: %s\n", ctx->command ? " " : "",
+            ctx->command ? ctx->command : "", msg);
+    json_error("usage", msg);
     if (ctx->command && ctx->usage)
         fprintf(stderr, "usage: ota-admin %s %s\n", ctx->command, ctx->usage);
     return ADM_EXIT_USAGE;
@@ -69,8 +93,16 @@ int adm_ctx_open_db(const struct adm_ctx *ctx, struct ota_db **ret_db)
     case -ENOENT:
         adm_fail("database %s does not exist: run 'ota-admin init' first", path);
         goto out;
-    case -EIO:
-        adm_fail("database %s cannot be opened: not an ota-origin database, or corrupt", path);
+    case -EACCES:
+        adm_fail("database %s: permission denied (it, its folder or its -wal/-shm files are not "
+                 "readable and writable by this user)", path);
+        goto out;
+    case -EROFS:
+        adm_fail("database %s is read-only (file mode or file system): ota-admin writes to it",
+                 path);
+        goto out;
+    case -EBADMSG:
+        adm_fail("database %s is not an ota-origin database, or it is corrupt", path);
         goto out;
     default:
         adm_fail("database %s cannot be opened: %s", path, strerror(-r));
@@ -86,9 +118,11 @@ int adm_ctx_open_db(const struct adm_ctx *ctx, struct ota_db **ret_db)
     case -EPROTO:
         adm_fail("database %s has a newer schema than this ota-admin", path);
         goto out;
+    case -EBADMSG:
+        adm_fail("database %s is not an ota-origin database, or it is corrupt", path);
+        goto out;
     default:
-        adm_fail("database %s is unreadable: not an ota-origin database, or corrupt (%s)", path,
-                 ota_db_errmsg(db));
+        adm_fail("database %s cannot be read: %s (%s)", path, strerror(-r), ota_db_errmsg(db));
         goto out;
     }
     *ret_db = db;
@@ -97,23 +131,6 @@ int adm_ctx_open_db(const struct adm_ctx *ctx, struct ota_db **ret_db)
 out:
     ota_db_close(db);
     return ret;
-}
-
-int adm_ctx_event(struct ota_db *db, const char *kind, const char *vehicle, int64_t campaign,
-                  const char *detail)
-{
-    struct ota_event e = {
-        .ts = ota_now(),
-        .actor = "admin",
-        .kind = kind,
-        .vehicle = vehicle,
-        .campaign = campaign,
-        .state = NULL,
-        .bytes = -1,
-        .detail = detail ? detail : "",
-    };
-
-    return ota_db_event_add(db, &e);
 }
 
 int adm_db_fail(struct ota_db *db, const char *what, int r)
@@ -133,17 +150,9 @@ int adm_parse_id(const char *s, int64_t *ret)
     return 0;
 }
 
-bool adm_label_valid(const char *s, size_t max)
+int adm_domain_fail(struct ota_db *db, const char *what, int r, const char *err)
 {
-    size_t n = strlen(s);
-
-    if (n == 0 || n > max)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-
-        if (ch < 0x20 || ch == 0x7f || ch == ',')
-            return false;
-    }
-    return true;
+    if (err && err[0])
+        return adm_fail("%s", err);
+    return adm_db_fail(db, what, r);
 }

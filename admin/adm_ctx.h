@@ -19,10 +19,15 @@ struct adm_ctx {
     bool json;                /* --json: one JSON object on stdout */
     const char *command;      /* "vehicle add", for messages */
     const char *usage;        /* the command's synopsis, for usage errors */
+    char actor[128];          /* who runs this, as events name it (ota_actor()) */
 };
 
-/* Prints "ota-admin: <message>" on stderr. Returns ADM_EXIT_FAIL, so that a command can
- * write `return adm_fail(...)` or `r = adm_fail(...)`. */
+/* --json, as parsed: failures then print {"error":"failed"|"usage","message":...} on
+ * stdout too, so a script reading stdout learns why. */
+extern bool arg_json;
+
+/* Prints "ota-admin: <message>" on stderr (and the JSON error on stdout with --json).
+ * Returns ADM_EXIT_FAIL, so that a command can write `return adm_fail(...)`. */
 int adm_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Prints "ota-admin <command>: <message>" and the command's synopsis on stderr.
@@ -39,21 +44,13 @@ int adm_ctx_require(const struct adm_ctx *ctx, const char *const *keys);
  * with a message that says what to do (run init, not a database, ...). */
 int adm_ctx_open_db(const struct adm_ctx *ctx, struct ota_db **ret_db);
 
-/* Records one admin action in the events table (actor 'admin'), inside the caller's
- * transaction. @vehicle and @detail may be NULL; @campaign 0 = none.
- * Returns 0 or -EIO. */
-int adm_ctx_event(struct ota_db *db, const char *kind, const char *vehicle, int64_t campaign,
-                  const char *detail);
-
 /* Prints a message for a failed database call @what (errno-style @r) and returns
  * ADM_EXIT_FAIL. -EBUSY says the database is locked by another writer. */
 int adm_db_fail(struct ota_db *db, const char *what, int r);
 
+/* The failure of a domain call (ota_campaign_*, ota_fleet_*, ota_publish_*): its reason
+ * @err when it gave one, else adm_db_fail(). Returns ADM_EXIT_FAIL. */
+int adm_domain_fail(struct ota_db *db, const char *what, int r, const char *err);
+
 /* Parses a positive decimal id (campaign ids). Returns 0 or -EINVAL. */
 int adm_parse_id(const char *s, int64_t *ret);
-
-/* True if @s is 1..@max bytes of printable text (no control characters, no commas, so
- * it can sit in a campaign's target). For models, groups and campaign names. */
-bool adm_label_valid(const char *s, size_t max);
-
-#define ADM_LABEL_MAX 128

@@ -1,7 +1,8 @@
-/* ota-admin edge add|list|revoke: CDN edges, which may fetch any artifact and nothing
- * else. They share the id space of vehicles (one certificate CN, one client). */
+/* ota-admin edge add|list|revoke|reinstate: CDN edges, which may fetch any artifact and
+ * nothing else. They share the id space of vehicles (one certificate CN, one client). */
 #include <errno.h>
 #include <stdio.h>
+#include "ota_fleet.h"
 #include "adm_args.h"
 #include "adm_commands.h"
 #include "adm_list.h"
@@ -9,96 +10,72 @@
 
 static const char *const name_name[] = { "NAME" };
 
-static int edge_change(struct ota_db *db, const char *name, bool add)
-{
-    int r = ota_db_begin(db);
+typedef int edge_op_fn(struct ota_db *db, const char *actor, const char *name, char *err,
+                       size_t errlen);
 
-    if (r < 0)
-        return r;
-    r = add ? ota_db_edge_add(db, name) : ota_db_edge_revoke(db, name);
-    if (r == 0)
-        r = adm_ctx_event(db, add ? "edge.add" : "edge.revoke", NULL, 0, name);
-    if (r == 0)
-        r = ota_db_commit(db);
-    if (r < 0)
-        ota_db_rollback(db);
-    return r;
-}
-
-static int edge_add_or_revoke(struct adm_ctx *ctx, int argc, char **argv, bool add)
+static int edge_change(struct adm_ctx *ctx, int argc, char **argv, edge_op_fn *op,
+                       const char *done)
 {
     const char *pos[1] = { NULL };
     struct ota_db *db = NULL;
-    struct ota_vehicle *v = NULL;
-    int ret;
-    int r;
+    struct ota_edge e;
+    char err[512] = "";
+    int ret, r;
 
     ret = adm_args_parse(ctx, argc, argv, NULL, 0, name_name, pos, 1, 1);
     if (ret != ADM_EXIT_OK)
         return ret;
     if (!ota_id_valid(pos[0]))
-        return adm_usage(ctx, "invalid edge name '%s' (1 to 64 of A-Z a-z 0-9 . _ -)", pos[0]);
+        return adm_usage(ctx, "invalid edge name '%.80s' (1 to %d of A-Z a-z 0-9 . _ -)", pos[0], OTA_ID_MAX);
     ret = adm_ctx_open_db(ctx, &db);
     if (ret != ADM_EXIT_OK)
         return ret;
-    ret = ADM_EXIT_FAIL;
-    r = edge_change(db, pos[0], add);
-    if (r == -EEXIST) {
-        if (ota_db_vehicle_get(db, pos[0], &v) == 0)
-            adm_fail("name '%s' is already taken by a vehicle", pos[0]);
-        else
-            adm_fail("edge '%s' already exists", pos[0]);
-        goto out;
-    }
-    if (r == -ENOENT) {
-        adm_fail("no edge '%s'", pos[0]);
-        goto out;
-    }
-    if (r < 0) {
-        adm_db_fail(db, add ? "adding the edge" : "revoking the edge", r);
-        goto out;
-    }
-    if (ctx->json) {
-        if (adm_json_emit(json_pack("{s:s, s:s}", "name", pos[0], "state",
-                                    add ? "active" : "revoked")) != ADM_EXIT_OK)
-            goto out;
-    } else {
-        printf("edge %s %s\n", pos[0], add ? "added" : "revoked");
-    }
-    ret = ADM_EXIT_OK;
-out:
-    ota_vehicle_free(v);
+    r = op(db, ctx->actor, pos[0], err, sizeof(err));
+    if (r == 0)
+        r = ota_db_edge_get(db, pos[0], &e);
+    if (r < 0)
+        ret = adm_domain_fail(db, "changing the edge", r, err);
+    else if (ctx->json)
+        ret = adm_json_emit(json_pack("{s:s, s:s}", "name", pos[0], "state",
+                                      e.revoked ? "revoked" : "active"));
+    else
+        ret = printf("edge %s %s\n", pos[0], done) < 0 ? ADM_EXIT_FAIL : ADM_EXIT_OK;
     ota_db_close(db);
     return ret;
 }
 
 int adm_edge_add(struct adm_ctx *ctx, int argc, char **argv)
 {
-    return edge_add_or_revoke(ctx, argc, argv, true);
+    return edge_change(ctx, argc, argv, ota_fleet_edge_add, "added");
 }
 
 int adm_edge_revoke(struct adm_ctx *ctx, int argc, char **argv)
 {
-    return edge_add_or_revoke(ctx, argc, argv, false);
+    return edge_change(ctx, argc, argv, ota_fleet_edge_revoke, "revoked");
 }
 
-static int list_cb(const struct ota_edge *e, void *p)
+int adm_edge_reinstate(struct adm_ctx *ctx, int argc, char **argv)
 {
-    struct adm_list *l = p;
-    char created[32];
-
-    adm_time(e->created_at, created, sizeof(created));
-    if (l->array)
-        return adm_list_append(l,
-                               json_pack("{s:s, s:s, s:s}", "name", e->name, "state",
-                                         e->revoked ? "revoked" : "active", "created_at", created));
-    const char *cells[] = { e->name, e->revoked ? "revoked" : "active", created };
-    return adm_table_add(l->table, cells);
+    return edge_change(ctx, argc, argv, ota_fleet_edge_reinstate, "reinstated");
 }
 
 static int list_fill(struct ota_db *db, struct adm_list *l)
 {
-    return ota_db_edge_list(db, list_cb, l);
+    const struct ota_edge *e;
+    struct ota_db_iter it;
+    int r = ota_db_edges_begin(db, &it);
+
+    while (r == 0 && (r = ota_db_edges_next(&it, &e)) > 0) {
+        char created[32];
+        const char *cells[] = { e->name, e->revoked ? "revoked" : "active",
+                                adm_time(e->created_at, created, sizeof(created)) };
+
+        r = l->array ? adm_list_append(l, json_pack("{s:s, s:s, s:s}", "name", e->name, "state",
+                                                    cells[1], "created_at", created))
+                     : adm_table_add(l->table, cells);
+    }
+    ota_db_iter_end(&it);
+    return r;
 }
 
 int adm_edge_list(struct adm_ctx *ctx, int argc, char **argv)

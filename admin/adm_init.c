@@ -2,11 +2,12 @@
  * key. Idempotent: an existing key is kept, never overwritten. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "ota_publish.h"
 #include "ota_sign.h"
 #include "ota_store.h"
-#include "ota_schema.h"
 #include "adm_args.h"
 #include "adm_commands.h"
 #include "adm_output.h"
@@ -60,7 +61,11 @@ int adm_init(struct adm_ctx *ctx, int argc, char **argv)
     r = ota_db_open(c->paths.db, OTA_DB_CREATE, &db);
     if (r < 0) {
         adm_fail("database %s cannot be opened or created: %s", c->paths.db,
-                 r == -EIO ? "not an ota-origin database, or corrupt" : strerror(-r));
+                 r == -EBADMSG  ? "it is not an ota-origin database, or it is corrupt"
+                 : r == -ENOENT ? "its folder does not exist"
+                 : r == -EACCES ? "permission denied"
+                 : r == -EROFS  ? "it is read-only"
+                                : strerror(-r));
         goto out;
     }
     r = ota_db_migrate(db);
@@ -69,10 +74,10 @@ int adm_init(struct adm_ctx *ctx, int argc, char **argv)
         goto out;
     }
     if (r < 0) {
-        adm_fail("database %s: migration failed: %s", c->paths.db, ota_db_errmsg(db));
+        adm_fail("database %s: migration failed: %s (%s)", c->paths.db, strerror(-r),
+                 ota_db_errmsg(db));
         goto out;
     }
-
     r = ota_store_init(c->paths.store);
     if (r < 0) {
         adm_fail("store %s cannot be created: %s", c->paths.store, strerror(-r));
@@ -83,6 +88,23 @@ int adm_init(struct adm_ctx *ctx, int argc, char **argv)
     if (r < 0) {
         adm_fail("keys folder %s cannot be created: %s", c->paths.keys, strerror(-r));
         goto out;
+    }
+    /* A new key for a database whose artifacts another key signed would sign everything
+     * from now on with a key the fleet does not trust: refuse, before any key is made. */
+    if (!path_exists(keyfile) && !path_exists(pubfile)) {
+        char *sig = NULL;
+        r = ota_db_artifact_any_signature(db, &sig);
+        free(sig);
+        if (r == 0) {
+            adm_fail("keys folder %s holds no key, but the database's artifacts are signed: "
+                     "restore the signing key (ota.key and ota.pub) there instead of making a "
+                     "new one", c->paths.keys);
+            goto out;
+        }
+        if (r != -ENOENT) {
+            adm_db_fail(db, "reading the artifacts", r);
+            goto out;
+        }
     }
     r = ota_sign_keygen(c->paths.keys);
     if (r == -EEXIST) {
@@ -101,12 +123,27 @@ int adm_init(struct adm_ctx *ctx, int argc, char **argv)
     } else {
         key_existed = false;
     }
+    /* and an existing key must be the one that signed what is stored */
+    {
+        struct ota_sign_pub pub;
+        char err[256] = "";
+
+        if ((r = ota_sign_pub_load(pubfile, &pub)) < 0) {
+            adm_fail("public key %s is unreadable: %s", pubfile, strerror(-r));
+            goto out;
+        }
+        if ((r = ota_publish_key_matches(db, &pub, err, sizeof(err))) < 0) {
+            adm_fail("%s: the keys folder %s is not this database's (restore its key)",
+                     err[0] ? err : strerror(-r), c->paths.keys);
+            goto out;
+        }
+    }
 
     r = ota_db_begin(db);
     if (r == 0) {
-        r = adm_ctx_event(db, "init", NULL, 0,
-                          db_existed && store_existed && key_existed ? "already initialised"
-                                                                     : "initialised");
+        r = ota_db_audit(db, ctx->actor, "init", NULL, 0,
+                         db_existed && store_existed && key_existed ? "already initialised"
+                                                                    : "initialised");
         if (r == 0)
             r = ota_db_commit(db);
         else
@@ -120,13 +157,13 @@ int adm_init(struct adm_ctx *ctx, int argc, char **argv)
     if (ctx->json) {
         if (adm_json_emit(json_pack("{s:s, s:b, s:I, s:s, s:b, s:s, s:s, s:b}", "db", c->paths.db,
                                     "db_created", !db_existed, "schema_version",
-                                    (json_int_t)ota_schema_version, "store", c->paths.store,
+                                    (json_int_t)ota_db_schema_target(db), "store", c->paths.store,
                                     "store_created", !store_existed, "key", keyfile, "pub", pubfile,
                                     "key_created", !key_existed)) != ADM_EXIT_OK)
             goto out;
     } else {
         printf("database     %s (%s, schema version %u)\n", c->paths.db,
-               db_existed ? "existing" : "created", ota_schema_version);
+               db_existed ? "existing" : "created", ota_db_schema_target(db));
         printf("store        %s (%s)\n", c->paths.store, store_existed ? "existing" : "created");
         printf("signing key  %s (%s)\n", keyfile, key_existed ? "existing key kept" : "created");
         printf("public key   %s\n", pubfile);
@@ -136,5 +173,37 @@ int adm_init(struct adm_ctx *ctx, int argc, char **argv)
     ret = ADM_EXIT_OK;
 out:
     ota_db_close(db);
+    return ret;
+}
+
+int adm_key_show(struct adm_ctx *ctx, int argc, char **argv)
+{
+    static const char *const keys[] = { "paths.keys", NULL };
+    struct ota_sign_pub pub;
+    char path[4096], id[2 * OTA_SIGN_KEYID_BYTES + 1], *text = NULL;
+    int ret, r;
+
+    ret = adm_args_parse(ctx, argc, argv, NULL, 0, NULL, NULL, 0, 0);
+    if (ret != ADM_EXIT_OK)
+        return ret;
+    if (adm_ctx_require(ctx, keys) != ADM_EXIT_OK)
+        return ADM_EXIT_FAIL;
+    if ((size_t)snprintf(path, sizeof(path), "%s/ota.pub", ctx->config.paths.keys) >= sizeof(path))
+        return adm_fail("paths.keys is too long");
+    if ((r = ota_sign_pub_load(path, &pub)) < 0)
+        return adm_fail("cannot read the public key %s: %s", path,
+                        r == -ENOENT ? "missing, run 'ota-admin init'" : strerror(-r));
+    if (ota_sign_pub_format(&pub, &text) < 0)
+        return adm_fail("out of memory");
+    /* minisign shows the key id as hex of its little-endian bytes, most significant first */
+    for (size_t i = 0; i < OTA_SIGN_KEYID_BYTES; i++)
+        snprintf(id + 2 * i, 3, "%02X", pub.keyid[OTA_SIGN_KEYID_BYTES - 1 - i]);
+    if (ctx->json)
+        ret = adm_json_emit(json_pack("{s:s, s:s, s:s}", "key_id", id, "public_key", text, "path",
+                                      path));
+    else
+        ret = printf("key id      %s\npublic key  %s\n%s", id, path, text) < 0 ? ADM_EXIT_FAIL
+                                                                          : ADM_EXIT_OK;
+    free(text);
     return ret;
 }

@@ -33,7 +33,7 @@ struct adm_progress {
     int64_t last_ms;
     int drawn; /* 1 once a bar was drawn, so adm_progress_end() ends the line */
 };
-/* ota_store_progress_fn; @ctx is a struct adm_progress. */
+/* Draws the bar for @done of @total bytes; @ctx is a struct adm_progress. */
 void adm_progress_cb(uint64_t done, uint64_t total, void *ctx);
 /* Ends the progress line, if one was drawn. */
 void adm_progress_end(struct adm_progress *p);

@@ -16,29 +16,37 @@ static const struct adm_command {
     const char *usage;
 } commands[] = {
     { "init", NULL, adm_init, "" },
-    { "vehicle", "add", adm_vehicle_add, "ID [--model M] [--group G]" },
-    { "vehicle", "list", adm_vehicle_list, "" },
+    { "key", "show", adm_key_show, "" },
+    { "vehicle", "add", adm_vehicle_add, "ID [--model M] [--group G] [--attr K=V,...]" },
+    { "vehicle", "set", adm_vehicle_set, "ID [--model M] [--group G] [--attr K=V,...]" },
+    { "vehicle", "list", adm_vehicle_list, "[--group G] [--model M] [--version V]" },
     { "vehicle", "show", adm_vehicle_show, "ID" },
     { "vehicle", "revoke", adm_vehicle_revoke, "ID" },
+    { "vehicle", "reinstate", adm_vehicle_reinstate, "ID" },
     { "edge", "add", adm_edge_add, "NAME" },
     { "edge", "list", adm_edge_list, "" },
     { "edge", "revoke", adm_edge_revoke, "NAME" },
+    { "edge", "reinstate", adm_edge_reinstate, "NAME" },
     { "artifact", "upload", adm_artifact_upload,
       "FILE --version V [--name NAME] [--hw HW] [--signature FILE.minisig]" },
     { "artifact", "list", adm_artifact_list, "" },
     { "artifact", "show", adm_artifact_show, "SHA256" },
     { "artifact", "verify", adm_artifact_verify, "SHA256" },
+    { "artifact", "delete", adm_artifact_delete, "SHA256" },
+    { "store", "gc", adm_store_gc, "[--dry-run]" },
     { "campaign", "create", adm_campaign_create,
       "--name N --artifact SHA256 (--vehicles ID,ID... | --group G | --model M |\n"
       "                  --attr KEY=VALUE,... | --all)" },
-    { "campaign", "start", adm_campaign_start, "ID" },
+    { "campaign", "start", adm_campaign_start, "ID [--supersede | --skip-busy]" },
     { "campaign", "pause", adm_campaign_pause, "ID" },
     { "campaign", "resume", adm_campaign_resume, "ID" },
     { "campaign", "cancel", adm_campaign_cancel, "ID" },
     { "campaign", "list", adm_campaign_list, "" },
-    { "campaign", "show", adm_campaign_show, "ID" },
+    { "campaign", "show", adm_campaign_show,
+      "ID [--vehicles] [--state S] [--after VEHICLE] [--limit N]" },
     { "outbox", "list", adm_outbox_list, "[--vehicle ID]" },
-    { "events", NULL, adm_events, "[--campaign ID] [--vehicle ID]" },
+    { "events", NULL, adm_events,
+      "[--campaign ID] [--vehicle ID] [--kind K] [--since T] [--limit N]" },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -46,6 +54,7 @@ static void usage(FILE *f)
 {
     fputs("usage: ota-admin [--config FILE] [--db PATH] [--store DIR] [--keys DIR]\n"
           "                 [--set section.key=value]... COMMAND ... [--json]\n"
+          "Without --config: $OTA_CONFIG, else " OTA_CONFIG_DEFAULT " when it exists.\n"
           "commands:\n",
           f);
     for (size_t i = 0; i < N_COMMANDS; i++)
@@ -153,7 +162,7 @@ int main(int argc, char **argv)
             ret = ADM_EXIT_OK;
             goto out;
         case G_JSON:
-            ctx.json = true;
+            ctx.json = arg_json = true;
             break;
         case G_CONFIG:
             config_file = value;
@@ -179,7 +188,11 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    /* The file first, then the overrides in the order given, whatever their position. */
+    /* The file first, then the overrides in the order given, whatever their position.
+     * Without --config: $OTA_CONFIG (which must exist), else the system's file if there
+     * is one, else the built-in defaults and the options alone. */
+    if (!config_file)
+        config_file = ota_config_default_path();
     if (config_file) {
         r = ota_config_load(&ctx.config, config_file, err, sizeof(err));
         if (r == -ENOENT) {
@@ -210,6 +223,7 @@ int main(int argc, char **argv)
              cmd->verb ? cmd->verb : "");
     ctx.command = name;
     ctx.usage = cmd->usage;
+    ota_actor(ctx.actor, sizeof(ctx.actor));
     i += cmd->verb ? 2 : 1;
     ret = cmd->fn(&ctx, argc - i, argv + i);
     if (fflush(stdout) != 0 && ret == ADM_EXIT_OK) {

@@ -1,99 +1,245 @@
-/* Campaign life cycle: start, pause, resume and cancel, each one transaction that moves
- * the campaign, its deployments and its outbox rows together (ota-admin's logic). */
+/* Campaign life cycle: see ota_campaign.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <jansson.h>
+
 #include "ota_campaign.h"
 #include "ota_status.h"
+#include "ota_store.h"
 #include "ota_util.h"
 
-/* A growable list of vehicle ids, filled from the db callbacks (a statement cannot be
- * reused while it is being stepped, so work on the rows happens after the walk). */
-struct id_list {
-    char (*id)[OTA_ID_MAX + 1];
-    size_t n;
-    size_t cap;
-};
+#define TARGET_LIST_MAX (1024 * 1024) /* an explicit --vehicles list, bytes */
 
-static void id_list_clear(struct id_list *l)
+/* ---- create ------------------------------------------------------------------------------ */
+
+/* Each id of a comma list valid, no empty item; duplicates dropped, order kept. *ret new. */
+static int normalize_ids(const char *list, char **ret, char *err, size_t errlen)
 {
-    free(l->id);
-    memset(l, 0, sizeof(*l));
-}
+    size_t len = strlen(list);
+    char *out = NULL, *copy = NULL, *save = NULL;
+    size_t used = 0;
+    int r = -EINVAL;
 
-static int id_list_add(struct id_list *l, const char *id)
-{
-    size_t len = strlen(id);
-
-    if (len > OTA_ID_MAX)
-        return -EINVAL;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        char(*ids)[OTA_ID_MAX + 1] = realloc(l->id, cap * sizeof(*ids));
-
-        if (!ids)
-            return -ENOMEM;
-        l->id = ids;
-        l->cap = cap;
+    if (len == 0 || len > TARGET_LIST_MAX || list[0] == ',' || list[len - 1] == ',' ||
+        strstr(list, ",,")) {
+        ota_errf(err, errlen, "--vehicles: an empty id, or longer than %d bytes", TARGET_LIST_MAX);
+        goto out;
     }
-    memcpy(l->id[l->n], id, len + 1);
-    l->n++;
-    return 0;
+    copy = strdup(list);
+    out = malloc(len + 1);
+    if (!copy || !out) {
+        r = -ENOMEM;
+        goto out;
+    }
+    out[0] = '\0';
+    for (char *id = strtok_r(copy, ",", &save); id; id = strtok_r(NULL, ",", &save)) {
+        size_t n = strlen(id);
+        bool dup = false;
+
+        if (!ota_id_valid(id)) {
+            ota_errf(err, errlen, "--vehicles: invalid vehicle id '%.*s'", 80, id);
+            goto out;
+        }
+        for (const char *p = out; *p && !dup;) {
+            const char *end = strchr(p, ',');
+            size_t k = end ? (size_t)(end - p) : strlen(p);
+
+            dup = k == n && memcmp(p, id, n) == 0;
+            p = end ? end + 1 : p + k;
+        }
+        if (dup)
+            continue;
+        if (used)
+            out[used++] = ',';
+        memcpy(out + used, id, n + 1);
+        used += n;
+    }
+    *ret = out;
+    out = NULL;
+    r = 0;
+out:
+    free(copy);
+    free(out);
+    return r;
 }
 
-struct target_walk {
-    struct id_list *list;
-    char bad[OTA_ID_MAX + 1]; /* first unknown or revoked id of an explicit list */
-};
-
-static int target_cb(const char *vehicle, bool active, void *p)
+/* An attribute target: a non-empty JSON object of label strings, keys sorted. *ret new. */
+static int normalize_attrs(const char *text, char **ret, char *err, size_t errlen)
 {
-    struct target_walk *w = p;
+    json_t *o = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+    const char *key;
+    json_t *v;
+    int r = -EINVAL;
 
-    if (!active) {
-        if (!w->bad[0])
-            snprintf(w->bad, sizeof(w->bad), "%s", vehicle);
+    if (!json_is_object(o) || json_object_size(o) == 0) {
+        ota_errf(err, errlen, "--attr: expected KEY=VALUE[,KEY=VALUE...]");
+        goto out;
+    }
+    json_object_foreach(o, key, v) {
+        if (!ota_label_valid(key, OTA_LABEL_MAX) || !json_is_string(v) ||
+            !ota_label_valid(json_string_value(v), OTA_LABEL_MAX)) {
+            ota_errf(err, errlen, "--attr: keys and values are 1 to %d printable characters "
+                     "without a comma", OTA_LABEL_MAX);
+            goto out;
+        }
+    }
+    *ret = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    r = *ret ? 0 : -ENOMEM;
+out:
+    json_decref(o);
+    return r;
+}
+
+/* Inside the transaction: every id of an explicit list must name an active vehicle. */
+static int listed_active(struct ota_db *db, const char *list, char *err, size_t errlen)
+{
+    char *copy = strdup(list), *save = NULL;
+    int r = 0;
+
+    if (!copy)
+        return -ENOMEM;
+    for (char *id = strtok_r(copy, ",", &save); id && r == 0; id = strtok_r(NULL, ",", &save)) {
+        struct ota_vehicle *v = NULL;
+
+        r = ota_db_vehicle_get(db, id, &v);
+        if (r == -ENOENT)
+            ota_errf(err, errlen, "--vehicles: unknown vehicle '%s'", id);
+        else if (r == 0 && v->revoked) {
+            ota_errf(err, errlen, "--vehicles: vehicle '%s' is revoked", id);
+            r = -ENOENT;
+        }
+        ota_vehicle_free(v);
+    }
+    free(copy);
+    return r;
+}
+
+/* The artifact must exist with its bytes (not deleted). */
+static int artifact_usable(struct ota_db *db, const char *sha256, char *err, size_t errlen)
+{
+    struct ota_artifact *a = NULL;
+    int r = ota_db_artifact_get(db, sha256, &a);
+
+    if (r == -ENOENT)
+        ota_errf(err, errlen, "--artifact: no artifact %s: upload it first", sha256);
+    else if (r == 0 && a->deleted_at) {
+        ota_errf(err, errlen, "--artifact: artifact %s was deleted", sha256);
+        r = -ENOENT;
+    }
+    ota_artifact_free(a);
+    return r;
+}
+
+/* The checks that need the database, inside the transaction. */
+static int create_checks(struct ota_db *db, const struct ota_campaign_spec *s, const char *target,
+                         char *err, size_t errlen)
+{
+    int r = artifact_usable(db, s->artifact, err, errlen);
+
+    if (r < 0)
+        return r;
+    switch (s->kind) {
+    case OTA_TARGET_VEHICLES:
+        return listed_active(db, target, err, errlen);
+    case OTA_TARGET_GROUP:
+        r = ota_db_group_exists(db, target);
+        if (r == -ENOENT)
+            ota_errf(err, errlen, "--group: no vehicle is in group '%s'", target);
+        return r;
+    case OTA_TARGET_MODEL:
+        r = ota_db_model_exists(db, target);
+        if (r == -ENOENT)
+            ota_errf(err, errlen, "--model: no vehicle is of model '%s'", target);
+        return r;
+    default:
         return 0;
     }
-    return id_list_add(w->list, vehicle);
 }
 
-static int deployment_cb(const struct ota_deployment *d, void *p)
+int ota_campaign_create(struct ota_db *db, const char *actor, const struct ota_campaign_spec *s,
+                        int64_t *ret_id, char *err, size_t errlen)
 {
-    return id_list_add(p, d->vehicle);
+    char *norm = NULL, detail[256];
+    const char *target = s->target ? s->target : "";
+    int64_t id = 0;
+    int r = -EINVAL;
+
+    err[0] = '\0';
+    if (!s->name || !ota_label_valid(s->name, OTA_LABEL_MAX)) {
+        ota_errf(err, errlen, "--name: 1 to %d printable characters without a comma",
+                 OTA_LABEL_MAX);
+        return -EINVAL;
+    }
+    if (!s->artifact || !ota_sha256_hex_valid(s->artifact)) {
+        ota_errf(err, errlen, "--artifact: 64 lowercase hex digits");
+        return -EINVAL;
+    }
+    switch (s->kind) {
+    case OTA_TARGET_VEHICLES:
+        if ((r = normalize_ids(target, &norm, err, errlen)) < 0)
+            return r;
+        target = norm;
+        break;
+    case OTA_TARGET_ATTRIBUTES:
+        if ((r = normalize_attrs(target, &norm, err, errlen)) < 0)
+            return r;
+        target = norm;
+        break;
+    case OTA_TARGET_GROUP:
+    case OTA_TARGET_MODEL:
+        if (!ota_label_valid(target, OTA_LABEL_MAX)) {
+            ota_errf(err, errlen, "--%s: 1 to %d printable characters without a comma",
+                     s->kind == OTA_TARGET_GROUP ? "group" : "model", OTA_LABEL_MAX);
+            return -EINVAL;
+        }
+        break;
+    case OTA_TARGET_ALL:
+        target = "";
+        break;
+    default:
+        return -EINVAL;
+    }
+    if ((r = ota_db_begin(db)) < 0)
+        goto out;
+    if ((r = create_checks(db, s, target, err, errlen)) < 0)
+        goto out;
+    r = ota_db_campaign_insert(db, s->name, s->artifact, s->kind, target, ota_now(), &id);
+    if (r == -EEXIST) {
+        ota_errf(err, errlen, "--name: a campaign named '%s' already exists", s->name);
+        goto out;
+    }
+    if (r < 0)
+        goto out;
+    snprintf(detail, sizeof(detail), "%s %s%s%.150s", s->artifact, ota_target_kind_name(s->kind),
+             target[0] ? ":" : "", target);
+    if ((r = ota_db_audit(db, actor, "campaign.create", NULL, id, detail)) < 0 ||
+        (r = ota_db_commit(db)) < 0)
+        goto out;
+    *ret_id = id;
+out:
+    if (r < 0)
+        ota_db_rollback(db);
+    free(norm);
+    return r;
 }
 
-static int record(struct ota_db *db, const char *kind, int64_t campaign, const char *detail)
-{
-    struct ota_event e = {
-        .ts = ota_now(),
-        .actor = "admin",
-        .kind = kind,
-        .vehicle = NULL,
-        .campaign = campaign,
-        .state = NULL,
-        .bytes = -1,
-        .detail = detail,
-    };
-
-    return ota_db_event_add(db, &e);
-}
+/* ---- life cycle ---------------------------------------------------------------------------- */
 
 /* Reads campaign @id inside the transaction and checks it is in one of the @nallowed
- * states; otherwise -EINVAL with "campaign N is <state>: <verb> needs ...". */
+ * states; otherwise -EINVAL with "campaign N is <state>: only a <needs> campaign can be
+ * <verb>". */
 static int campaign_check(struct ota_db *db, int64_t id, const enum ota_campaign_state *allowed,
                           size_t nallowed, const char *verb, const char *needs, char *err,
                           size_t errlen, struct ota_campaign **ret)
 {
     struct ota_campaign *c = NULL;
-    int r;
+    int r = ota_db_campaign_get(db, id, &c);
 
-    r = ota_db_campaign_get(db, id, &c);
-    if (r == -ENOENT) {
-        snprintf(err, errlen, "no campaign %lld", (long long)id);
-        return r;
-    }
+    if (r == -ENOENT)
+        ota_errf(err, errlen, "no campaign %lld", (long long)id);
     if (r < 0)
         return r;
     for (size_t i = 0; i < nallowed; i++) {
@@ -102,153 +248,174 @@ static int campaign_check(struct ota_db *db, int64_t id, const enum ota_campaign
             return 0;
         }
     }
-    snprintf(err, errlen, "campaign %lld is %s: only a %s campaign can be %s", (long long)id,
+    ota_errf(err, errlen, "campaign %lld is %s: only a %s campaign can be %s", (long long)id,
              ota_campaign_state_name(c->state), needs, verb);
     ota_campaign_free(c);
     return -EINVAL;
 }
 
-/* Why a vehicle of an explicit target list cannot be deployed to. */
-static void explain_bad_vehicle(struct ota_db *db, const char *id, int64_t campaign, char *err,
-                                size_t errlen)
+int ota_campaign_finish_if_done(struct ota_db *db, int64_t id, int64_t now)
 {
-    struct ota_vehicle *v = NULL;
-    int r = ota_db_vehicle_get(db, id, &v);
+    struct ota_campaign *c = NULL;
+    int r = ota_db_campaign_get(db, id, &c);
 
-    snprintf(err, errlen, "campaign %lld cannot start: vehicle '%s' is %s", (long long)campaign, id,
-             r == -ENOENT           ? "unknown"
-             : r == 0 && v->revoked ? "revoked"
-                                    : "not active");
-    ota_vehicle_free(v);
-}
-
-/* An explicit list: each id checked (unknown or revoked ones refuse the start, with the
- * reason) and inserted on its own; such lists are short. *ret_count: deployments. */
-static int deploy_listed(struct ota_db *db, const struct ota_campaign *c, int64_t now, char *err,
-                         size_t errlen, uint64_t *ret_count)
-{
-    struct id_list list = { 0 };
-    struct target_walk walk = { .list = &list };
-    uint64_t n = 0;
-    int r;
-
-    r = ota_db_campaign_targets(db, c, target_cb, &walk);
-    if (r < 0)
-        goto out;
-    if (walk.bad[0]) {
-        explain_bad_vehicle(db, walk.bad, c->id, err, errlen);
-        r = -EINVAL;
-        goto out;
-    }
-    for (size_t i = 0; i < list.n; i++) {
-        r = ota_db_deployment_insert(db, c->id, list.id[i], now, NULL);
-        if (r == -EEXIST)
-            continue; /* the same id twice in a target: one deployment is enough */
-        if (r < 0)
-            goto out;
-        n++;
-    }
-    *ret_count = n;
-    r = 0;
-out:
-    id_list_clear(&list);
+    if (r == 0 && (c->state == OTA_CAMPAIGN_RUNNING || c->state == OTA_CAMPAIGN_PAUSED) &&
+        ota_campaign_unfinished(c) == 0)
+        r = ota_db_campaign_set_state(db, id, OTA_CAMPAIGN_FINISHED, now);
+    ota_campaign_free(c);
     return r;
 }
 
-int ota_campaign_start(struct ota_db *db, int64_t id, unsigned poll_after, char *err, size_t errlen)
+/* The artifact's bytes must be in the store, or every vehicle would get 404. */
+static int stored(struct ota_db *db, const char *store, const char *sha256, char *err,
+                  size_t errlen)
+{
+    int r = artifact_usable(db, sha256, err, errlen), fd;
+
+    if (r < 0 || !store)
+        return r;
+    fd = ota_store_open(store, sha256);
+    if (fd < 0) {
+        ota_errf(err, errlen, "artifact %s is missing from the store %s (%s)", sha256, store,
+                 strerror(-fd));
+        return -ENOENT;
+    }
+    close(fd);
+    return 0;
+}
+
+/* The targets that are busy in another campaign, per @busy. */
+static int settle_busy(struct ota_db *db, const char *actor, int64_t id, enum ota_start_busy busy,
+                       int64_t now, struct ota_start_report *rep, char *err, size_t errlen)
+{
+    int64_t *others = NULL;
+    size_t nothers = 0;
+    char detail[64];
+    int r;
+
+    if ((r = ota_db_targets_busy(db, id, &rep->busy)) < 0 || rep->busy == 0)
+        return r;
+    switch (busy) {
+    case OTA_START_REFUSE:
+        ota_errf(err, errlen,
+                 "%llu of the %llu targets are in another campaign's unfinished deployment: "
+                 "start with --supersede (end those) or --skip-busy (leave them out)",
+                 (unsigned long long)rep->busy, (unsigned long long)rep->targets);
+        return -EEXIST;
+    case OTA_START_SKIP_BUSY:
+        if ((r = ota_db_targets_skip_busy(db, id, &rep->skipped)) < 0)
+            return r;
+        if (rep->skipped == rep->targets) {
+            ota_errf(err, errlen, "all %llu targets are in another campaign's unfinished "
+                     "deployment", (unsigned long long)rep->targets);
+            return -EEXIST;
+        }
+        return 0;
+    case OTA_START_SUPERSEDE:
+        snprintf(detail, sizeof(detail), "superseded by campaign %lld", (long long)id);
+        r = ota_db_targets_supersede(db, id, detail, now, &rep->superseded, &others, &nothers);
+        for (size_t i = 0; r == 0 && i < nothers; i++) {
+            if ((r = ota_campaign_finish_if_done(db, others[i], now)) == 0)
+                r = ota_db_audit(db, actor, "campaign.superseded", NULL, others[i], detail);
+        }
+        free(others);
+        return r;
+    }
+    return -EINVAL;
+}
+
+/* The retained update message of every pending deployment: one body, what GET
+ * /v1/updates answers for this campaign (the same function builds both), + issued_at. */
+static int announce(struct ota_db *db, const struct ota_campaign *c, unsigned poll_after,
+                    int64_t now)
+{
+    struct ota_deployment proto = { .campaign = c->id };
+    char *body = NULL;
+    int r;
+
+    memcpy(proto.artifact, c->artifact, sizeof(proto.artifact));
+    if ((r = ota_status_update_body(db, &proto, poll_after, now, &body)) == 0)
+        r = ota_db_outbox_announce(db, c->id, body, now, NULL);
+    free(body);
+    return r;
+}
+
+int ota_campaign_start(struct ota_db *db, const char *actor, int64_t id,
+                       enum ota_start_busy busy, unsigned poll_after, const char *store,
+                       struct ota_start_report *report, char *err, size_t errlen)
 {
     static const enum ota_campaign_state allowed[] = { OTA_CAMPAIGN_CREATED };
+    struct ota_start_report rep = { 0 };
     struct ota_campaign *c = NULL;
-    char detail[64];
-    char *body = NULL;
-    uint64_t deployed = 0, queued = 0;
+    char bad[OTA_ID_MAX + 1] = "", detail[160];
     int64_t now = ota_now();
     int r;
 
     err[0] = '\0';
-    r = ota_db_begin(db);
-    if (r < 0)
+    if ((r = ota_db_begin(db)) < 0)
         return r;
-    r = campaign_check(db, id, allowed, 1, "started", "created", err, errlen, &c);
+    if ((r = campaign_check(db, id, allowed, 1, "started", "created", err, errlen, &c)) < 0 ||
+        (r = stored(db, store, c->artifact, err, errlen)) < 0)
+        goto out;
+    r = ota_db_targets_gather(db, c, &rep.targets, bad);
+    if (r == -EINVAL && bad[0]) {
+        ota_errf(err, errlen, "campaign %lld cannot start: vehicle '%s' is no longer active",
+                 (long long)id, bad);
+        r = -ENOENT;
+    }
     if (r < 0)
         goto out;
-    /* The snapshot is set-based: one INSERT ... SELECT for the deployments (group, model,
-     * all, attributes) and one for the outbox rows, whatever the fleet size, in this one
-     * transaction. */
-    if (c->target_kind == OTA_TARGET_VEHICLES)
-        r = deploy_listed(db, c, now, err, errlen, &deployed);
-    else
-        r = ota_db_deployment_insert_targets(db, c, now, &deployed);
-    if (r < 0)
-        goto out;
-    if (deployed == 0) {
-        snprintf(err, errlen, "campaign %lld cannot start: its target selects no active vehicle",
+    if (rep.targets == 0) {
+        ota_errf(err, errlen, "campaign %lld cannot start: its target selects no active vehicle",
                  (long long)id);
         r = -EINVAL;
         goto out;
     }
+    if ((r = settle_busy(db, actor, id, busy, now, &rep, err, errlen)) < 0 ||
+        (r = ota_db_targets_deploy(db, id, c->artifact, now, &rep.installed, &rep.pending)) < 0)
+        goto out;
     r = ota_db_campaign_set_state(db, id, OTA_CAMPAIGN_RUNNING, now);
-    if (r < 0)
+    if (r == 0 && rep.pending == 0)
+        r = ota_db_campaign_set_state(db, id, OTA_CAMPAIGN_FINISHED, now);
+    if (r < 0 || (rep.pending > 0 && (r = announce(db, c, poll_after, now)) < 0))
         goto out;
-    /* Every vehicle's message is the same: what GET /v1/updates answers for this campaign
-     * (the same function builds both), plus issued_at. Built once, not once per vehicle. */
-    {
-        struct ota_deployment proto = { .campaign = id };
-
-        memcpy(proto.artifact, c->artifact, sizeof(proto.artifact));
-        r = ota_status_update_body(db, &proto, poll_after, now, &body);
-        if (r < 0)
-            goto out;
-    }
-    /* One row per deployment, all sharing the one stored body; each row goes to its
-     * vehicle's update topic (ota_status_update_topic). */
-    r = ota_db_outbox_insert_campaign(db, id, body, now, &queued);
-    if (r < 0)
-        goto out;
-    snprintf(detail, sizeof(detail), "%llu vehicles", (unsigned long long)queued);
-    r = record(db, "campaign.start", id, detail);
-    if (r < 0)
+    snprintf(detail, sizeof(detail),
+             "%llu vehicles: %llu notified, %llu already installed, %llu superseded, %llu skipped",
+             (unsigned long long)(rep.pending + rep.installed), (unsigned long long)rep.pending,
+             (unsigned long long)rep.installed, (unsigned long long)rep.superseded,
+             (unsigned long long)rep.skipped);
+    if ((r = ota_db_audit(db, actor, "campaign.start", NULL, id, detail)) < 0)
         goto out;
     r = ota_db_commit(db);
 out:
     if (r < 0)
         ota_db_rollback(db);
-    free(body);
+    if (report)
+        *report = rep;
     ota_campaign_free(c);
     return r;
 }
 
-/* pause and resume: one state move and one outbox move, with an event. */
-static int campaign_hold(struct ota_db *db, int64_t id, bool pause, char *err, size_t errlen)
+int ota_campaign_pause(struct ota_db *db, const char *actor, int64_t id, char *err,
+                       size_t errlen)
 {
-    const enum ota_campaign_state from = pause ? OTA_CAMPAIGN_RUNNING : OTA_CAMPAIGN_PAUSED;
+    static const enum ota_campaign_state allowed[] = { OTA_CAMPAIGN_RUNNING };
     struct ota_campaign *c = NULL;
+    int64_t now = ota_now();
+    uint64_t held = 0;
+    char detail[64];
     int r;
 
     err[0] = '\0';
-    r = ota_db_begin(db);
-    if (r < 0)
+    if ((r = ota_db_begin(db)) < 0)
         return r;
-    r = campaign_check(db, id, &from, 1, pause ? "paused" : "resumed", pause ? "running" : "paused",
-                       err, errlen, &c);
-    if (r < 0)
+    if ((r = campaign_check(db, id, allowed, 1, "paused", "running", err, errlen, &c)) < 0 ||
+        (r = ota_db_campaign_set_state(db, id, OTA_CAMPAIGN_PAUSED, now)) < 0 ||
+        (r = ota_db_outbox_drop_campaign(db, id)) < 0 ||
+        (r = ota_db_outbox_clear_pending(db, id, now, &held)) < 0)
         goto out;
-    r = ota_db_campaign_set_state(db, id, pause ? OTA_CAMPAIGN_PAUSED : OTA_CAMPAIGN_RUNNING,
-                                  ota_now());
-    if (r < 0)
-        goto out;
-    /* A vehicle that finished during the pause (it had fetched over REST) already got its
-     * clearing message; releasing its held update now would leave that update retained. */
-    if (!pause)
-        r = ota_db_outbox_drop_ended(db, id);
-    if (r < 0)
-        goto out;
-    r = ota_db_outbox_move_campaign(db, id, pause ? OTA_OUTBOX_PENDING : OTA_OUTBOX_HELD,
-                                    pause ? OTA_OUTBOX_HELD : OTA_OUTBOX_PENDING);
-    if (r < 0)
-        goto out;
-    r = record(db, pause ? "campaign.pause" : "campaign.resume", id, "");
-    if (r < 0)
+    snprintf(detail, sizeof(detail), "%llu deployments held", (unsigned long long)held);
+    if ((r = ota_db_audit(db, actor, "campaign.pause", NULL, id, detail)) < 0)
         goto out;
     r = ota_db_commit(db);
 out:
@@ -258,64 +425,60 @@ out:
     return r;
 }
 
-int ota_campaign_pause(struct ota_db *db, int64_t id, char *err, size_t errlen)
+int ota_campaign_resume(struct ota_db *db, const char *actor, int64_t id, unsigned poll_after,
+                        char *err, size_t errlen)
 {
-    return campaign_hold(db, id, true, err, errlen);
+    static const enum ota_campaign_state allowed[] = { OTA_CAMPAIGN_PAUSED };
+    struct ota_campaign *c = NULL;
+    int64_t now = ota_now();
+    int r;
+
+    err[0] = '\0';
+    if ((r = ota_db_begin(db)) < 0)
+        return r;
+    if ((r = campaign_check(db, id, allowed, 1, "resumed", "paused", err, errlen, &c)) < 0 ||
+        (r = ota_db_campaign_set_state(db, id, OTA_CAMPAIGN_RUNNING, now)) < 0 ||
+        (r = announce(db, c, poll_after, now)) < 0 ||
+        (r = ota_db_audit(db, actor, "campaign.resume", NULL, id, "")) < 0)
+        goto out;
+    r = ota_db_commit(db);
+out:
+    if (r < 0)
+        ota_db_rollback(db);
+    ota_campaign_free(c);
+    return r;
 }
 
-int ota_campaign_resume(struct ota_db *db, int64_t id, char *err, size_t errlen)
-{
-    return campaign_hold(db, id, false, err, errlen);
-}
-
-int ota_campaign_cancel(struct ota_db *db, int64_t id, unsigned poll_after, char *err,
+int ota_campaign_cancel(struct ota_db *db, const char *actor, int64_t id, char *err,
                         size_t errlen)
 {
     static const enum ota_campaign_state allowed[] = { OTA_CAMPAIGN_CREATED, OTA_CAMPAIGN_RUNNING,
                                                        OTA_CAMPAIGN_PAUSED };
     struct ota_campaign *c = NULL;
-    struct id_list list = { 0 };
     int64_t now = ota_now();
+    uint64_t n = 0;
+    char detail[64];
     int r;
 
     err[0] = '\0';
-    r = ota_db_begin(db);
-    if (r < 0)
+    if ((r = ota_db_begin(db)) < 0)
         return r;
-    r = campaign_check(db, id, allowed, 3, "cancelled", "created, running or paused", err, errlen,
-                       &c);
-    if (r < 0)
+    /* the clearing messages before the deployments end: they go to the vehicles whose
+     * deployment is still unfinished */
+    if ((r = campaign_check(db, id, allowed, 3, "cancelled", "created, running or paused", err,
+                            errlen, &c)) < 0 ||
+        (r = ota_db_campaign_set_state(db, id, OTA_CAMPAIGN_CANCELLED, now)) < 0 ||
+        (r = ota_db_outbox_drop_campaign(db, id)) < 0 ||
+        (r = ota_db_outbox_clear_unfinished(db, id, now, NULL)) < 0 ||
+        (r = ota_db_deployment_cancel_campaign(db, id, now, &n)) < 0)
         goto out;
-    r = ota_db_campaign_set_state(db, id, OTA_CAMPAIGN_CANCELLED, now);
-    if (r < 0)
-        goto out;
-    r = ota_db_deployment_cancel_campaign(db, id, now);
-    if (r < 0)
-        goto out;
-    r = ota_db_outbox_move_campaign(db, id, OTA_OUTBOX_HELD, OTA_OUTBOX_DROPPED);
-    if (r < 0)
-        goto out;
-    r = ota_db_outbox_move_campaign(db, id, OTA_OUTBOX_PENDING, OTA_OUTBOX_DROPPED);
-    if (r < 0)
-        goto out;
-    r = ota_db_deployment_list(db, id, deployment_cb, &list);
-    if (r < 0)
-        goto out;
-    /* The refresh makes each topic say what the vehicle should do now: empty, or another
-     * campaign that is still active, so that clearing this one never hides that one. */
-    for (size_t i = 0; i < list.n; i++) {
-        r = ota_status_queue_refresh(db, list.id[i], poll_after, now);
-        if (r < 0)
-            goto out;
-    }
-    r = record(db, "campaign.cancel", id, "");
-    if (r < 0)
+    snprintf(detail, sizeof(detail), "%llu deployments cancelled", (unsigned long long)n);
+    if ((r = ota_db_audit(db, actor, "campaign.cancel", NULL, id, detail)) < 0)
         goto out;
     r = ota_db_commit(db);
 out:
     if (r < 0)
         ota_db_rollback(db);
     ota_campaign_free(c);
-    id_list_clear(&list);
     return r;
 }

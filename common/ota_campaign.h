@@ -1,23 +1,71 @@
-/* Campaign life cycle (ota-admin's business logic): start snapshots the targets into
- * deployments and outbox rows in one transaction; pause, resume and cancel move the
- * outbox rows that wait for the broker. */
+/* Campaign life cycle, the domain rules behind ota-admin's campaign commands: create
+ * (what a campaign may target), start (snapshot the targets into deployments, one
+ * unfinished deployment per vehicle, already-installed vehicles recorded as such), pause,
+ * resume and cancel; each one transaction that moves the campaign, its deployments, its
+ * counts and its messages together, with an audit event naming @actor. */
 #pragma once
 #include <stddef.h>
 #include "ota_db.h"
 
-/* created -> running: one deployment and one outbox row (the retained update message,
- * payload = GET /v1/updates body + issued_at) per targeted vehicle, in one transaction.
- * Refuses (-EINVAL, reason in @err) a campaign that is not 'created', an explicit target
- * list naming an unknown or revoked vehicle, or a target that selects no vehicle.
- * Returns 0, -ENOENT, -EINVAL, -EBUSY or -EIO. */
-int ota_campaign_start(struct ota_db *db, int64_t id, unsigned poll_after, char *err,
+struct ota_campaign_spec {
+    const char *name;
+    const char *artifact; /* sha256 */
+    enum ota_target_kind kind;
+    /* OTA_TARGET_VEHICLES: a comma list of ids; GROUP, MODEL: the label; ATTRIBUTES: a
+     * JSON object of string values; ALL: "" */
+    const char *target;
+};
+
+/* Checks @s and inserts the campaign ('created'). Refused, with the reason in @err naming
+ * the option: -EINVAL (malformed: a name, id, label or attribute object that can never
+ * work), -ENOENT (no such artifact or it was deleted, a group or model no vehicle has, a
+ * listed vehicle that is unknown or revoked), -EEXIST (the name is taken). Otherwise 0
+ * with *ret_id, -EBUSY or -EIO; nothing is written on error. */
+int ota_campaign_create(struct ota_db *db, const char *actor, const struct ota_campaign_spec *s,
+                        int64_t *ret_id, char *err, size_t errlen);
+
+/* What start does with targets that are in another campaign's unfinished deployment. */
+enum ota_start_busy {
+    OTA_START_REFUSE,    /* refuse the start (-EEXIST, the count in report->busy) */
+    OTA_START_SUPERSEDE, /* end their older deployment: cancelled, "superseded by campaign N" */
+    OTA_START_SKIP_BUSY, /* leave them out */
+};
+
+struct ota_start_report {
+    uint64_t targets;    /* active vehicles the target selects */
+    uint64_t busy;       /* of them in another campaign's unfinished deployment */
+    uint64_t superseded; /* older deployments ended (OTA_START_SUPERSEDE) */
+    uint64_t skipped;    /* targets left out (OTA_START_SKIP_BUSY) */
+    uint64_t installed;  /* recorded as already installed (they run the artifact) */
+    uint64_t pending;    /* deployments offered and notified */
+};
+
+/* created -> running: in one transaction, one deployment per target ('installed' for a
+ * vehicle that runs the artifact already, 'pending' otherwise) and the retained update
+ * message (GET /v1/updates body + issued_at) for each pending one. A campaign whose every
+ * target already runs the artifact is finished at once. Refuses (reason in @err): -EINVAL
+ * a campaign that is not 'created' or a target that selects no active vehicle, -ENOENT
+ * an artifact deleted or missing from @store or a listed vehicle no longer active,
+ * -EEXIST busy targets with OTA_START_REFUSE (or every target busy with
+ * OTA_START_SKIP_BUSY). Otherwise 0, -EBUSY or -EIO. @report is filled either way. */
+int ota_campaign_start(struct ota_db *db, const char *actor, int64_t id,
+                       enum ota_start_busy busy, unsigned poll_after, const char *store,
+                       struct ota_start_report *report, char *err, size_t errlen);
+
+/* running -> paused: an emergency brake. Deployments not yet under way are held: their
+ * unsent messages dropped and their retained update cleared (GET /v1/updates answers 204
+ * for them, their artifact requests 409); those under way finish. */
+int ota_campaign_pause(struct ota_db *db, const char *actor, int64_t id, char *err,
                        size_t errlen);
-/* running -> paused: pending outbox rows become held. */
-int ota_campaign_pause(struct ota_db *db, int64_t id, char *err, size_t errlen);
-/* paused -> running: held rows become pending. */
-int ota_campaign_resume(struct ota_db *db, int64_t id, char *err, size_t errlen);
-/* created/running/paused -> cancelled: unfinished deployments cancelled, unsent rows
- * dropped, and per vehicle the message that makes its topic current again
- * (ota_status_queue_refresh: empty, or another active campaign with @poll_after). */
-int ota_campaign_cancel(struct ota_db *db, int64_t id, unsigned poll_after, char *err,
+/* paused -> running: the held deployments are offered and notified again. */
+int ota_campaign_resume(struct ota_db *db, const char *actor, int64_t id, unsigned poll_after,
+                        char *err, size_t errlen);
+/* created/running/paused -> cancelled: unfinished deployments cancelled (hawkBit clients
+ * see a cancelAction until they acknowledge it), unsent messages dropped and every
+ * vehicle's retained update cleared; installed ones keep 'installed'. */
+int ota_campaign_cancel(struct ota_db *db, const char *actor, int64_t id, char *err,
                         size_t errlen);
+
+/* Inside the caller's transaction: a running or paused campaign whose deployments have
+ * all ended becomes finished. From its counts: the cost does not depend on its size. */
+int ota_campaign_finish_if_done(struct ota_db *db, int64_t id, int64_t now);

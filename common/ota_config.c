@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <ini.h>
 #include "ota_config.h"
 #include "ota_util.h"
@@ -288,4 +289,13 @@ int ota_config_hostport(const char *s, char *host, size_t hostlen, unsigned *por
     host[n] = '\0';
     *port = (unsigned)p;
     return 0;
+}
+
+const char *ota_config_default_path(void)
+{
+    const char *env = getenv("OTA_CONFIG");
+
+    if (env && env[0])
+        return env;
+    return access(OTA_CONFIG_DEFAULT, F_OK) == 0 ? OTA_CONFIG_DEFAULT : NULL;
 }

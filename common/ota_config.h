@@ -12,6 +12,14 @@
     "+ECDHE-RSA:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:"              \
     "%SERVER_PRECEDENCE"
 
+/* Where programs read their configuration without --config (and without $OTA_CONFIG). */
+#define OTA_CONFIG_DEFAULT "/etc/ota-origin/ota.conf"
+
+/* The configuration file to read when no --config was given: $OTA_CONFIG when set (it
+ * must then exist), else OTA_CONFIG_DEFAULT when it exists, else NULL (defaults and
+ * command-line options only). */
+const char *ota_config_default_path(void);
+
 struct ota_config {
     struct {
         char *db;    /* SQLite database file */

@@ -1,433 +1,275 @@
-/* The SQLite store: every SQL statement of the system, prepared once per connection.
- * Callers get structs; they never see sqlite3_stmt. */
+/* The database's functions over a backend (ota_db_driver.h): each runs its statements with
+ * typed arguments and maps rows to structs through one row-fetch helper. The invariants
+ * the schema cannot state are kept here, in the same transaction as the change: every
+ * deployment state change goes through deployment_move(), which keeps the campaign's
+ * counts by state. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <sqlite3.h>
+
 #include "ota_db.h"
-#include "ota_schema.h"
-
-#define BUSY_TIMEOUT_MS 5000
-
-enum stmt_id {
-    ST_BEGIN,
-    ST_COMMIT,
-    ST_ROLLBACK,
-    ST_VEHICLE_ADD,
-    ST_VEHICLE_GET,
-    ST_VEHICLE_LIST,
-    ST_VEHICLE_REVOKE,
-    ST_VEHICLE_SET_ATTR,
-    ST_VEHICLE_TOUCH,
-    ST_EDGE_ADD,
-    ST_EDGE_GET,
-    ST_EDGE_LIST,
-    ST_EDGE_REVOKE,
-    ST_CLIENT_LOOKUP,
-    ST_ARTIFACT_INSERT,
-    ST_ARTIFACT_GET,
-    ST_ARTIFACT_LIST,
-    ST_CAMPAIGN_INSERT,
-    ST_CAMPAIGN_GET,
-    ST_CAMPAIGN_LIST,
-    ST_CAMPAIGN_SET_STATE,
-    ST_TARGETS_GROUP,
-    ST_TARGETS_MODEL,
-    ST_TARGETS_ALL,
-    ST_TARGETS_ATTRS,
-    ST_TARGET_ONE,
-    ST_DEPLOY_INSERT,
-    ST_DEPLOY_GET,
-    ST_DEPLOY_GET_ID,
-    ST_DEPLOY_CURRENT,
-    ST_DEPLOY_LAST_CANCELLED,
-    ST_DEPLOY_UPDATE,
-    ST_DEPLOY_CANCEL_CAMPAIGN,
-    ST_DEPLOY_UNFINISHED,
-    ST_DEPLOY_COUNTS,
-    ST_DEPLOY_LIST,
-    ST_DEPLOY_ADD_GROUP,
-    ST_DEPLOY_ADD_MODEL,
-    ST_DEPLOY_ADD_ALL,
-    ST_DEPLOY_ADD_ATTRS,
-    ST_MAY_FETCH,
-    ST_OUTBOX_INSERT,
-    ST_OUTBOX_DUE,
-    ST_OUTBOX_RETRY,
-    ST_OUTBOX_MOVE,
-    ST_OUTBOX_DROP_ENDED,
-    ST_OUTBOX_COUNTS,
-    ST_OUTBOX_LIST,
-    ST_OUTBOX_LIST_ALL,
-    ST_OUTBOX_REQUEUE,
-    ST_OUTBOX_PAYLOAD_ADD,
-    ST_OUTBOX_PAYLOAD_GET,
-    ST_OUTBOX_CAMPAIGN_ADD,
-    ST_OUTBOX_MARK_RANGE,
-    ST_SYNC_NORMAL,
-    ST_SYNC_FULL,
-    ST_EVENT_ADD,
-    ST_EVENT_LIST,
-    ST_DATA_VERSION,
-    ST_COUNT
-};
-
-#define VEHICLE_COLS "id, model, grp, attributes, state, created_at, coalesce(last_seen, 0)"
-#define ARTIFACT_COLS "sha256, sha1, md5, size, name, version, hw, signature, created_at"
-#define CAMPAIGN_COLS \
-    "id, name, artifact, target_kind, target, state, created_at, coalesce(started_at, 0), " \
-    "updated_at"
-#define DEPLOY_COLS \
-    "d.id, d.campaign, d.vehicle, d.state, d.bytes, d.detail, d.created_at, d.updated_at, " \
-    "c.state, c.artifact FROM deployments d JOIN campaigns c ON c.id = d.campaign"
-#define UNFINISHED "d.state NOT IN ('installed', 'failed', 'cancelled')"
-/* Schema 002: topic NULL is the vehicle's update topic, payload NULL the empty message.
- * The due scan (the notifier's hot path) reads no body; the lists join it in. */
-#define OUTBOX_COLS \
-    "o.id, o.vehicle, coalesce(o.campaign, 0), o.topic, coalesce(o.payload_id, 0), o.retain, " \
-    "o.state, o.attempts, o.next_attempt_at, coalesce(o.published_at, 0)"
-#define OUTBOX_LIST_FROM \
-    ", coalesce(p.body, '') FROM outbox o LEFT JOIN outbox_payloads p ON p.id = o.payload_id"
-/* What each target kind selects: one WHERE for the walk (ota_db_campaign_targets) and the
- * set-based insert of campaign start, so they cannot disagree. */
-#define TARGET_GROUP "FROM vehicles v WHERE v.grp = ?1 AND v.state = 'active'"
-#define TARGET_MODEL "FROM vehicles v WHERE v.model = ?1 AND v.state = 'active'"
-#define TARGET_ALL   "FROM vehicles v WHERE v.state = 'active'"
-/* Every key of the wanted object (?1) must be a string attribute of equal value: the
- * attributes a device sent as hawkBit configData (hwRevision, ...). */
-#define TARGET_ATTRS \
-    "FROM vehicles v WHERE v.state = 'active' AND json_valid(v.attributes) AND NOT EXISTS " \
-    "(SELECT 1 FROM json_each(?1) AS want WHERE NOT EXISTS (SELECT 1 FROM " \
-    "json_each(v.attributes) AS have WHERE have.key = want.key AND have.type = 'text' AND " \
-    "have.value = want.value))"
-#define DEPLOY_ADD \
-    "INSERT INTO deployments (campaign, vehicle, created_at, updated_at) SELECT ?2, v.id, ?3, " \
-    "?3 "
-
-static const char *const stmt_sql[ST_COUNT] = {
-    [ST_BEGIN] = "BEGIN IMMEDIATE",
-    [ST_COMMIT] = "COMMIT",
-    [ST_ROLLBACK] = "ROLLBACK",
-    /* Vehicles and edges share one id space: a certificate CN must name one client. */
-    [ST_VEHICLE_ADD] = "INSERT INTO vehicles (id, model, grp, created_at) SELECT ?1, ?2, ?3, ?4 "
-                       "WHERE NOT EXISTS (SELECT 1 FROM edges WHERE name = ?1)",
-    [ST_VEHICLE_GET] = "SELECT " VEHICLE_COLS " FROM vehicles WHERE id = ?1",
-    [ST_VEHICLE_LIST] = "SELECT " VEHICLE_COLS " FROM vehicles ORDER BY id",
-    [ST_VEHICLE_REVOKE] = "UPDATE vehicles SET state = 'revoked' WHERE id = ?1",
-    [ST_VEHICLE_SET_ATTR] = "UPDATE vehicles SET attributes = ?2 WHERE id = ?1",
-    [ST_VEHICLE_TOUCH] = "UPDATE vehicles SET last_seen = ?2 WHERE id = ?1",
-    [ST_EDGE_ADD] = "INSERT INTO edges (name, created_at) SELECT ?1, ?2 "
-                    "WHERE NOT EXISTS (SELECT 1 FROM vehicles WHERE id = ?1)",
-    [ST_EDGE_GET] = "SELECT name, state, created_at FROM edges WHERE name = ?1",
-    [ST_EDGE_LIST] = "SELECT name, state, created_at FROM edges ORDER BY name",
-    [ST_EDGE_REVOKE] = "UPDATE edges SET state = 'revoked' WHERE name = ?1",
-    [ST_CLIENT_LOOKUP] = "SELECT 1, state, coalesce(last_seen, 0) FROM vehicles WHERE id = ?1 "
-                         "UNION ALL SELECT 2, state, 0 FROM edges WHERE name = ?1 LIMIT 1",
-    [ST_ARTIFACT_INSERT] = "INSERT INTO artifacts (" ARTIFACT_COLS ") "
-                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    [ST_ARTIFACT_GET] = "SELECT " ARTIFACT_COLS " FROM artifacts WHERE sha256 = ?1",
-    [ST_ARTIFACT_LIST] = "SELECT " ARTIFACT_COLS " FROM artifacts ORDER BY created_at, sha256",
-    [ST_CAMPAIGN_INSERT] = "INSERT INTO campaigns (name, artifact, target_kind, target, state, "
-                           "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, 'created', ?5, ?5)",
-    [ST_CAMPAIGN_GET] = "SELECT " CAMPAIGN_COLS " FROM campaigns WHERE id = ?1",
-    [ST_CAMPAIGN_LIST] = "SELECT " CAMPAIGN_COLS " FROM campaigns ORDER BY id",
-    [ST_CAMPAIGN_SET_STATE] = "UPDATE campaigns SET state = ?2, updated_at = ?3, started_at = "
-                              "coalesce(started_at, CASE WHEN ?2 = 'running' THEN ?3 END) "
-                              "WHERE id = ?1",
-    [ST_TARGETS_GROUP] = "SELECT v.id " TARGET_GROUP " ORDER BY v.id",
-    [ST_TARGETS_MODEL] = "SELECT v.id " TARGET_MODEL " ORDER BY v.id",
-    [ST_TARGETS_ALL] = "SELECT v.id " TARGET_ALL " ORDER BY v.id",
-    [ST_TARGETS_ATTRS] = "SELECT v.id " TARGET_ATTRS " ORDER BY v.id",
-    [ST_TARGET_ONE] = "SELECT state = 'active' FROM vehicles WHERE id = ?1",
-    [ST_DEPLOY_INSERT] = "INSERT INTO deployments (campaign, vehicle, created_at, updated_at) "
-                         "VALUES (?1, ?2, ?3, ?3)",
-    [ST_DEPLOY_GET] = "SELECT " DEPLOY_COLS " WHERE d.campaign = ?1 AND d.vehicle = ?2",
-    [ST_DEPLOY_GET_ID] = "SELECT " DEPLOY_COLS " WHERE d.id = ?1",
-    [ST_DEPLOY_CURRENT] = "SELECT " DEPLOY_COLS " WHERE d.vehicle = ?1 AND " UNFINISHED
-                          " AND (c.state = 'running' OR (c.state = 'paused' AND "
-                          "d.state <> 'pending')) ORDER BY d.id DESC LIMIT 1",
-    [ST_DEPLOY_LAST_CANCELLED] = "SELECT " DEPLOY_COLS " WHERE d.vehicle = ?1 AND "
-                                 "d.state = 'cancelled' ORDER BY d.id DESC LIMIT 1",
-    [ST_DEPLOY_UPDATE] = "UPDATE deployments SET state = ?2, bytes = ?3, detail = ?4, "
-                         "updated_at = ?5 WHERE id = ?1",
-    [ST_DEPLOY_CANCEL_CAMPAIGN] = "UPDATE deployments AS d SET state = 'cancelled', "
-                                  "updated_at = ?2 WHERE d.campaign = ?1 AND " UNFINISHED,
-    [ST_DEPLOY_UNFINISHED] = "SELECT count(*) FROM deployments d WHERE d.campaign = ?1 AND "
-                             UNFINISHED,
-    [ST_DEPLOY_COUNTS] = "SELECT state, count(*) FROM deployments WHERE campaign = ?1 "
-                         "GROUP BY state",
-    [ST_DEPLOY_LIST] = "SELECT " DEPLOY_COLS " WHERE d.campaign = ?1 ORDER BY d.vehicle",
-    /* campaign start: the whole snapshot in one statement per target kind (?1 the group,
-     * model or attribute object, unused for all). */
-    [ST_DEPLOY_ADD_GROUP] = DEPLOY_ADD TARGET_GROUP " ORDER BY v.id",
-    [ST_DEPLOY_ADD_MODEL] = DEPLOY_ADD TARGET_MODEL " ORDER BY v.id",
-    [ST_DEPLOY_ADD_ALL] = DEPLOY_ADD TARGET_ALL " ORDER BY v.id",
-    [ST_DEPLOY_ADD_ATTRS] = DEPLOY_ADD TARGET_ATTRS " ORDER BY v.id",
-    [ST_MAY_FETCH] = "SELECT 1 FROM deployments d JOIN campaigns c ON c.id = d.campaign "
-                     "WHERE d.vehicle = ?1 AND c.artifact = ?2 AND c.state <> 'cancelled' "
-                     "AND d.state <> 'cancelled' LIMIT 1",
-    [ST_OUTBOX_INSERT] = "INSERT INTO outbox (vehicle, campaign, topic, payload_id, retain, state, "
-                         "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    /* The partial index outbox_due (id, next_attempt_at) WHERE state = 'pending' holds
-     * only pending rows, in id order: no sort, published rows never walked, and
-     * next_attempt_at filtered in the index. */
-    [ST_OUTBOX_DUE] = "SELECT " OUTBOX_COLS " FROM outbox o INDEXED BY outbox_due WHERE "
-                      "o.state = 'pending' AND o.id > ?2 AND o.next_attempt_at <= ?1 "
-                      "ORDER BY o.id LIMIT ?3",
-    /* A run of acknowledged ids: the narrow rows of one or two pages rewritten, and their
-     * entries deleted from the two partial indexes; nothing inserted into an index. NOT
-     * INDEXED: walk the rowid range; through outbox_due, which the update shrinks, SQLite
-     * would collect the rowids first and then update them (two passes). */
-    [ST_OUTBOX_MARK_RANGE] = "UPDATE outbox NOT INDEXED SET state = 'published', "
-                             "published_at = ?3 WHERE id BETWEEN ?1 AND ?2 AND state = "
-                             "'pending'",
-    [ST_OUTBOX_PAYLOAD_ADD] = "INSERT INTO outbox_payloads (body) VALUES (?1)",
-    [ST_OUTBOX_PAYLOAD_GET] = "SELECT body FROM outbox_payloads WHERE id = ?1",
-    [ST_OUTBOX_CAMPAIGN_ADD] = "INSERT INTO outbox (vehicle, campaign, payload_id, retain, state, "
-                               "created_at) SELECT d.vehicle, d.campaign, ?2, 1, 'pending', ?3 "
-                               "FROM deployments d WHERE d.campaign = ?1 ORDER BY d.vehicle",
-    [ST_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
-    [ST_SYNC_FULL] = "PRAGMA synchronous = FULL",
-    [ST_OUTBOX_RETRY] = "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2 "
-                        "WHERE id = ?1",
-    /* "state <> 'published'" (never true of ?2, held or pending) lets the partial index
-     * outbox_campaign serve the move. */
-    [ST_OUTBOX_MOVE] = "UPDATE outbox SET state = ?3 WHERE campaign = ?1 AND state = ?2 AND "
-                       "state <> 'published'",
-    [ST_OUTBOX_DROP_ENDED] = "UPDATE outbox SET state = 'dropped' WHERE campaign = ?1 AND "
-                             "state = 'held' AND state <> 'published' AND vehicle IN (SELECT "
-                             "vehicle FROM deployments d WHERE d.campaign = ?1 AND NOT ("
-                             UNFINISHED "))",
-    /* Unsent rows from the partial index; published ones as the rest of the row count (an
-     * index walk that counts cells per page), not by reading every row. */
-    [ST_OUTBOX_COUNTS] = "SELECT state, count(*) FROM outbox WHERE state <> 'published' GROUP "
-                         "BY state UNION ALL SELECT 'published', (SELECT count(*) FROM outbox) - "
-                         "(SELECT count(*) FROM outbox WHERE state <> 'published')",
-    [ST_OUTBOX_LIST] = "SELECT " OUTBOX_COLS OUTBOX_LIST_FROM " WHERE o.vehicle = ?1 ORDER BY o.id",
-    [ST_OUTBOX_LIST_ALL] = "SELECT " OUTBOX_COLS OUTBOX_LIST_FROM " ORDER BY o.id",
-    /* Per vehicle, its newest published retained message again, unless a newer one is
-     * pending anyway (?2: not the empty clearing ones). One pass, whatever the fleet. The
-     * copy shares the original's payload row. */
-    [ST_OUTBOX_REQUEUE] = "INSERT INTO outbox (vehicle, campaign, topic, payload_id, retain, "
-                          "state, created_at) SELECT o.vehicle, o.campaign, o.topic, "
-                          "o.payload_id, 1, 'pending', ?1 FROM outbox o WHERE o.id IN (SELECT "
-                          "max(id) FROM outbox WHERE state = 'published' AND retain = 1 GROUP BY "
-                          "vehicle) AND "
-                          "(?2 = 0 OR o.payload_id IS NOT NULL) AND NOT EXISTS (SELECT 1 FROM "
-                          "outbox p WHERE p.vehicle = o.vehicle AND p.state = 'pending' AND "
-                          "p.id > o.id) ORDER BY o.id",
-    [ST_EVENT_ADD] = "INSERT INTO events (ts, actor, kind, vehicle, campaign, state, bytes, "
-                     "detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    [ST_EVENT_LIST] = "SELECT id, ts, actor, kind, vehicle, coalesce(campaign, 0), state, "
-                      "coalesce(bytes, -1), detail FROM events WHERE (?1 = 0 OR campaign = ?1) "
-                      "AND (?2 IS NULL OR vehicle = ?2) ORDER BY id",
-    [ST_DATA_VERSION] = "PRAGMA data_version",
-};
+#include "ota_db_driver.h"
 
 struct ota_db {
-    sqlite3 *h;
-    sqlite3_stmt *stmt[ST_COUNT];
+    const struct ota_db_driver *drv;
+    void *c;
 };
 
-static const char *const campaign_states[] = { "created", "running", "paused", "cancelled",
-                                               "finished" };
+#define NARGS(a) (sizeof(a) / sizeof((a)[0]))
+/* ARGS(x, y): a compound-literal array and its length, for the helpers below */
+#define ARGS(...)                                                     \
+    (const struct ota_db_arg[]){ __VA_ARGS__ },                       \
+        (unsigned)NARGS(((const struct ota_db_arg[]){ __VA_ARGS__ }))
+#define NOARGS NULL, 0
+
+/* ---- names ----------------------------------------------------------------------------- */
+
+static const char *const campaign_states[OTA_CAMPAIGN_STATE_COUNT] = {
+    "created", "starting", "running", "paused", "cancelled", "finished"
+};
 static const char *const target_kinds[] = { "vehicles", "group", "model", "all", "attributes" };
 static const char *const outbox_states[] = { "held", "pending", "published", "dropped" };
 
 const char *ota_campaign_state_name(enum ota_campaign_state s)
 {
-    return (unsigned)s < 5 ? campaign_states[s] : "unknown";
+    return (unsigned)s < OTA_CAMPAIGN_STATE_COUNT ? campaign_states[s] : "unknown";
+}
+
+int ota_campaign_state_parse(const char *name, enum ota_campaign_state *ret)
+{
+    for (unsigned i = 0; name && i < OTA_CAMPAIGN_STATE_COUNT; i++)
+        if (strcmp(name, campaign_states[i]) == 0) {
+            *ret = (enum ota_campaign_state)i;
+            return 0;
+        }
+    return -EINVAL;
+}
+
+bool ota_campaign_state_open(enum ota_campaign_state s)
+{
+    return s == OTA_CAMPAIGN_CREATED || s == OTA_CAMPAIGN_STARTING || s == OTA_CAMPAIGN_RUNNING ||
+           s == OTA_CAMPAIGN_PAUSED;
 }
 
 const char *ota_target_kind_name(enum ota_target_kind k)
 {
-    return (unsigned)k < 5 ? target_kinds[k] : "unknown";
+    return (unsigned)k < NARGS(target_kinds) ? target_kinds[k] : "unknown";
 }
 
-static int name_index(const char *const *names, unsigned n, const char *s)
+uint64_t ota_campaign_unfinished(const struct ota_campaign *c)
 {
-    for (unsigned i = 0; s && i < n; i++)
-        if (strcmp(names[i], s) == 0)
-            return (int)i;
+    uint64_t n = 0;
+
+    for (unsigned s = 0; s < OTA_DEPLOY_STATE_COUNT; s++)
+        if (!ota_deploy_state_final((enum ota_deploy_state)s))
+            n += c->counts[s];
+    return n;
+}
+
+/* ---- plumbing: run a statement, read its rows ------------------------------------------ */
+
+/* The current row of a statement, for the fill functions. */
+struct row {
+    struct ota_db *db;
+    enum ota_stmt id;
+};
+
+static int64_t col_int(const struct row *r, unsigned col)
+{
+    return r->db->drv->integer(r->db->c, r->id, col);
+}
+
+/* A text column; "" for SQL NULL. Valid until the statement steps. */
+static const char *col_str(const struct row *r, unsigned col)
+{
+    const char *t = r->db->drv->text(r->db->c, r->id, col);
+
+    return t ? t : "";
+}
+
+/* NULL stays NULL (optional fields of events). */
+static const char *col_opt(const struct row *r, unsigned col)
+{
+    return r->db->drv->text(r->db->c, r->id, col);
+}
+
+static void col_copy(const struct row *r, unsigned col, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", col_str(r, col));
+}
+
+/* Replaces *@dst with a copy of the column; -ENOMEM. */
+static int col_dup(const struct row *r, unsigned col, char **dst)
+{
+    char *s = strdup(col_str(r, col));
+
+    if (!s)
+        return -ENOMEM;
+    free(*dst);
+    *dst = s;
     return 0;
 }
 
-/* ---- plumbing -------------------------------------------------------------------------- */
-
-static int map_rc(int rc)
+static int enum_of(const char *const *names, unsigned n, const char *s, int *ret)
 {
-    switch (rc & 0xff) {
-    case SQLITE_OK:
-    case SQLITE_DONE:
-    case SQLITE_ROW:
-        return 0;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return -EBUSY;
-    case SQLITE_CONSTRAINT:
-        return -EEXIST;
-    case SQLITE_NOMEM:
-        return -ENOMEM;
-    case SQLITE_FULL:
-        return -ENOSPC;
-    default:
-        return -EIO;
+    for (unsigned i = 0; i < n; i++)
+        if (strcmp(names[i], s) == 0) {
+            *ret = (int)i;
+            return 0;
+        }
+    return -EIO; /* a value the schema's CHECK should have refused: a foreign database */
+}
+
+/* Runs @id to completion: a changing statement, or one whose rows do not matter.
+ * *ret_changes (may be NULL): rows changed. */
+static int exec(struct ota_db *db, enum ota_stmt id, const struct ota_db_arg *a, unsigned n,
+                int64_t *ret_changes)
+{
+    int r = db->drv->run(db->c, id, a, n);
+
+    if (r > 0) {
+        db->drv->reset(db->c, id);
+        r = 0;
     }
-}
-
-/* Takes a prepared statement, resetting it so a previous caller's state never leaks. */
-static sqlite3_stmt *stmt(struct ota_db *db, enum stmt_id id)
-{
-    sqlite3_stmt *st = db->stmt[id];
-
-    if (st) {
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-    }
-    return st;
-}
-
-static void done(sqlite3_stmt *st)
-{
-    if (st) {
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-    }
-}
-
-static int bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
-}
-
-static char *col_dup(sqlite3_stmt *st, int i)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-
-    return strdup(t ? (const char *)t : "");
-}
-
-static void col_copy(sqlite3_stmt *st, int i, char *buf, size_t len)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-
-    snprintf(buf, len, "%s", t ? (const char *)t : "");
-}
-
-static const char *col_str(sqlite3_stmt *st, int i)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-
-    return t ? (const char *)t : NULL;
-}
-
-/* Runs a statement that returns no rows; -ENOENT when it changed nothing and
- * @need_change is set. */
-static int exec_change(struct ota_db *db, sqlite3_stmt *st, bool need_change)
-{
-    int rc = sqlite3_step(st);
-    int r = rc == SQLITE_DONE ? 0 : map_rc(rc);
-
-    if (r == 0 && need_change && sqlite3_changes(db->h) == 0)
-        r = -ENOENT;
-    done(st);
+    if (r == 0 && ret_changes)
+        *ret_changes = db->drv->changes(db->c, id);
     return r;
 }
 
-/* Steps one row: 0 with the row ready, -ENOENT for none, else an error (statement reset). */
-static int step_one(sqlite3_stmt *st)
+/* Like exec(), and -ENOENT when it changed nothing. */
+static int exec_one(struct ota_db *db, enum ota_stmt id, const struct ota_db_arg *a, unsigned n)
 {
-    int rc = sqlite3_step(st);
+    int64_t changed = 0;
+    int r = exec(db, id, a, n, &changed);
 
-    if (rc == SQLITE_ROW)
-        return 0;
-    done(st);
-    return rc == SQLITE_DONE ? -ENOENT : map_rc(rc);
+    return r < 0 ? r : changed > 0 ? 0 : -ENOENT;
 }
 
-static int exec_sql(struct ota_db *db, const char *sql)
+typedef int fill_fn(const struct row *r, void *out);
+
+/* The one row-fetch helper: runs @id, maps its first row with @fill into @out, and resets
+ * the statement on every path. -ENOENT when there is no row. */
+static int fetch(struct ota_db *db, enum ota_stmt id, const struct ota_db_arg *a, unsigned n,
+                 fill_fn *fill, void *out)
 {
-    return map_rc(sqlite3_exec(db->h, sql, NULL, NULL, NULL));
+    struct row row = { db, id };
+    int r = db->drv->run(db->c, id, a, n);
+
+    if (r == 0)
+        return -ENOENT;
+    if (r < 0)
+        return r;
+    r = fill(&row, out);
+    db->drv->reset(db->c, id);
+    return r;
 }
 
-static int prepare_all(struct ota_db *db)
+static int fill_int(const struct row *r, void *out)
 {
-    for (int i = 0; i < ST_COUNT; i++) {
-        if (db->stmt[i])
-            continue;
-        if (sqlite3_prepare_v3(db->h, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &db->stmt[i],
-                               NULL) != SQLITE_OK)
-            return -EIO;
-    }
+    *(int64_t *)out = col_int(r, 0);
     return 0;
 }
 
-int ota_db_open(const char *path, int flags, struct ota_db **ret_db)
+/* The first column of the first row as an integer. */
+static int fetch_int(struct ota_db *db, enum ota_stmt id, const struct ota_db_arg *a,
+                     unsigned n, int64_t *ret)
 {
-    struct ota_db *db = NULL;
-    sqlite3_stmt *st = NULL;
-    int r = -EIO, oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+    return fetch(db, id, a, n, fill_int, ret);
+}
 
-    if (!(flags & OTA_DB_CREATE) && access(path, F_OK) < 0)
-        return -ENOENT;
-    if (flags & OTA_DB_CREATE)
-        oflags |= SQLITE_OPEN_CREATE;
-    db = calloc(1, sizeof(*db));
+/* ---- iterators ----------------------------------------------------------------------- */
+
+static int iter_begin(struct ota_db_iter *it, struct ota_db *db, enum ota_stmt id,
+                      const struct ota_db_arg *a, unsigned n, size_t cur_size,
+                      void (*cur_clear)(void *))
+{
+    memset(it, 0, sizeof(*it));
+    it->db = db;
+    it->stmt = id;
+    it->cur_clear = cur_clear;
+    it->cur = calloc(1, cur_size);
+    if (!it->cur)
+        return -ENOMEM;
+    it->pending = db->drv->run(db->c, id, a, n);
+    return it->pending < 0 ? it->pending : 0;
+}
+
+/* The next row through @fill into it->cur: 1, 0 at the end, or an error. The statement
+ * steps on the following call, so what @fill borrowed from the row stays valid until
+ * then. */
+static int iter_next(struct ota_db_iter *it, fill_fn *fill)
+{
+    struct row row = { it->db, it->stmt };
+    int r;
+
+    if (!it->db)
+        return it->pending;
+    if (it->consumed) {
+        it->consumed = false;
+        it->pending = it->db->drv->next(it->db->c, it->stmt);
+    }
+    if (it->pending <= 0)
+        return it->pending;
+    if (it->cur_clear)
+        it->cur_clear(it->cur);
+    r = fill(&row, it->cur);
+    if (r < 0) {
+        ota_db_iter_end(it);
+        it->pending = r;
+        return r;
+    }
+    it->consumed = true;
+    return 1;
+}
+
+void ota_db_iter_end(struct ota_db_iter *it)
+{
+    if (it->db && it->pending > 0)
+        it->db->drv->reset(it->db->c, it->stmt);
+    if (it->cur && it->cur_clear)
+        it->cur_clear(it->cur);
+    free(it->cur);
+    it->cur = NULL;
+    it->pending = 0;
+    it->db = NULL;
+}
+
+/* ---- connection and schema ----------------------------------------------------------- */
+
+int ota_db_open(const char *where, int flags, struct ota_db **ret_db)
+{
+    struct ota_db *db = calloc(1, sizeof(*db));
+    int r;
+
     if (!db)
         return -ENOMEM;
-    if (sqlite3_open_v2(path, &db->h, oflags, NULL) != SQLITE_OK)
-        goto out;
-    sqlite3_busy_timeout(db->h, BUSY_TIMEOUT_MS);
-    sqlite3_extended_result_codes(db->h, 1);
-    /* journal_mode reads the header: a file that is not a database fails here, at open. */
-    if (sqlite3_prepare_v2(db->h, "PRAGMA journal_mode = WAL", -1, &st, NULL) != SQLITE_OK ||
-        sqlite3_step(st) != SQLITE_ROW ||
-        strcmp((const char *)sqlite3_column_text(st, 0), "wal") != 0)
-        goto out;
-    /* FULL: a committed campaign start or status survives power loss too. (ota-notifier
-     * commits its PUBACK marks with NORMAL: losing the newest ones only re-sends.) */
-    if ((r = exec_sql(db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL")) < 0)
-        goto out;
+    db->drv = &ota_db_sqlite_driver;
+    r = db->drv->connect(where, flags & OTA_DB_CREATE, &db->c);
+    if (r < 0) {
+        free(db);
+        return r;
+    }
     *ret_db = db;
-    db = NULL;
-    r = 0;
-out:
-    sqlite3_finalize(st);
-    if (r < 0 && r != -ENOMEM && r != -EBUSY)
-        r = -EIO;
-    ota_db_close(db);
-    return r;
+    return 0;
 }
 
 void ota_db_close(struct ota_db *db)
 {
     if (!db)
         return;
-    for (int i = 0; i < ST_COUNT; i++)
-        sqlite3_finalize(db->stmt[i]);
-    sqlite3_close(db->h);
+    db->drv->disconnect(db->c);
     free(db);
 }
 
 const char *ota_db_errmsg(struct ota_db *db)
 {
-    return db && db->h ? sqlite3_errmsg(db->h) : "no database";
+    return db && db->c ? db->drv->errmsg(db->c) : "no database";
 }
 
-static int user_version(struct ota_db *db, unsigned *ret)
+unsigned ota_db_schema_target(const struct ota_db *db)
 {
-    sqlite3_stmt *st = NULL;
-    int r = -EIO;
-
-    if (sqlite3_prepare_v2(db->h, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW) {
-        *ret = (unsigned)sqlite3_column_int(st, 0);
-        r = 0;
-    }
-    sqlite3_finalize(st);
-    return r;
+    return *db->drv->version;
 }
 
 int ota_db_migrate(struct ota_db *db)
@@ -435,23 +277,14 @@ int ota_db_migrate(struct ota_db *db)
     unsigned v;
     int r;
 
-    if ((r = user_version(db, &v)) < 0)
+    if ((r = db->drv->schema_version(db->c, &v)) < 0)
         return r;
-    if (v > ota_schema_version)
+    if (v > *db->drv->version)
         return -EPROTO;
-    for (; v < ota_schema_version; v++) {
-        char sql[64];
-
-        snprintf(sql, sizeof(sql), "PRAGMA user_version = %u", v + 1);
-        if ((r = exec_sql(db, "BEGIN IMMEDIATE")) < 0)
+    for (; v < *db->drv->version; v++)
+        if ((r = db->drv->migrate(db->c, v + 1, db->drv->migrations[v])) < 0)
             return r;
-        if ((r = exec_sql(db, ota_schema_migrations[v])) < 0 || (r = exec_sql(db, sql)) < 0 ||
-            (r = exec_sql(db, "COMMIT")) < 0) {
-            exec_sql(db, "ROLLBACK");
-            return r == -EEXIST ? -EIO : r;
-        }
-    }
-    return prepare_all(db);
+    return db->drv->prepare(db->c);
 }
 
 int ota_db_check_schema(struct ota_db *db)
@@ -459,878 +292,990 @@ int ota_db_check_schema(struct ota_db *db)
     unsigned v;
     int r;
 
-    if ((r = user_version(db, &v)) < 0)
+    if ((r = db->drv->schema_version(db->c, &v)) < 0)
         return r;
-    if (v < ota_schema_version)
+    if (v < *db->drv->version)
         return -ESTALE;
-    if (v > ota_schema_version)
+    if (v > *db->drv->version)
         return -EPROTO;
-    return prepare_all(db);
+    return db->drv->prepare(db->c);
 }
 
 int ota_db_begin(struct ota_db *db)
 {
-    sqlite3_stmt *st = stmt(db, ST_BEGIN);
-
-    return st ? exec_change(db, st, false) : -EIO;
+    return exec(db, ST_BEGIN, NOARGS, NULL);
 }
 
 int ota_db_commit(struct ota_db *db)
 {
-    sqlite3_stmt *st = stmt(db, ST_COMMIT);
-
-    return st ? exec_change(db, st, false) : -EIO;
+    return exec(db, ST_COMMIT, NOARGS, NULL);
 }
 
 void ota_db_rollback(struct ota_db *db)
 {
-    sqlite3_stmt *st = stmt(db, ST_ROLLBACK);
-
-    if (st && sqlite3_get_autocommit(db->h) == 0)
-        exec_change(db, st, false);
+    if (db->drv->in_transaction(db->c))
+        (void)exec(db, ST_ROLLBACK, NOARGS, NULL);
 }
 
 int ota_db_data_version(struct ota_db *db, int64_t *ret)
 {
-    sqlite3_stmt *st = stmt(db, ST_DATA_VERSION);
-    int r;
-
-    if (!st)
-        return -EIO;
-    if ((r = step_one(st)) < 0)
-        return r == -ENOENT ? -EIO : r;
-    *ret = sqlite3_column_int64(st, 0);
-    done(st);
-    return 0;
+    if (db->drv != &ota_db_sqlite_driver)
+        return -ENOTSUP;
+    return ota_db_sqlite_data_version(db->c, ret);
 }
 
-/* Runs @st and hands each row to @row_cb, which converts it and calls the user's callback. */
-typedef int row_fn(sqlite3_stmt *st, void *cb, void *ctx);
-
-static int each_row(sqlite3_stmt *st, row_fn *fn, void *cb, void *ctx)
+int ota_db_sync_full(struct ota_db *db, bool full)
 {
-    int rc, r = 0;
-
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if ((r = fn(st, cb, ctx)) != 0)
-            break;
-    }
-    if (r == 0 && rc != SQLITE_DONE)
-        r = map_rc(rc);
-    done(st);
-    return r;
+    if (db->drv != &ota_db_sqlite_driver)
+        return -ENOTSUP;
+    return ota_db_sqlite_sync_full(db->c, full);
 }
 
-#define PREPARED(db, id)                     \
-    sqlite3_stmt *st = stmt((db), (id));     \
-    if (!st)                                 \
-        return -EIO
+int ota_db_wal_index(struct ota_db *db, const volatile void **ret)
+{
+    if (db->drv != &ota_db_sqlite_driver)
+        return -ENOTSUP;
+    return ota_db_sqlite_wal_index(db->c, ret);
+}
 
 /* ---- vehicles and edges ---------------------------------------------------------------- */
+
+static void vehicle_clear(void *p)
+{
+    struct ota_vehicle *v = p;
+
+    free(v->model);
+    free(v->group);
+    free(v->attributes);
+    free(v->installed_version);
+    v->model = v->group = v->attributes = v->installed_version = NULL;
+}
 
 void ota_vehicle_free(struct ota_vehicle *v)
 {
     if (!v)
         return;
-    free(v->model);
-    free(v->group);
-    free(v->attributes);
+    vehicle_clear(v);
     free(v);
 }
 
-static int vehicle_fill(sqlite3_stmt *st, struct ota_vehicle *v)
+/* id, model, grp, attributes, state, created_at, last_seen, installed_sha256,
+ * installed_version, installed_at */
+static int vehicle_fill(const struct row *r, void *out)
 {
-    col_copy(st, 0, v->id, sizeof(v->id));
-    v->model = col_dup(st, 1);
-    v->group = col_dup(st, 2);
-    v->attributes = col_dup(st, 3);
-    v->revoked = strcmp(col_str(st, 4), "revoked") == 0;
-    v->created_at = sqlite3_column_int64(st, 5);
-    v->last_seen = sqlite3_column_int64(st, 6);
-    return v->model && v->group && v->attributes ? 0 : -ENOMEM;
+    struct ota_vehicle *v = out;
+    int ret;
+
+    col_copy(r, 0, v->id, sizeof(v->id));
+    if ((ret = col_dup(r, 1, &v->model)) < 0 || (ret = col_dup(r, 2, &v->group)) < 0 ||
+        (ret = col_dup(r, 3, &v->attributes)) < 0 || (ret = col_dup(r, 8, &v->installed_version)) < 0)
+        return ret;
+    v->revoked = strcmp(col_str(r, 4), "revoked") == 0;
+    v->created_at = col_int(r, 5);
+    v->last_seen = col_int(r, 6);
+    col_copy(r, 7, v->installed_sha256, sizeof(v->installed_sha256));
+    v->installed_at = col_int(r, 9);
+    return 0;
 }
 
-int ota_db_vehicle_add(struct ota_db *db, const char *id, const char *model, const char *group)
+int ota_db_vehicle_add(struct ota_db *db, const char *id, const char *model, const char *group,
+                       const char *attributes)
 {
-    PREPARED(db, ST_VEHICLE_ADD);
+    int r = exec_one(db, ST_VEHICLE_ADD,
+                     ARGS(ARG_TEXT(id), ARG_TEXT(model ? model : ""), ARG_TEXT(group ? group : ""),
+                          ARG_TEXT(attributes ? attributes : "{}"), ARG_INT(ota_now())));
+
+    return r == -ENOENT ? -EEXIST : r; /* nothing inserted: an edge has that name */
+}
+
+/* A struct filled by @fill from the row of @id, new in *ret (freed with @free_fn on error). */
+static int fetch_new(struct ota_db *db, enum ota_stmt id, const struct ota_db_arg *a, unsigned n,
+                     size_t size, fill_fn *fill, void (*free_fn)(void *), void **ret)
+{
+    void *obj = calloc(1, size);
     int r;
 
-    if (bind_text(st, 1, id) || bind_text(st, 2, model ? model : "") ||
-        bind_text(st, 3, group ? group : "") || sqlite3_bind_int64(st, 4, ota_now())) {
-        done(st);
-        return -EIO;
+    if (!obj)
+        return -ENOMEM;
+    r = fetch(db, id, a, n, fill, obj);
+    if (r < 0) {
+        free_fn(obj);
+        return r;
     }
-    r = exec_change(db, st, true);
-    return r == -ENOENT ? -EEXIST : r;
+    *ret = obj;
+    return 0;
+}
+
+static void vehicle_free_p(void *p)
+{
+    ota_vehicle_free(p);
 }
 
 int ota_db_vehicle_get(struct ota_db *db, const char *id, struct ota_vehicle **ret)
 {
-    PREPARED(db, ST_VEHICLE_GET);
-    struct ota_vehicle *v = NULL;
-    int r;
-
-    if (bind_text(st, 1, id) != SQLITE_OK) {
-        done(st);
-        return -EIO;
-    }
-    if ((r = step_one(st)) < 0)
-        return r;
-    v = calloc(1, sizeof(*v));
-    r = v ? vehicle_fill(st, v) : -ENOMEM;
-    done(st);
-    if (r < 0) {
-        ota_vehicle_free(v);
-        return r;
-    }
-    *ret = v;
-    return 0;
+    return fetch_new(db, ST_VEHICLE_GET, ARGS(ARG_TEXT(id)), sizeof(**ret), vehicle_fill,
+                     vehicle_free_p, (void **)ret);
 }
 
-static int vehicle_row(sqlite3_stmt *st, void *cb, void *ctx)
+int ota_db_vehicles_begin(struct ota_db *db, const struct ota_vehicle_filter *f,
+                          struct ota_db_iter *it)
 {
-    struct ota_vehicle v = { 0 };
-    int r = vehicle_fill(st, &v);
+    const struct ota_vehicle_filter none = { 0 };
 
-    if (r == 0)
-        r = ((int (*)(const struct ota_vehicle *, void *))cb)(&v, ctx);
-    free(v.model);
-    free(v.group);
-    free(v.attributes);
+    if (!f)
+        f = &none;
+    return iter_begin(it, db, ST_VEHICLE_LIST,
+                      ARGS(ARG_TEXT(f->group), ARG_TEXT(f->model), ARG_TEXT(f->version)),
+                      sizeof(struct ota_vehicle), vehicle_clear);
+}
+
+int ota_db_vehicles_next(struct ota_db_iter *it, const struct ota_vehicle **ret)
+{
+    int r = iter_next(it, vehicle_fill);
+
+    if (r > 0)
+        *ret = it->cur;
     return r;
 }
 
-int ota_db_vehicle_list(struct ota_db *db, int (*cb)(const struct ota_vehicle *, void *),
-                        void *ctx)
+int ota_db_vehicle_set_revoked(struct ota_db *db, const char *id, bool revoked)
 {
-    PREPARED(db, ST_VEHICLE_LIST);
-    return each_row(st, vehicle_row, (void *)cb, ctx);
+    return exec_one(db, ST_VEHICLE_SET_STATE,
+                    ARGS(ARG_TEXT(id), ARG_TEXT(revoked ? "revoked" : "active")));
 }
 
-static int update_by_id(struct ota_db *db, enum stmt_id id, const char *key, const char *text,
-                        int64_t num, bool use_num)
+int ota_db_vehicle_set(struct ota_db *db, const char *id, const char *model, const char *group,
+                       const char *attributes)
 {
-    PREPARED(db, id);
-
-    if (bind_text(st, 1, key) ||
-        (use_num ? sqlite3_bind_int64(st, 2, num) : text ? bind_text(st, 2, text) : 0)) {
-        done(st);
-        return -EIO;
-    }
-    return exec_change(db, st, true);
-}
-
-int ota_db_vehicle_revoke(struct ota_db *db, const char *id)
-{
-    return update_by_id(db, ST_VEHICLE_REVOKE, id, NULL, 0, false);
-}
-
-int ota_db_vehicle_set_attributes(struct ota_db *db, const char *id, const char *json)
-{
-    return update_by_id(db, ST_VEHICLE_SET_ATTR, id, json ? json : "{}", 0, false);
+    return exec_one(db, ST_VEHICLE_SET,
+                    ARGS(ARG_TEXT(id), ARG_TEXT(model), ARG_TEXT(group), ARG_TEXT(attributes)));
 }
 
 int ota_db_vehicle_touch(struct ota_db *db, const char *id, int64_t now)
 {
-    return update_by_id(db, ST_VEHICLE_TOUCH, id, NULL, now, true);
+    return exec_one(db, ST_VEHICLE_TOUCH, ARGS(ARG_TEXT(id), ARG_INT(now)));
 }
 
-static void edge_fill(sqlite3_stmt *st, struct ota_edge *e)
+int ota_db_vehicle_installed(struct ota_db *db, const char *id, const char *sha256,
+                             const char *version, int64_t now)
 {
-    col_copy(st, 0, e->name, sizeof(e->name));
-    e->revoked = strcmp(col_str(st, 1), "revoked") == 0;
-    e->created_at = sqlite3_column_int64(st, 2);
+    return exec_one(db, ST_VEHICLE_INSTALLED,
+                    ARGS(ARG_TEXT(id), ARG_TEXT(sha256), ARG_TEXT(version ? version : ""),
+                         ARG_INT(now)));
+}
+
+/* name, state, created_at */
+static int edge_fill(const struct row *r, void *out)
+{
+    struct ota_edge *e = out;
+
+    col_copy(r, 0, e->name, sizeof(e->name));
+    e->revoked = strcmp(col_str(r, 1), "revoked") == 0;
+    e->created_at = col_int(r, 2);
+    return 0;
 }
 
 int ota_db_edge_add(struct ota_db *db, const char *name)
 {
-    PREPARED(db, ST_EDGE_ADD);
-    int r;
+    int r = exec_one(db, ST_EDGE_ADD, ARGS(ARG_TEXT(name), ARG_INT(ota_now())));
 
-    if (bind_text(st, 1, name) || sqlite3_bind_int64(st, 2, ota_now())) {
-        done(st);
-        return -EIO;
-    }
-    r = exec_change(db, st, true);
-    return r == -ENOENT ? -EEXIST : r;
+    return r == -ENOENT ? -EEXIST : r; /* nothing inserted: a vehicle has that id */
 }
 
 int ota_db_edge_get(struct ota_db *db, const char *name, struct ota_edge *ret)
 {
-    PREPARED(db, ST_EDGE_GET);
-    int r;
+    return fetch(db, ST_EDGE_GET, ARGS(ARG_TEXT(name)), edge_fill, ret);
+}
 
-    if (bind_text(st, 1, name) != SQLITE_OK) {
-        done(st);
-        return -EIO;
-    }
-    if ((r = step_one(st)) < 0)
-        return r;
-    edge_fill(st, ret);
-    done(st);
+int ota_db_edges_begin(struct ota_db *db, struct ota_db_iter *it)
+{
+    return iter_begin(it, db, ST_EDGE_LIST, NOARGS, sizeof(struct ota_edge), NULL);
+}
+
+int ota_db_edges_next(struct ota_db_iter *it, const struct ota_edge **ret)
+{
+    int r = iter_next(it, edge_fill);
+
+    if (r > 0)
+        *ret = it->cur;
+    return r;
+}
+
+int ota_db_edge_set_revoked(struct ota_db *db, const char *name, bool revoked)
+{
+    return exec_one(db, ST_EDGE_SET_STATE,
+                    ARGS(ARG_TEXT(name), ARG_TEXT(revoked ? "revoked" : "active")));
+}
+
+struct client {
+    int kind;
+    bool revoked;
+    int64_t last_seen;
+};
+
+/* kind (1 vehicle, 2 edge), state, last_seen */
+static int client_fill(const struct row *r, void *out)
+{
+    struct client *c = out;
+
+    c->kind = (int)col_int(r, 0);
+    c->revoked = strcmp(col_str(r, 1), "active") != 0;
+    c->last_seen = col_int(r, 2);
     return 0;
-}
-
-static int edge_row(sqlite3_stmt *st, void *cb, void *ctx)
-{
-    struct ota_edge e;
-
-    edge_fill(st, &e);
-    return ((int (*)(const struct ota_edge *, void *))cb)(&e, ctx);
-}
-
-int ota_db_edge_list(struct ota_db *db, int (*cb)(const struct ota_edge *, void *), void *ctx)
-{
-    PREPARED(db, ST_EDGE_LIST);
-    return each_row(st, edge_row, (void *)cb, ctx);
-}
-
-int ota_db_edge_revoke(struct ota_db *db, const char *name)
-{
-    return update_by_id(db, ST_EDGE_REVOKE, name, NULL, 0, false);
 }
 
 int ota_db_client_lookup(struct ota_db *db, const char *id, enum ota_client_kind *ret_kind,
                          int64_t *ret_last_seen)
 {
-    PREPARED(db, ST_CLIENT_LOOKUP);
-    int r, kind;
-    int64_t last_seen;
-    bool revoked;
+    struct client c;
+    int r = fetch(db, ST_CLIENT_LOOKUP, ARGS(ARG_TEXT(id)), client_fill, &c);
 
-    if (bind_text(st, 1, id) != SQLITE_OK) {
-        done(st);
-        return -EIO;
-    }
-    if ((r = step_one(st)) < 0)
+    if (r < 0)
         return r;
-    kind = sqlite3_column_int(st, 0);
-    revoked = strcmp(col_str(st, 1), "active") != 0;
-    last_seen = sqlite3_column_int64(st, 2);
-    done(st);
-    if (revoked)
+    if (c.revoked)
         return -EACCES;
-    *ret_kind = kind == 1 ? OTA_CLIENT_VEHICLE : OTA_CLIENT_EDGE;
+    *ret_kind = c.kind == 1 ? OTA_CLIENT_VEHICLE : OTA_CLIENT_EDGE;
     if (ret_last_seen)
-        *ret_last_seen = last_seen;
+        *ret_last_seen = c.last_seen;
     return 0;
 }
 
 /* ---- artifacts ------------------------------------------------------------------------- */
 
-void ota_artifact_free(struct ota_artifact *a)
+static void artifact_clear(void *p)
 {
-    if (!a)
-        return;
+    struct ota_artifact *a = p;
+
     free(a->name);
     free(a->version);
     free(a->hw);
     free(a->signature);
+    a->name = a->version = a->hw = a->signature = NULL;
+}
+
+void ota_artifact_free(struct ota_artifact *a)
+{
+    if (!a)
+        return;
+    artifact_clear(a);
     free(a);
 }
 
-static int artifact_fill(sqlite3_stmt *st, struct ota_artifact *a)
+static void artifact_free_p(void *p)
 {
-    col_copy(st, 0, a->sha256, sizeof(a->sha256));
-    col_copy(st, 1, a->sha1, sizeof(a->sha1));
-    col_copy(st, 2, a->md5, sizeof(a->md5));
-    a->size = (uint64_t)sqlite3_column_int64(st, 3);
-    a->name = col_dup(st, 4);
-    a->version = col_dup(st, 5);
-    a->hw = col_dup(st, 6);
-    a->signature = col_dup(st, 7);
-    a->created_at = sqlite3_column_int64(st, 8);
-    return a->name && a->version && a->hw && a->signature ? 0 : -ENOMEM;
+    ota_artifact_free(p);
+}
+
+/* sha256, sha1, md5, size, name, version, hw, signature, created_at, deleted_at */
+static int artifact_fill(const struct row *r, void *out)
+{
+    struct ota_artifact *a = out;
+    int ret;
+
+    col_copy(r, 0, a->sha256, sizeof(a->sha256));
+    col_copy(r, 1, a->sha1, sizeof(a->sha1));
+    col_copy(r, 2, a->md5, sizeof(a->md5));
+    a->size = (uint64_t)col_int(r, 3);
+    if ((ret = col_dup(r, 4, &a->name)) < 0 || (ret = col_dup(r, 5, &a->version)) < 0 ||
+        (ret = col_dup(r, 6, &a->hw)) < 0 || (ret = col_dup(r, 7, &a->signature)) < 0)
+        return ret;
+    a->created_at = col_int(r, 8);
+    a->deleted_at = col_int(r, 9);
+    return 0;
 }
 
 int ota_db_artifact_insert(struct ota_db *db, const struct ota_artifact *a)
 {
-    PREPARED(db, ST_ARTIFACT_INSERT);
-
-    if (a->size > INT64_MAX || bind_text(st, 1, a->sha256) || bind_text(st, 2, a->sha1) ||
-        bind_text(st, 3, a->md5) || sqlite3_bind_int64(st, 4, (int64_t)a->size) ||
-        bind_text(st, 5, a->name) || bind_text(st, 6, a->version) ||
-        bind_text(st, 7, a->hw ? a->hw : "") || bind_text(st, 8, a->signature) ||
-        sqlite3_bind_int64(st, 9, a->created_at)) {
-        done(st);
-        return -EIO;
-    }
-    return exec_change(db, st, false);
+    if (a->size > INT64_MAX)
+        return -EINVAL;
+    return exec(db, ST_ARTIFACT_INSERT,
+                ARGS(ARG_TEXT(a->sha256), ARG_TEXT(a->sha1), ARG_TEXT(a->md5),
+                     ARG_INT(a->size), ARG_TEXT(a->name), ARG_TEXT(a->version),
+                     ARG_TEXT(a->hw ? a->hw : ""), ARG_TEXT(a->signature),
+                     ARG_INT(a->created_at)),
+                NULL);
 }
 
 int ota_db_artifact_get(struct ota_db *db, const char *sha256, struct ota_artifact **ret)
 {
-    PREPARED(db, ST_ARTIFACT_GET);
-    struct ota_artifact *a;
-    int r;
-
-    if (bind_text(st, 1, sha256) != SQLITE_OK) {
-        done(st);
-        return -EIO;
-    }
-    if ((r = step_one(st)) < 0)
-        return r;
-    a = calloc(1, sizeof(*a));
-    r = a ? artifact_fill(st, a) : -ENOMEM;
-    done(st);
-    if (r < 0) {
-        ota_artifact_free(a);
-        return r;
-    }
-    *ret = a;
-    return 0;
+    return fetch_new(db, ST_ARTIFACT_GET, ARGS(ARG_TEXT(sha256)), sizeof(**ret), artifact_fill,
+                     artifact_free_p, (void **)ret);
 }
 
-static int artifact_row(sqlite3_stmt *st, void *cb, void *ctx)
+int ota_db_artifacts_begin(struct ota_db *db, bool deleted, struct ota_db_iter *it)
 {
-    struct ota_artifact a = { 0 };
-    int r = artifact_fill(st, &a);
+    return iter_begin(it, db, ST_ARTIFACT_LIST, ARGS(ARG_INT(deleted)),
+                      sizeof(struct ota_artifact), artifact_clear);
+}
 
-    if (r == 0)
-        r = ((int (*)(const struct ota_artifact *, void *))cb)(&a, ctx);
-    free(a.name);
-    free(a.version);
-    free(a.hw);
-    free(a.signature);
+int ota_db_artifacts_next(struct ota_db_iter *it, const struct ota_artifact **ret)
+{
+    int r = iter_next(it, artifact_fill);
+
+    if (r > 0)
+        *ret = it->cur;
     return r;
 }
 
-int ota_db_artifact_list(struct ota_db *db, int (*cb)(const struct ota_artifact *, void *),
-                         void *ctx)
+int ota_db_artifact_in_use(struct ota_db *db, const char *sha256, uint64_t *ret)
 {
-    PREPARED(db, ST_ARTIFACT_LIST);
-    return each_row(st, artifact_row, (void *)cb, ctx);
+    int64_t n = 0;
+    int r = fetch_int(db, ST_ARTIFACT_IN_USE, ARGS(ARG_TEXT(sha256)), &n);
+
+    if (r == 0)
+        *ret = (uint64_t)n;
+    return r;
+}
+
+int ota_db_artifact_delete(struct ota_db *db, const char *sha256, int64_t now)
+{
+    return exec_one(db, ST_ARTIFACT_DELETE, ARGS(ARG_TEXT(sha256), ARG_INT(now)));
+}
+
+int ota_db_artifact_revive(struct ota_db *db, const char *sha256)
+{
+    return exec_one(db, ST_ARTIFACT_REVIVE, ARGS(ARG_TEXT(sha256)));
+}
+
+static int fill_dup(const struct row *r, void *out)
+{
+    return col_dup(r, 0, (char **)out);
+}
+
+int ota_db_artifact_any_signature(struct ota_db *db, char **ret)
+{
+    char *s = NULL;
+    int r = fetch(db, ST_ARTIFACT_SIGNED, NOARGS, fill_dup, &s);
+
+    if (r == 0)
+        *ret = s;
+    else
+        free(s);
+    return r;
 }
 
 /* ---- campaigns ------------------------------------------------------------------------- */
+
+static void campaign_clear(void *p)
+{
+    struct ota_campaign *c = p;
+
+    free(c->name);
+    free(c->target);
+    c->name = c->target = NULL;
+}
 
 void ota_campaign_free(struct ota_campaign *c)
 {
     if (!c)
         return;
-    free(c->name);
-    free(c->target);
+    campaign_clear(c);
     free(c);
 }
 
-static int campaign_fill(sqlite3_stmt *st, struct ota_campaign *c)
+static void campaign_free_p(void *p)
 {
-    c->id = sqlite3_column_int64(st, 0);
-    c->name = col_dup(st, 1);
-    col_copy(st, 2, c->artifact, sizeof(c->artifact));
-    c->target_kind = (enum ota_target_kind)name_index(target_kinds, 5, col_str(st, 3));
-    c->target = col_dup(st, 4);
-    c->state = (enum ota_campaign_state)name_index(campaign_states, 5, col_str(st, 5));
-    c->created_at = sqlite3_column_int64(st, 6);
-    c->started_at = sqlite3_column_int64(st, 7);
-    c->updated_at = sqlite3_column_int64(st, 8);
-    return c->name && c->target ? 0 : -ENOMEM;
+    ota_campaign_free(p);
+}
+
+/* id, name, artifact, target_kind, target, state, created_at, started_at, updated_at,
+ * then the counts in enum ota_deploy_state order */
+static int campaign_fill(const struct row *r, void *out)
+{
+    struct ota_campaign *c = out;
+    int kind, state, ret;
+
+    c->id = col_int(r, 0);
+    if ((ret = col_dup(r, 1, &c->name)) < 0 || (ret = col_dup(r, 4, &c->target)) < 0)
+        return ret;
+    col_copy(r, 2, c->artifact, sizeof(c->artifact));
+    if ((ret = enum_of(target_kinds, NARGS(target_kinds), col_str(r, 3), &kind)) < 0 ||
+        (ret = enum_of(campaign_states, OTA_CAMPAIGN_STATE_COUNT, col_str(r, 5), &state)) < 0)
+        return ret;
+    c->target_kind = (enum ota_target_kind)kind;
+    c->state = (enum ota_campaign_state)state;
+    c->created_at = col_int(r, 6);
+    c->started_at = col_int(r, 7);
+    c->updated_at = col_int(r, 8);
+    for (unsigned s = 0; s < OTA_DEPLOY_STATE_COUNT; s++)
+        c->counts[s] = (uint64_t)col_int(r, 9 + s);
+    return 0;
 }
 
 int ota_db_campaign_insert(struct ota_db *db, const char *name, const char *artifact,
                            enum ota_target_kind kind, const char *target, int64_t now,
                            int64_t *ret_id)
 {
-    PREPARED(db, ST_CAMPAIGN_INSERT);
-    int rc;
+    int64_t id = 0;
+    int r = fetch_int(db, ST_CAMPAIGN_INSERT,
+                      ARGS(ARG_TEXT(name), ARG_TEXT(artifact), ARG_TEXT(ota_target_kind_name(kind)),
+                           ARG_TEXT(target ? target : ""), ARG_INT(now)),
+                      &id);
 
-    if (bind_text(st, 1, name) || bind_text(st, 2, artifact) ||
-        bind_text(st, 3, ota_target_kind_name(kind)) || bind_text(st, 4, target ? target : "") ||
-        sqlite3_bind_int64(st, 5, now)) {
-        done(st);
-        return -EIO;
-    }
-    rc = sqlite3_step(st);
-    done(st);
-    if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-        return -ENOENT;
-    if (rc != SQLITE_DONE)
-        return map_rc(rc);
-    if (ret_id)
-        *ret_id = sqlite3_last_insert_rowid(db->h);
-    return 0;
+    if (r == 0 && ret_id)
+        *ret_id = id;
+    return r;
 }
 
 int ota_db_campaign_get(struct ota_db *db, int64_t id, struct ota_campaign **ret)
 {
-    PREPARED(db, ST_CAMPAIGN_GET);
-    struct ota_campaign *c;
-    int r;
-
-    if (sqlite3_bind_int64(st, 1, id) != SQLITE_OK) {
-        done(st);
-        return -EIO;
-    }
-    if ((r = step_one(st)) < 0)
-        return r;
-    c = calloc(1, sizeof(*c));
-    r = c ? campaign_fill(st, c) : -ENOMEM;
-    done(st);
-    if (r < 0) {
-        ota_campaign_free(c);
-        return r;
-    }
-    *ret = c;
-    return 0;
+    return fetch_new(db, ST_CAMPAIGN_GET, ARGS(ARG_INT(id)), sizeof(**ret), campaign_fill,
+                     campaign_free_p, (void **)ret);
 }
 
-static int campaign_row(sqlite3_stmt *st, void *cb, void *ctx)
+int ota_db_campaigns_begin(struct ota_db *db, struct ota_db_iter *it)
 {
-    struct ota_campaign c = { 0 };
-    int r = campaign_fill(st, &c);
+    return iter_begin(it, db, ST_CAMPAIGN_LIST, NOARGS, sizeof(struct ota_campaign),
+                      campaign_clear);
+}
 
-    if (r == 0)
-        r = ((int (*)(const struct ota_campaign *, void *))cb)(&c, ctx);
-    free(c.name);
-    free(c.target);
+int ota_db_campaigns_next(struct ota_db_iter *it, const struct ota_campaign **ret)
+{
+    int r = iter_next(it, campaign_fill);
+
+    if (r > 0)
+        *ret = it->cur;
     return r;
-}
-
-int ota_db_campaign_list(struct ota_db *db, int (*cb)(const struct ota_campaign *, void *),
-                         void *ctx)
-{
-    PREPARED(db, ST_CAMPAIGN_LIST);
-    return each_row(st, campaign_row, (void *)cb, ctx);
 }
 
 int ota_db_campaign_set_state(struct ota_db *db, int64_t id, enum ota_campaign_state s,
                               int64_t now)
 {
-    PREPARED(db, ST_CAMPAIGN_SET_STATE);
-
-    if (sqlite3_bind_int64(st, 1, id) || bind_text(st, 2, ota_campaign_state_name(s)) ||
-        sqlite3_bind_int64(st, 3, now)) {
-        done(st);
-        return -EIO;
-    }
-    return exec_change(db, st, true);
+    return exec_one(db, ST_CAMPAIGN_SET_STATE,
+                    ARGS(ARG_INT(id), ARG_TEXT(ota_campaign_state_name(s)), ARG_INT(now)));
 }
 
-struct target_cb {
-    int (*cb)(const char *vehicle, bool active, void *);
-    void *ctx;
-};
-
-static int target_row(sqlite3_stmt *st, void *cb, void *ctx)
+/* @n deployments of @campaign moved from @from to @to in the counts; OTA_DEPLOY_STATE_COUNT
+ * for "none" (inserted, deleted). */
+static int count_move(struct ota_db *db, int64_t campaign, enum ota_deploy_state from,
+                      enum ota_deploy_state to, uint64_t n)
 {
-    (void)cb;
-    struct target_cb *t = ctx;
-
-    return t->cb(col_str(st, 0), true, t->ctx);
+    if (n == 0 || from == to)
+        return 0;
+    return exec_one(db, ST_CAMPAIGN_COUNT_MOVE,
+                    ARGS(ARG_INT(campaign),
+                         ARG_TEXT(from < OTA_DEPLOY_STATE_COUNT ? ota_deploy_state_name(from) : NULL),
+                         ARG_TEXT(to < OTA_DEPLOY_STATE_COUNT ? ota_deploy_state_name(to) : NULL),
+                         ARG_INT(n)));
 }
 
-/* An explicit list: each id looked up on its own, unknown and revoked ones reported. */
-static int targets_listed(struct ota_db *db, const char *list,
-                          int (*cb)(const char *, bool, void *), void *ctx)
+int ota_db_group_exists(struct ota_db *db, const char *group)
+{
+    int64_t one;
+
+    return fetch_int(db, ST_GROUP_EXISTS, ARGS(ARG_TEXT(group)), &one);
+}
+
+int ota_db_model_exists(struct ota_db *db, const char *model)
+{
+    int64_t one;
+
+    return fetch_int(db, ST_MODEL_EXISTS, ARGS(ARG_TEXT(model)), &one);
+}
+
+/* ---- campaign start ---------------------------------------------------------------------- */
+
+/* Each id of a comma list into the target set; the first unknown or revoked one in @bad. */
+static int gather_listed(struct ota_db *db, const char *list, uint64_t *ret_n,
+                         char bad[OTA_ID_MAX + 1])
 {
     const char *p = list;
-    int r = 0;
+    uint64_t n = 0;
+    int r;
 
-    while (r == 0 && *p) {
+    while (*p) {
         const char *end = strchr(p, ',');
-        size_t n = end ? (size_t)(end - p) : strlen(p);
+        size_t len = end ? (size_t)(end - p) : strlen(p);
         char id[OTA_ID_MAX + 1];
-        bool active = false;
+        int64_t added = 0;
 
-        if (n > OTA_ID_MAX)
+        if (len > OTA_ID_MAX)
             return -EINVAL;
-        memcpy(id, p, n);
-        id[n] = '\0';
-        p += n + (end ? 1 : 0);
-        if (n == 0)
+        memcpy(id, p, len);
+        id[len] = '\0';
+        p += len + (end ? 1 : 0);
+        if (len == 0)
             continue;
-        {
-            PREPARED(db, ST_TARGET_ONE);
-
-            if (bind_text(st, 1, id) != SQLITE_OK) {
-                done(st);
-                return -EIO;
-            }
-            r = step_one(st);
-            if (r == 0) {
-                active = sqlite3_column_int(st, 0) != 0;
-                done(st);
-            } else if (r != -ENOENT) {
+        if ((r = exec(db, ST_TARGETS_FILL_ONE, ARGS(ARG_TEXT(id)), &added)) < 0)
+            return r;
+        n += (uint64_t)added;
+        if (added == 0 && !bad[0]) {
+            /* a repeat adds nothing either: only an id that is not active is bad */
+            struct ota_vehicle *v = NULL;
+            r = ota_db_vehicle_get(db, id, &v);
+            if (r == -ENOENT || (r == 0 && v->revoked))
+                snprintf(bad, OTA_ID_MAX + 1, "%s", id);
+            ota_vehicle_free(v);
+            if (r < 0 && r != -ENOENT)
                 return r;
-            }
         }
-        r = cb(id, active, ctx);
     }
+    *ret_n = n;
+    return bad[0] ? -EINVAL : 0;
+}
+
+int ota_db_targets_gather(struct ota_db *db, const struct ota_campaign *c, uint64_t *ret_n,
+                          char bad[OTA_ID_MAX + 1])
+{
+    static const enum ota_stmt fill[] = {
+        [OTA_TARGET_GROUP] = ST_TARGETS_FILL_GROUP,
+        [OTA_TARGET_MODEL] = ST_TARGETS_FILL_MODEL,
+        [OTA_TARGET_ALL] = ST_TARGETS_FILL_ALL,
+        [OTA_TARGET_ATTRIBUTES] = ST_TARGETS_FILL_ATTRS,
+    };
+    int64_t n = 0;
+    int r;
+
+    bad[0] = '\0';
+    if ((r = exec(db, ST_TARGETS_CLEAR, NOARGS, NULL)) < 0)
+        return r;
+    if (c->target_kind == OTA_TARGET_VEHICLES)
+        return gather_listed(db, c->target, ret_n, bad);
+    if ((unsigned)c->target_kind >= NARGS(fill))
+        return -EINVAL;
+    if (c->target_kind == OTA_TARGET_ALL)
+        r = exec(db, ST_TARGETS_FILL_ALL, NOARGS, &n);
+    else
+        r = exec(db, fill[c->target_kind], ARGS(ARG_TEXT(c->target)), &n);
+    if (r == 0)
+        *ret_n = (uint64_t)n;
     return r;
 }
 
-int ota_db_campaign_targets(struct ota_db *db, const struct ota_campaign *c,
-                            int (*cb)(const char *vehicle, bool active, void *), void *ctx)
+int ota_db_targets_busy(struct ota_db *db, int64_t campaign, uint64_t *ret)
 {
-    struct target_cb t = { cb, ctx };
-    enum stmt_id id;
+    int64_t n = 0;
+    int r = fetch_int(db, ST_TARGETS_BUSY, ARGS(ARG_INT(campaign)), &n);
 
-    switch (c->target_kind) {
-    case OTA_TARGET_VEHICLES:
-        return targets_listed(db, c->target, cb, ctx);
-    case OTA_TARGET_GROUP:
-        id = ST_TARGETS_GROUP;
-        break;
-    case OTA_TARGET_MODEL:
-        id = ST_TARGETS_MODEL;
-        break;
-    case OTA_TARGET_ATTRIBUTES:
-        id = ST_TARGETS_ATTRS;
-        break;
-    default:
-        id = ST_TARGETS_ALL;
-        break;
-    }
-    {
-        PREPARED(db, id);
+    if (r == 0)
+        *ret = (uint64_t)n;
+    return r;
+}
 
-        if (id != ST_TARGETS_ALL && bind_text(st, 1, c->target) != SQLITE_OK) {
-            done(st);
-            return -EIO;
+int ota_db_targets_skip_busy(struct ota_db *db, int64_t campaign, uint64_t *ret_skipped)
+{
+    int64_t n = 0;
+    int r = exec(db, ST_TARGETS_SKIP_BUSY, ARGS(ARG_INT(campaign)), &n);
+
+    if (r == 0 && ret_skipped)
+        *ret_skipped = (uint64_t)n;
+    return r;
+}
+
+/* What a supersede moves: per other campaign, per state, how many. */
+struct moved {
+    int64_t campaign;
+    enum ota_deploy_state state;
+    uint64_t n;
+};
+
+struct moved_list {
+    struct moved *v;
+    size_t n, cap;
+};
+
+static int moved_fill(const struct row *r, void *out)
+{
+    struct moved *m = out;
+
+    m->campaign = col_int(r, 0);
+    m->n = (uint64_t)col_int(r, 2);
+    return ota_deploy_state_parse(col_str(r, 1), &m->state) < 0 ? -EIO : 0;
+}
+
+static int moved_collect(struct ota_db *db, int64_t campaign, struct moved_list *l)
+{
+    struct ota_db_iter it;
+    int r;
+
+    if ((r = iter_begin(&it, db, ST_TARGETS_SUPERSEDED, ARGS(ARG_INT(campaign)),
+                        sizeof(struct moved), NULL)) < 0)
+        goto out;
+    while ((r = iter_next(&it, moved_fill)) > 0) {
+        if (l->n == l->cap) {
+            size_t cap = l->cap ? l->cap * 2 : 16;
+            struct moved *v = realloc(l->v, cap * sizeof(*v));
+            if (!v) {
+                r = -ENOMEM;
+                break;
+            }
+            l->v = v;
+            l->cap = cap;
         }
-        return each_row(st, target_row, NULL, &t);
+        l->v[l->n++] = *(struct moved *)it.cur;
     }
+out:
+    ota_db_iter_end(&it);
+    return r;
+}
+
+int ota_db_targets_supersede(struct ota_db *db, int64_t campaign, const char *detail,
+                             int64_t now, uint64_t *ret_n, int64_t **ret_campaigns,
+                             size_t *ret_ncampaigns)
+{
+    struct moved_list l = { 0 };
+    int64_t changed = 0, *ids = NULL;
+    uint64_t total = 0;
+    size_t nids = 0;
+    int r;
+
+    if ((r = moved_collect(db, campaign, &l)) < 0)
+        goto out;
+    ids = calloc(l.n + 1, sizeof(*ids));
+    if (!ids) {
+        r = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < l.n; i++) {
+        bool seen = false;
+        if ((r = count_move(db, l.v[i].campaign, l.v[i].state, OTA_DEPLOY_CANCELLED, l.v[i].n)) < 0)
+            goto out;
+        total += l.v[i].n;
+        for (size_t j = 0; j < nids; j++)
+            seen = seen || ids[j] == l.v[i].campaign;
+        if (!seen)
+            ids[nids++] = l.v[i].campaign;
+    }
+    if ((r = exec(db, ST_TARGETS_SUPERSEDE, ARGS(ARG_INT(campaign), ARG_TEXT(detail), ARG_INT(now)),
+                  &changed)) < 0 ||
+        (r = exec(db, ST_TARGETS_DROP_UNSENT, ARGS(ARG_INT(campaign)), NULL)) < 0)
+        goto out;
+    if ((uint64_t)changed != total) {
+        r = -EIO; /* the counts and the rows disagree: never commit that */
+        goto out;
+    }
+    *ret_n = total;
+    *ret_campaigns = ids;
+    *ret_ncampaigns = nids;
+    ids = NULL;
+    r = 0;
+out:
+    free(ids);
+    free(l.v);
+    return r;
+}
+
+int ota_db_targets_deploy(struct ota_db *db, int64_t campaign, const char *sha256,
+                          int64_t now, uint64_t *ret_installed, uint64_t *ret_pending)
+{
+    int64_t installed = 0, pending = 0;
+    int r;
+
+    if ((r = exec(db, ST_TARGETS_DEPLOY_INSTALLED,
+                  ARGS(ARG_INT(campaign), ARG_TEXT(sha256), ARG_INT(now)), &installed)) < 0 ||
+        (r = exec(db, ST_TARGETS_DEPLOY, ARGS(ARG_INT(campaign), ARG_TEXT(sha256), ARG_INT(now)),
+                  &pending)) < 0 ||
+        (r = count_move(db, campaign, OTA_DEPLOY_STATE_COUNT, OTA_DEPLOY_INSTALLED,
+                        (uint64_t)installed)) < 0 ||
+        (r = count_move(db, campaign, OTA_DEPLOY_STATE_COUNT, OTA_DEPLOY_PENDING,
+                        (uint64_t)pending)) < 0)
+        return r;
+    *ret_installed = (uint64_t)installed;
+    *ret_pending = (uint64_t)pending;
+    return 0;
 }
 
 /* ---- deployments ----------------------------------------------------------------------- */
+
+static void deployment_clear(void *p)
+{
+    struct ota_deployment *d = p;
+
+    free(d->detail);
+    d->detail = NULL;
+}
 
 void ota_deployment_free(struct ota_deployment *d)
 {
     if (!d)
         return;
-    free(d->detail);
+    deployment_clear(d);
     free(d);
 }
 
-static int deployment_fill(sqlite3_stmt *st, struct ota_deployment *d)
+static void deployment_free_p(void *p)
 {
-    d->id = sqlite3_column_int64(st, 0);
-    d->campaign = sqlite3_column_int64(st, 1);
-    col_copy(st, 2, d->vehicle, sizeof(d->vehicle));
-    if (ota_deploy_state_parse(col_str(st, 3), &d->state) < 0)
-        d->state = OTA_DEPLOY_PENDING;
-    d->bytes = (uint64_t)sqlite3_column_int64(st, 4);
-    d->detail = col_dup(st, 5);
-    d->created_at = sqlite3_column_int64(st, 6);
-    d->updated_at = sqlite3_column_int64(st, 7);
-    d->campaign_state = (enum ota_campaign_state)name_index(campaign_states, 5, col_str(st, 8));
-    col_copy(st, 9, d->artifact, sizeof(d->artifact));
-    return d->detail ? 0 : -ENOMEM;
+    ota_deployment_free(p);
 }
 
-/* Steps a statement already bound, expecting at most one deployment row. */
-static int deployment_one(sqlite3_stmt *st, struct ota_deployment **ret)
+/* d.id, d.campaign, d.vehicle, d.state, d.bytes, d.detail, d.cancel_acked, d.created_at,
+ * d.updated_at, c.state, c.artifact */
+static int deployment_fill(const struct row *r, void *out)
 {
-    struct ota_deployment *d;
-    int r;
+    struct ota_deployment *d = out;
+    int cstate, ret;
 
-    if ((r = step_one(st)) < 0)
-        return r;
-    d = calloc(1, sizeof(*d));
-    r = d ? deployment_fill(st, d) : -ENOMEM;
-    done(st);
-    if (r < 0) {
-        ota_deployment_free(d);
-        return r;
-    }
-    *ret = d;
+    d->id = col_int(r, 0);
+    d->campaign = col_int(r, 1);
+    col_copy(r, 2, d->vehicle, sizeof(d->vehicle));
+    if (ota_deploy_state_parse(col_str(r, 3), &d->state) < 0)
+        return -EIO;
+    d->bytes = (uint64_t)col_int(r, 4);
+    if ((ret = col_dup(r, 5, &d->detail)) < 0)
+        return ret;
+    d->cancel_acked = col_int(r, 6) != 0;
+    d->created_at = col_int(r, 7);
+    d->updated_at = col_int(r, 8);
+    if ((ret = enum_of(campaign_states, OTA_CAMPAIGN_STATE_COUNT, col_str(r, 9), &cstate)) < 0)
+        return ret;
+    d->campaign_state = (enum ota_campaign_state)cstate;
+    col_copy(r, 10, d->artifact, sizeof(d->artifact));
     return 0;
 }
 
-int ota_db_deployment_insert(struct ota_db *db, int64_t campaign, const char *vehicle,
-                             int64_t now, int64_t *ret_id)
+static int deployment_new(struct ota_db *db, enum ota_stmt id, const struct ota_db_arg *a,
+                          unsigned n, struct ota_deployment **ret)
 {
-    PREPARED(db, ST_DEPLOY_INSERT);
-    int r;
-
-    if (sqlite3_bind_int64(st, 1, campaign) || bind_text(st, 2, vehicle) ||
-        sqlite3_bind_int64(st, 3, now)) {
-        done(st);
-        return -EIO;
-    }
-    if ((r = exec_change(db, st, false)) == 0 && ret_id)
-        *ret_id = sqlite3_last_insert_rowid(db->h);
-    return r;
+    return fetch_new(db, id, a, n, sizeof(**ret), deployment_fill, deployment_free_p,
+                     (void **)ret);
 }
 
-int ota_db_deployment_insert_targets(struct ota_db *db, const struct ota_campaign *c,
-                                     int64_t now, uint64_t *ret_count)
+int ota_db_deployment_insert(struct ota_db *db, int64_t campaign, const char *vehicle,
+                             enum ota_deploy_state s, const char *detail, int64_t now,
+                             int64_t *ret_id)
 {
-    enum stmt_id id;
-    int r;
+    int64_t id = 0;
+    int r = fetch_int(db, ST_DEPLOY_INSERT,
+                      ARGS(ARG_INT(campaign), ARG_TEXT(vehicle), ARG_TEXT(ota_deploy_state_name(s)),
+                           ARG_TEXT(detail ? detail : ""), ARG_INT(now)),
+                      &id);
 
-    switch (c->target_kind) {
-    case OTA_TARGET_GROUP:
-        id = ST_DEPLOY_ADD_GROUP;
-        break;
-    case OTA_TARGET_MODEL:
-        id = ST_DEPLOY_ADD_MODEL;
-        break;
-    case OTA_TARGET_ATTRIBUTES:
-        id = ST_DEPLOY_ADD_ATTRS;
-        break;
-    case OTA_TARGET_ALL:
-        id = ST_DEPLOY_ADD_ALL;
-        break;
-    default:
-        return -EINVAL;
-    }
-    {
-        PREPARED(db, id);
-
-        /* ?1 is not used by ST_DEPLOY_ADD_ALL; binding it is harmless. */
-        if (bind_text(st, 1, c->target ? c->target : "") || sqlite3_bind_int64(st, 2, c->id) ||
-            sqlite3_bind_int64(st, 3, now)) {
-            done(st);
-            return -EIO;
-        }
-        if ((r = exec_change(db, st, false)) == 0 && ret_count)
-            *ret_count = (uint64_t)sqlite3_changes(db->h);
-    }
-    return r;
+    if (r < 0)
+        return r;
+    if ((r = count_move(db, campaign, OTA_DEPLOY_STATE_COUNT, s, 1)) < 0)
+        return r;
+    if (ret_id)
+        *ret_id = id;
+    return 0;
 }
 
 int ota_db_deployment_get(struct ota_db *db, int64_t campaign, const char *vehicle,
                           struct ota_deployment **ret)
 {
-    PREPARED(db, ST_DEPLOY_GET);
-
-    if (sqlite3_bind_int64(st, 1, campaign) || bind_text(st, 2, vehicle)) {
-        done(st);
-        return -EIO;
-    }
-    return deployment_one(st, ret);
+    return deployment_new(db, ST_DEPLOY_GET, ARGS(ARG_INT(campaign), ARG_TEXT(vehicle)), ret);
 }
 
 int ota_db_deployment_get_by_id(struct ota_db *db, int64_t id, struct ota_deployment **ret)
 {
-    PREPARED(db, ST_DEPLOY_GET_ID);
-
-    if (sqlite3_bind_int64(st, 1, id)) {
-        done(st);
-        return -EIO;
-    }
-    return deployment_one(st, ret);
-}
-
-static int deployment_by_vehicle(struct ota_db *db, enum stmt_id id, const char *vehicle,
-                                 struct ota_deployment **ret)
-{
-    PREPARED(db, id);
-
-    if (bind_text(st, 1, vehicle)) {
-        done(st);
-        return -EIO;
-    }
-    return deployment_one(st, ret);
+    return deployment_new(db, ST_DEPLOY_GET_ID, ARGS(ARG_INT(id)), ret);
 }
 
 int ota_db_deployment_current(struct ota_db *db, const char *vehicle,
                               struct ota_deployment **ret)
 {
-    return deployment_by_vehicle(db, ST_DEPLOY_CURRENT, vehicle, ret);
+    return deployment_new(db, ST_DEPLOY_CURRENT, ARGS(ARG_TEXT(vehicle)), ret);
+}
+
+int ota_db_deployment_open(struct ota_db *db, const char *vehicle, struct ota_deployment **ret)
+{
+    return deployment_new(db, ST_DEPLOY_OPEN, ARGS(ARG_TEXT(vehicle)), ret);
 }
 
 int ota_db_deployment_last_cancelled(struct ota_db *db, const char *vehicle,
                                      struct ota_deployment **ret)
 {
-    return deployment_by_vehicle(db, ST_DEPLOY_LAST_CANCELLED, vehicle, ret);
+    return deployment_new(db, ST_DEPLOY_LAST_CANCELLED, ARGS(ARG_TEXT(vehicle)), ret);
 }
 
-int ota_db_deployment_update(struct ota_db *db, int64_t id, enum ota_deploy_state s,
-                             uint64_t bytes, const char *detail, int64_t now)
+int ota_db_deployment_update(struct ota_db *db, const struct ota_deployment *d,
+                             enum ota_deploy_state s, uint64_t bytes, const char *detail,
+                             int64_t now)
 {
-    PREPARED(db, ST_DEPLOY_UPDATE);
-
-    if (bytes > INT64_MAX || sqlite3_bind_int64(st, 1, id) ||
-        bind_text(st, 2, ota_deploy_state_name(s)) || sqlite3_bind_int64(st, 3, (int64_t)bytes) ||
-        bind_text(st, 4, detail ? detail : "") || sqlite3_bind_int64(st, 5, now)) {
-        done(st);
-        return -EIO;
-    }
-    return exec_change(db, st, true);
-}
-
-int ota_db_deployment_cancel_campaign(struct ota_db *db, int64_t campaign, int64_t now)
-{
-    PREPARED(db, ST_DEPLOY_CANCEL_CAMPAIGN);
-
-    if (sqlite3_bind_int64(st, 1, campaign) || sqlite3_bind_int64(st, 2, now)) {
-        done(st);
-        return -EIO;
-    }
-    return exec_change(db, st, false);
-}
-
-int ota_db_deployment_unfinished(struct ota_db *db, int64_t campaign, uint64_t *ret)
-{
-    PREPARED(db, ST_DEPLOY_UNFINISHED);
     int r;
 
-    if (sqlite3_bind_int64(st, 1, campaign)) {
-        done(st);
-        return -EIO;
-    }
-    if ((r = step_one(st)) < 0)
-        return r == -ENOENT ? -EIO : r;
-    *ret = (uint64_t)sqlite3_column_int64(st, 0);
-    done(st);
-    return 0;
+    if (bytes > INT64_MAX)
+        bytes = INT64_MAX;
+    /* guarded by the state it was read in: a concurrent change makes it a no-op */
+    r = exec_one(db, ST_DEPLOY_SET,
+                 ARGS(ARG_INT(d->id), ARG_TEXT(ota_deploy_state_name(d->state)),
+                      ARG_TEXT(ota_deploy_state_name(s)), ARG_INT(bytes), ARG_TEXT(detail),
+                      ARG_INT(now)));
+    if (r == -ENOENT)
+        return -EAGAIN;
+    if (r < 0)
+        return r;
+    return count_move(db, d->campaign, d->state, s, 1);
 }
 
-static int count_row(sqlite3_stmt *st, void *cb, void *ctx)
+int ota_db_deployment_cancel_ack(struct ota_db *db, int64_t id)
 {
-    const char *const *names = cb;
-    uint64_t *counts = ctx;
-    const char *state = col_str(st, 0);
-    unsigned n = names == outbox_states ? 4 : OTA_DEPLOY_STATE_COUNT;
-
-    for (unsigned i = 0; state && i < n; i++) {
-        const char *name = names == outbox_states ? outbox_states[i]
-                                                  : ota_deploy_state_name((enum ota_deploy_state)i);
-
-        if (strcmp(name, state) == 0)
-            counts[i] = (uint64_t)sqlite3_column_int64(st, 1);
-    }
-    return 0;
+    return exec_one(db, ST_DEPLOY_CANCEL_ACK, ARGS(ARG_INT(id)));
 }
 
-int ota_db_deployment_counts(struct ota_db *db, int64_t campaign,
-                             uint64_t counts[OTA_DEPLOY_STATE_COUNT])
+int ota_db_deployment_cancel_campaign(struct ota_db *db, int64_t campaign, int64_t now,
+                                      uint64_t *ret_n)
 {
-    PREPARED(db, ST_DEPLOY_COUNTS);
+    struct ota_campaign *c = NULL;
+    int64_t changed = 0;
+    int r;
 
-    memset(counts, 0, sizeof(uint64_t) * OTA_DEPLOY_STATE_COUNT);
-    if (sqlite3_bind_int64(st, 1, campaign)) {
-        done(st);
-        return -EIO;
+    if ((r = ota_db_campaign_get(db, campaign, &c)) < 0)
+        return r;
+    if ((r = exec(db, ST_DEPLOY_CANCEL_CAMPAIGN, ARGS(ARG_INT(campaign), ARG_INT(now)),
+                  &changed)) < 0 ||
+        (r = exec_one(db, ST_CAMPAIGN_COUNT_CANCEL, ARGS(ARG_INT(campaign)))) < 0)
+        goto out;
+    if ((uint64_t)changed != ota_campaign_unfinished(c)) {
+        r = -EIO; /* the counts and the rows disagree: never commit that */
+        goto out;
     }
-    return each_row(st, count_row, NULL, counts);
-}
-
-static int deployment_row(sqlite3_stmt *st, void *cb, void *ctx)
-{
-    struct ota_deployment d = { 0 };
-    int r = deployment_fill(st, &d);
-
-    if (r == 0)
-        r = ((int (*)(const struct ota_deployment *, void *))cb)(&d, ctx);
-    free(d.detail);
+    if (ret_n)
+        *ret_n = (uint64_t)changed;
+out:
+    ota_campaign_free(c);
     return r;
 }
 
-int ota_db_deployment_list(struct ota_db *db, int64_t campaign,
-                           int (*cb)(const struct ota_deployment *, void *), void *ctx)
-{
-    PREPARED(db, ST_DEPLOY_LIST);
+struct state_count {
+    enum ota_deploy_state state;
+    uint64_t n;
+};
 
-    if (sqlite3_bind_int64(st, 1, campaign)) {
-        done(st);
-        return -EIO;
+static int state_count_fill(const struct row *r, void *out)
+{
+    struct state_count *s = out;
+
+    s->n = (uint64_t)col_int(r, 1);
+    return ota_deploy_state_parse(col_str(r, 0), &s->state) < 0 ? -EIO : 0;
+}
+
+int ota_db_deployment_recount(struct ota_db *db, int64_t campaign,
+                              uint64_t counts[OTA_DEPLOY_STATE_COUNT])
+{
+    struct ota_db_iter it;
+    int r;
+
+    memset(counts, 0, sizeof(uint64_t) * OTA_DEPLOY_STATE_COUNT);
+    r = iter_begin(&it, db, ST_DEPLOY_COUNTS, ARGS(ARG_INT(campaign)), sizeof(struct state_count),
+                   NULL);
+    while (r == 0 && (r = iter_next(&it, state_count_fill)) > 0) {
+        const struct state_count *s = it.cur;
+        counts[s->state] = s->n;
+        r = 0;
     }
-    return each_row(st, deployment_row, (void *)cb, ctx);
+    ota_db_iter_end(&it);
+    return r;
+}
+
+int ota_db_deployments_begin(struct ota_db *db, int64_t campaign, enum ota_deploy_state state,
+                             const char *after_vehicle, struct ota_db_iter *it)
+{
+    const char *after = after_vehicle ? after_vehicle : "";
+
+    if (state < OTA_DEPLOY_STATE_COUNT)
+        return iter_begin(it, db, ST_DEPLOY_LIST_STATE,
+                          ARGS(ARG_INT(campaign), ARG_TEXT(after),
+                               ARG_TEXT(ota_deploy_state_name(state))),
+                          sizeof(struct ota_deployment), deployment_clear);
+    return iter_begin(it, db, ST_DEPLOY_LIST, ARGS(ARG_INT(campaign), ARG_TEXT(after)),
+                      sizeof(struct ota_deployment), deployment_clear);
+}
+
+int ota_db_deployments_next(struct ota_db_iter *it, const struct ota_deployment **ret)
+{
+    int r = iter_next(it, deployment_fill);
+
+    if (r > 0)
+        *ret = it->cur;
+    return r;
+}
+
+static int failure_fill(const struct row *r, void *out)
+{
+    struct ota_failure_reason *f = out;
+
+    f->detail = col_str(r, 0);
+    f->n = (uint64_t)col_int(r, 1);
+    return 0;
+}
+
+int ota_db_failures_begin(struct ota_db *db, int64_t campaign, unsigned limit,
+                          struct ota_db_iter *it)
+{
+    return iter_begin(it, db, ST_DEPLOY_FAILURES, ARGS(ARG_INT(campaign), ARG_INT(limit)),
+                      sizeof(struct ota_failure_reason), NULL);
+}
+
+int ota_db_failures_next(struct ota_db_iter *it, const struct ota_failure_reason **ret)
+{
+    int r = iter_next(it, failure_fill);
+
+    if (r > 0)
+        *ret = it->cur;
+    return r;
 }
 
 int ota_db_vehicle_may_fetch(struct ota_db *db, const char *vehicle, const char *sha256)
 {
-    PREPARED(db, ST_MAY_FETCH);
-    int r;
+    int64_t held = 0;
+    int r = fetch_int(db, ST_DEPLOY_FETCHABLE, ARGS(ARG_TEXT(vehicle), ARG_TEXT(sha256)), &held);
 
-    if (bind_text(st, 1, vehicle) || bind_text(st, 2, sha256)) {
-        done(st);
-        return -EIO;
-    }
-    if ((r = step_one(st)) == 0)
-        done(st);
-    return r;
+    if (r < 0)
+        return r;
+    return held ? -EAGAIN : 0;
 }
 
 /* ---- outbox ---------------------------------------------------------------------------- */
 
-/* Column 10 (the body) only in the lists. Nothing is allocated: the strings point into
- * the statement's row or @topic_buf, valid for the callback. */
-static int outbox_fill(sqlite3_stmt *st, struct ota_outbox_row *o, char *topic_buf,
-                       size_t topic_len, bool with_body)
+int ota_update_topic(const char *vehicle, char *buf, size_t len)
+{
+    int n;
+
+    if (!ota_id_valid(vehicle))
+        return -EINVAL;
+    n = snprintf(buf, len, "vehicles/%s/update", vehicle);
+    return n > 0 && (size_t)n < len ? 0 : -ENAMETOOLONG;
+}
+
+static void outbox_fill_common(const struct row *r, struct ota_outbox_row *o)
 {
     const char *topic;
+    int state = 0;
 
-    o->id = sqlite3_column_int64(st, 0);
-    col_copy(st, 1, o->vehicle, sizeof(o->vehicle));
-    o->campaign = sqlite3_column_int64(st, 2);
-    topic = col_str(st, 3);
-    if (!topic) {
-        /* NULL: the vehicle's update topic (the text ota_status_update_topic makes); built
-         * with memcpy, once per row of the notifier's scan */
-        static const char head[] = "vehicles/", tail[] = "/update";
-        size_t vlen = strlen(o->vehicle);
-
-        if (sizeof(head) - 1 + vlen + sizeof(tail) > topic_len)
-            return -EIO;
-        memcpy(topic_buf, head, sizeof(head) - 1);
-        memcpy(topic_buf + sizeof(head) - 1, o->vehicle, vlen);
-        memcpy(topic_buf + sizeof(head) - 1 + vlen, tail, sizeof(tail));
-        topic = topic_buf;
-    }
-    o->topic = topic;
-    o->payload_id = sqlite3_column_int64(st, 4);
-    o->retain = sqlite3_column_int(st, 5) != 0;
-    o->state = (enum ota_outbox_state)name_index(outbox_states, 4, col_str(st, 6));
-    o->attempts = (uint32_t)sqlite3_column_int64(st, 7);
-    o->next_attempt_at = sqlite3_column_int64(st, 8);
-    o->published_at = sqlite3_column_int64(st, 9);
+    o->id = col_int(r, 0);
+    col_copy(r, 1, o->vehicle, sizeof(o->vehicle));
+    o->campaign = col_int(r, 2);
+    topic = col_opt(r, 3);
+    /* NULL: the vehicle's update topic (schema 002 stores it so: narrower rows) */
+    if (!topic && ota_update_topic(o->vehicle, o->topic_buf, sizeof(o->topic_buf)) == 0)
+        topic = o->topic_buf;
+    o->topic = topic ? topic : "";
+    o->payload_id = col_int(r, 4);
+    o->retain = col_int(r, 5) != 0;
+    (void)enum_of(outbox_states, 4, col_str(r, 6), &state);
+    o->state = (enum ota_outbox_state)state;
+    o->attempts = (uint32_t)col_int(r, 7);
+    o->next_attempt_at = col_int(r, 8);
+    o->published_at = col_int(r, 9);
     o->payload = NULL;
     o->payload_len = 0;
-    if (with_body) {
-        o->payload = col_str(st, 10);
-        if (!o->payload)
-            return sqlite3_errcode(sqlite3_db_handle(st)) == SQLITE_NOMEM ? -ENOMEM : -EIO;
-        o->payload_len = (size_t)sqlite3_column_bytes(st, 10);
-    }
+}
+
+/* The due scan: no body */
+static int outbox_fill(const struct row *r, void *out)
+{
+    outbox_fill_common(r, out);
     return 0;
 }
 
-static int outbox_row_common(sqlite3_stmt *st, void *cb, void *ctx, bool with_body)
+/* The lists: column 10 is the body */
+static int outbox_fill_body(const struct row *r, void *out)
 {
-    struct ota_outbox_row o = { 0 };
-    char topic[OTA_ID_MAX + 32];
-    int r = outbox_fill(st, &o, topic, sizeof(topic), with_body);
+    struct ota_outbox_row *o = out;
 
-    if (r == 0)
-        r = ((int (*)(const struct ota_outbox_row *, void *))cb)(&o, ctx);
-    return r;
-}
-
-static int outbox_row(sqlite3_stmt *st, void *cb, void *ctx)
-{
-    return outbox_row_common(st, cb, ctx, true);
-}
-
-static int outbox_due_row(sqlite3_stmt *st, void *cb, void *ctx)
-{
-    return outbox_row_common(st, cb, ctx, false);
+    outbox_fill_common(r, o);
+    o->payload = col_str(r, 10);
+    o->payload_len = r->db->drv->text_len(r->db->c, r->id, 10);
+    return 0;
 }
 
 /* Stores a non-empty body; *ret_id 0 for the empty message (no row). */
 static int payload_add(struct ota_db *db, const char *payload, int64_t *ret_id)
 {
-    int r;
-
-    if (!payload || !payload[0]) {
-        *ret_id = 0;
+    *ret_id = 0;
+    if (!payload || !payload[0])
         return 0;
-    }
-    {
-        PREPARED(db, ST_OUTBOX_PAYLOAD_ADD);
-
-        if (bind_text(st, 1, payload)) {
-            done(st);
-            return -EIO;
-        }
-        if ((r = exec_change(db, st, false)) < 0)
-            return r == -EEXIST ? -EIO : r;
-    }
-    *ret_id = sqlite3_last_insert_rowid(db->h);
-    return 0;
+    return fetch_int(db, ST_OUTBOX_PAYLOAD_ADD, ARGS(ARG_TEXT(payload)), ret_id);
 }
 
 int ota_db_outbox_insert(struct ota_db *db, const char *vehicle, int64_t campaign,
@@ -1338,129 +1283,132 @@ int ota_db_outbox_insert(struct ota_db *db, const char *vehicle, int64_t campaig
                          enum ota_outbox_state state, int64_t now, int64_t *ret_id)
 {
     char usual[OTA_ID_MAX + 32];
-    int64_t pid = 0;
-    int r, n;
+    int64_t pid = 0, id = 0;
+    int r;
 
     /* The usual topic is stored as NULL (schema 002): narrower rows. */
-    n = snprintf(usual, sizeof(usual), "vehicles/%s/update", vehicle ? vehicle : "");
-    if (topic && n > 0 && (size_t)n < sizeof(usual) && strcmp(topic, usual) == 0)
+    if (topic && ota_update_topic(vehicle, usual, sizeof(usual)) == 0 && strcmp(topic, usual) == 0)
         topic = NULL;
     if ((r = payload_add(db, payload, &pid)) < 0)
         return r;
-    {
-        PREPARED(db, ST_OUTBOX_INSERT);
-
-        if (bind_text(st, 1, vehicle) ||
-            (campaign > 0 ? sqlite3_bind_int64(st, 2, campaign) : sqlite3_bind_null(st, 2)) ||
-            bind_text(st, 3, topic) ||
-            (pid > 0 ? sqlite3_bind_int64(st, 4, pid) : sqlite3_bind_null(st, 4)) ||
-            sqlite3_bind_int(st, 5, retain) || bind_text(st, 6, outbox_states[state & 3]) ||
-            sqlite3_bind_int64(st, 7, now)) {
-            done(st);
-            return -EIO;
-        }
-        if ((r = exec_change(db, st, false)) == 0 && ret_id)
-            *ret_id = sqlite3_last_insert_rowid(db->h);
-    }
-    return r == -EEXIST ? -EIO : r;
+    r = fetch_int(db, ST_OUTBOX_INSERT,
+                  ARGS(ARG_TEXT(vehicle), ARG_ID(campaign), ARG_TEXT(topic), ARG_ID(pid),
+                       ARG_INT(retain), ARG_TEXT(outbox_states[state & 3]), ARG_INT(now)),
+                  &id);
+    if (r == 0 && ret_id)
+        *ret_id = id;
+    return r;
 }
 
-int ota_db_outbox_insert_campaign(struct ota_db *db, int64_t campaign, const char *payload,
-                                  int64_t now, uint64_t *ret_count)
+int ota_db_outbox_announce(struct ota_db *db, int64_t campaign, const char *payload,
+                           int64_t now, uint64_t *ret_count)
 {
-    int64_t pid = 0;
+    int64_t pid = 0, n = 0;
     int r;
 
     if ((r = payload_add(db, payload, &pid)) < 0)
         return r;
-    {
-        PREPARED(db, ST_OUTBOX_CAMPAIGN_ADD);
+    r = exec(db, ST_OUTBOX_ANNOUNCE, ARGS(ARG_INT(campaign), ARG_ID(pid), ARG_INT(now)), &n);
+    if (r == 0 && ret_count)
+        *ret_count = (uint64_t)n;
+    return r;
+}
 
-        if (sqlite3_bind_int64(st, 1, campaign) ||
-            (pid > 0 ? sqlite3_bind_int64(st, 2, pid) : sqlite3_bind_null(st, 2)) ||
-            sqlite3_bind_int64(st, 3, now)) {
-            done(st);
-            return -EIO;
-        }
-        if ((r = exec_change(db, st, false)) == 0 && ret_count)
-            *ret_count = (uint64_t)sqlite3_changes(db->h);
-    }
-    return r == -EEXIST ? -EIO : r;
+static int outbox_clear(struct ota_db *db, enum ota_stmt id, int64_t campaign, int64_t now,
+                        uint64_t *ret_count)
+{
+    int64_t n = 0;
+    int r = exec(db, id, ARGS(ARG_INT(campaign), ARG_INT(now)), &n);
+
+    if (r == 0 && ret_count)
+        *ret_count = (uint64_t)n;
+    return r;
+}
+
+int ota_db_outbox_clear_pending(struct ota_db *db, int64_t campaign, int64_t now,
+                                uint64_t *ret_count)
+{
+    return outbox_clear(db, ST_OUTBOX_CLEAR_PENDING, campaign, now, ret_count);
+}
+
+int ota_db_outbox_clear_unfinished(struct ota_db *db, int64_t campaign, int64_t now,
+                                   uint64_t *ret_count)
+{
+    return outbox_clear(db, ST_OUTBOX_CLEAR_UNFINISHED, campaign, now, ret_count);
+}
+
+int ota_db_outbox_due_begin(struct ota_db *db, int64_t now, int64_t after_id, unsigned limit,
+                            struct ota_db_iter *it)
+{
+    return iter_begin(it, db, ST_OUTBOX_DUE, ARGS(ARG_INT(now), ARG_INT(after_id), ARG_INT(limit)),
+                      sizeof(struct ota_outbox_row), NULL);
+}
+
+int ota_db_outbox_list_begin(struct ota_db *db, const char *vehicle, struct ota_db_iter *it)
+{
+    if (vehicle)
+        return iter_begin(it, db, ST_OUTBOX_LIST, ARGS(ARG_TEXT(vehicle)),
+                          sizeof(struct ota_outbox_row), NULL);
+    return iter_begin(it, db, ST_OUTBOX_LIST_ALL, NOARGS, sizeof(struct ota_outbox_row), NULL);
+}
+
+int ota_db_outbox_next(struct ota_db_iter *it, const struct ota_outbox_row **ret)
+{
+    int r = iter_next(it, it->stmt == ST_OUTBOX_DUE ? outbox_fill : outbox_fill_body);
+
+    if (r > 0)
+        *ret = it->cur;
+    return r;
+}
+
+struct body {
+    char *s;
+    size_t len;
+};
+
+static int body_fill(const struct row *r, void *out)
+{
+    struct body *b = out;
+    const char *t = col_str(r, 0);
+
+    b->len = r->db->drv->text_len(r->db->c, r->id, 0);
+    b->s = malloc(b->len + 1);
+    if (!b->s)
+        return -ENOMEM;
+    memcpy(b->s, t, b->len);
+    b->s[b->len] = '\0';
+    return 0;
 }
 
 int ota_db_outbox_payload_get(struct ota_db *db, int64_t id, char **ret, size_t *ret_len)
 {
-    char *body;
-    size_t len;
+    struct body b = { NULL, 0 };
     int r;
 
     if (id <= 0) {
-        body = strdup("");
-        if (!body)
-            return -ENOMEM;
-        *ret = body;
-        *ret_len = 0;
-        return 0;
+        b.s = strdup("");
+        r = b.s ? 0 : -ENOMEM;
+    } else {
+        r = fetch(db, ST_OUTBOX_PAYLOAD_GET, ARGS(ARG_INT(id)), body_fill, &b);
     }
-    {
-        PREPARED(db, ST_OUTBOX_PAYLOAD_GET);
-
-        if (sqlite3_bind_int64(st, 1, id)) {
-            done(st);
-            return -EIO;
-        }
-        if ((r = step_one(st)) < 0)
-            return r;
-        {
-            const unsigned char *t = sqlite3_column_text(st, 0);
-
-            len = t ? (size_t)sqlite3_column_bytes(st, 0) : 0;
-            body = t ? malloc(len + 1) : NULL;
-            if (body) {
-                memcpy(body, t, len);
-                body[len] = '\0';
-            }
-        }
-        done(st);
-    }
-    if (!body)
-        return -ENOMEM;
-    *ret = body;
-    *ret_len = len;
+    if (r < 0)
+        return r;
+    *ret = b.s;
+    *ret_len = b.len;
     return 0;
-}
-
-int ota_db_outbox_due(struct ota_db *db, int64_t now, int64_t after_id, unsigned limit,
-                      int (*cb)(const struct ota_outbox_row *, void *), void *ctx)
-{
-    PREPARED(db, ST_OUTBOX_DUE);
-
-    if (sqlite3_bind_int64(st, 1, now) || sqlite3_bind_int64(st, 2, after_id) ||
-        sqlite3_bind_int64(st, 3, limit)) {
-        done(st);
-        return -EIO;
-    }
-    return each_row(st, outbox_due_row, (void *)cb, ctx);
 }
 
 int ota_db_outbox_mark_range(struct ota_db *db, int64_t first, int64_t last, int64_t now,
                              uint64_t *ret_count)
 {
+    int64_t n = 0;
     int r;
 
     if (first < 1 || first > last)
         return -EINVAL;
-    {
-        PREPARED(db, ST_OUTBOX_MARK_RANGE);
-
-        if (sqlite3_bind_int64(st, 1, first) || sqlite3_bind_int64(st, 2, last) ||
-            sqlite3_bind_int64(st, 3, now)) {
-            done(st);
-            return -EIO;
-        }
-        if ((r = exec_change(db, st, false)) == 0 && ret_count)
-            *ret_count = (uint64_t)sqlite3_changes(db->h);
-    }
+    r = exec(db, ST_OUTBOX_MARK_RANGE, ARGS(ARG_INT(first), ARG_INT(last), ARG_INT(now)), &n);
+    if (r == 0 && ret_count)
+        *ret_count = (uint64_t)n;
     return r;
 }
 
@@ -1472,161 +1420,124 @@ int ota_db_outbox_mark_published(struct ota_db *db, int64_t id, int64_t now)
     return r < 0 ? r : n == 1 ? 0 : -ENOENT;
 }
 
-int ota_db_sync_full(struct ota_db *db, bool full)
-{
-    PREPARED(db, full ? ST_SYNC_FULL : ST_SYNC_NORMAL);
-
-    return exec_change(db, st, false);
-}
-
 int ota_db_outbox_retry_later(struct ota_db *db, int64_t id, int64_t next_at)
 {
-    PREPARED(db, ST_OUTBOX_RETRY);
-
-    if (sqlite3_bind_int64(st, 1, id) || sqlite3_bind_int64(st, 2, next_at)) {
-        done(st);
-        return -EIO;
-    }
-    return exec_change(db, st, true);
+    return exec_one(db, ST_OUTBOX_RETRY, ARGS(ARG_INT(id), ARG_INT(next_at)));
 }
 
-int ota_db_outbox_move_campaign(struct ota_db *db, int64_t campaign, enum ota_outbox_state from,
-                                enum ota_outbox_state to)
+int ota_db_outbox_drop_campaign(struct ota_db *db, int64_t campaign)
 {
-    PREPARED(db, ST_OUTBOX_MOVE);
+    return exec(db, ST_OUTBOX_DROP_CAMPAIGN, ARGS(ARG_INT(campaign)), NULL);
+}
 
-    if (sqlite3_bind_int64(st, 1, campaign) || bind_text(st, 2, outbox_states[from & 3]) ||
-        bind_text(st, 3, outbox_states[to & 3])) {
-        done(st);
-        return -EIO;
-    }
-    return exec_change(db, st, false);
+int ota_db_outbox_drop_vehicle(struct ota_db *db, const char *vehicle)
+{
+    return exec(db, ST_OUTBOX_DROP_VEHICLE, ARGS(ARG_TEXT(vehicle)), NULL);
 }
 
 int ota_db_outbox_requeue_latest(struct ota_db *db, bool skip_empty, int64_t now,
                                  uint64_t *ret_count)
 {
-    PREPARED(db, ST_OUTBOX_REQUEUE);
-    int r;
+    int64_t n = 0;
+    int r = exec(db, ST_OUTBOX_REQUEUE, ARGS(ARG_INT(now), ARG_INT(skip_empty)), &n);
 
-    if (sqlite3_bind_int64(st, 1, now) || sqlite3_bind_int(st, 2, skip_empty)) {
-        done(st);
-        return -EIO;
-    }
-    if ((r = exec_change(db, st, false)) == 0 && ret_count)
-        *ret_count = (uint64_t)sqlite3_changes(db->h);
+    if (r == 0 && ret_count)
+        *ret_count = (uint64_t)n;
     return r == -EEXIST ? -EIO : r;
 }
 
-int ota_db_outbox_drop_ended(struct ota_db *db, int64_t campaign)
-{
-    PREPARED(db, ST_OUTBOX_DROP_ENDED);
+struct outbox_count {
+    int state;
+    uint64_t n;
+};
 
-    if (sqlite3_bind_int64(st, 1, campaign)) {
-        done(st);
-        return -EIO;
-    }
-    return exec_change(db, st, false);
+static int outbox_count_fill(const struct row *r, void *out)
+{
+    struct outbox_count *c = out;
+
+    c->n = (uint64_t)col_int(r, 1);
+    return enum_of(outbox_states, 4, col_str(r, 0), &c->state);
 }
 
 int ota_db_outbox_counts(struct ota_db *db, uint64_t counts[4])
 {
-    PREPARED(db, ST_OUTBOX_COUNTS);
+    struct ota_db_iter it;
+    int r;
 
     memset(counts, 0, sizeof(uint64_t) * 4);
-    return each_row(st, count_row, (void *)outbox_states, counts);
-}
-
-int ota_db_outbox_list(struct ota_db *db, const char *vehicle,
-                       int (*cb)(const struct ota_outbox_row *, void *), void *ctx)
-{
-    PREPARED(db, vehicle ? ST_OUTBOX_LIST : ST_OUTBOX_LIST_ALL);
-
-    if (vehicle && bind_text(st, 1, vehicle)) {
-        done(st);
-        return -EIO;
+    r = iter_begin(&it, db, ST_OUTBOX_COUNTS, NOARGS, sizeof(struct outbox_count), NULL);
+    while (r == 0 && (r = iter_next(&it, outbox_count_fill)) > 0) {
+        const struct outbox_count *c = it.cur;
+        counts[c->state] += c->n;
+        r = 0;
     }
-    return each_row(st, outbox_row, (void *)cb, ctx);
+    ota_db_iter_end(&it);
+    return r;
 }
 
 /* ---- events ---------------------------------------------------------------------------- */
 
 int ota_db_event_add(struct ota_db *db, const struct ota_event *e)
 {
-    PREPARED(db, ST_EVENT_ADD);
-
-    if (sqlite3_bind_int64(st, 1, e->ts ? e->ts : ota_now()) || bind_text(st, 2, e->actor) ||
-        bind_text(st, 3, e->kind) || bind_text(st, 4, e->vehicle) ||
-        (e->campaign > 0 ? sqlite3_bind_int64(st, 5, e->campaign) : sqlite3_bind_null(st, 5)) ||
-        bind_text(st, 6, e->state) ||
-        (e->bytes >= 0 ? sqlite3_bind_int64(st, 7, e->bytes) : sqlite3_bind_null(st, 7)) ||
-        bind_text(st, 8, e->detail ? e->detail : "")) {
-        done(st);
-        return -EIO;
-    }
-    return exec_change(db, st, false);
+    return exec(db, ST_EVENT_ADD,
+                ARGS(ARG_INT(e->ts ? e->ts : ota_now()), ARG_TEXT(e->actor), ARG_TEXT(e->kind),
+                     ARG_TEXT(e->vehicle), ARG_ID(e->campaign), ARG_TEXT(e->state),
+                     e->bytes >= 0 ? ARG_INT(e->bytes) : ARG_NULL,
+                     ARG_TEXT(e->detail ? e->detail : "")),
+                NULL);
 }
 
-static int event_row(sqlite3_stmt *st, void *cb, void *ctx)
+int ota_db_audit(struct ota_db *db, const char *actor, const char *kind, const char *vehicle,
+                 int64_t campaign, const char *detail)
 {
     struct ota_event e = {
-        .id = sqlite3_column_int64(st, 0),
-        .ts = sqlite3_column_int64(st, 1),
-        .actor = col_str(st, 2),
-        .kind = col_str(st, 3),
-        .vehicle = col_str(st, 4),
-        .campaign = sqlite3_column_int64(st, 5),
-        .state = col_str(st, 6),
-        .bytes = sqlite3_column_int64(st, 7),
-        .detail = col_str(st, 8),
+        .actor = actor,
+        .kind = kind,
+        .vehicle = vehicle,
+        .campaign = campaign,
+        .bytes = -1,
+        .detail = detail,
     };
 
-    return ((int (*)(const struct ota_event *, void *))cb)(&e, ctx);
+    return ota_db_event_add(db, &e);
 }
 
-int ota_db_event_list(struct ota_db *db, int64_t campaign, const char *vehicle,
-                      int (*cb)(const struct ota_event *, void *), void *ctx)
+/* id, ts, actor, kind, vehicle, campaign, state, bytes, detail; strings borrowed */
+static int event_fill(const struct row *r, void *out)
 {
-    PREPARED(db, ST_EVENT_LIST);
+    struct ota_event *e = out;
 
-    if (sqlite3_bind_int64(st, 1, campaign) || bind_text(st, 2, vehicle)) {
-        done(st);
-        return -EIO;
-    }
-    return each_row(st, event_row, (void *)cb, ctx);
-}
-
-/* ---- wal-index (ota-server's change check) ------------------------------------------ */
-
-/* A PRAGMA whose one text row must equal @want. */
-static bool pragma_is(struct ota_db *db, const char *sql, const char *want)
-{
-    sqlite3_stmt *st = NULL;
-    bool ok = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) == SQLITE_OK &&
-              sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) &&
-              strcmp((const char *)sqlite3_column_text(st, 0), want) == 0;
-
-    sqlite3_finalize(st);
-    return ok;
-}
-
-int ota_db_wal_index(struct ota_db *db, const volatile void **ret)
-{
-    sqlite3_file *f = NULL;
-    void volatile *p = NULL;
-
-    /* Only a shared-memory wal-index is the one other connections write: not with
-     * locking_mode=EXCLUSIVE (SQLite then keeps it in heap memory), nor outside WAL. */
-    if (!pragma_is(db, "PRAGMA main.journal_mode", "wal") ||
-        !pragma_is(db, "PRAGMA main.locking_mode", "normal"))
-        return -ENOTSUP;
-    if (sqlite3_file_control(db->h, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK ||
-        !f || !f->pMethods || f->pMethods->iVersion < 2 || !f->pMethods->xShmMap)
-        return -ENOTSUP;
-    /* Region 0 (32 KiB, SQLite's WALINDEX_PGSZ) of the mapping SQLite itself reads; with
-     * bExtend 0 nothing is created. */
-    if (f->pMethods->xShmMap(f, 0, 32768, 0, &p) != SQLITE_OK || !p)
-        return -ENOTSUP;
-    *ret = p;
+    e->id = col_int(r, 0);
+    e->ts = col_int(r, 1);
+    e->actor = col_str(r, 2);
+    e->kind = col_str(r, 3);
+    e->vehicle = col_opt(r, 4);
+    e->campaign = col_int(r, 5);
+    e->state = col_opt(r, 6);
+    e->bytes = col_int(r, 7);
+    e->detail = col_str(r, 8);
     return 0;
+}
+
+int ota_db_events_begin(struct ota_db *db, const struct ota_event_filter *f,
+                        struct ota_db_iter *it)
+{
+    const struct ota_event_filter none = { 0 };
+
+    if (!f)
+        f = &none;
+    return iter_begin(it, db, ST_EVENT_LIST,
+                      ARGS(ARG_INT(f->campaign), ARG_TEXT(f->vehicle), ARG_TEXT(f->kind),
+                           ARG_INT(f->since),
+                           ARG_INT(f->limit && f->limit <= INT64_MAX ? (int64_t)f->limit : -1)),
+                      sizeof(struct ota_event), NULL);
+}
+
+int ota_db_events_next(struct ota_db_iter *it, const struct ota_event **ret)
+{
+    int r = iter_next(it, event_fill);
+
+    if (r > 0)
+        *ret = it->cur;
+    return r;
 }

@@ -1,23 +1,33 @@
-/* The SQLite store: the only file that includes <sqlite3.h> is ota_db.c. Every SQL
- * statement lives there; callers get structs. One struct ota_db per thread. */
+/* The database, for every caller: one struct ota_db per thread, structs in and out, never
+ * a statement or a result handle. Behind it ota_db.c maps rows to structs over a backend
+ * (ota_db_driver.h: SQLite, the embedded default); the SQL is in the backend's file.
+ *
+ * Lists come as typed iterators (ota_db_*_begin / _next / ota_db_iter_end): rows are read
+ * one at a time, so a listing of any size takes constant memory. While an iterator is
+ * open, the same connection runs nothing else: read it to the end (or end it) first. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "ota_util.h"
+#include "ota_db_stmt.h"
 #include "ota_state.h"
+#include "ota_util.h"
 
 struct ota_db;
 
 enum ota_db_open_flags {
-    OTA_DB_CREATE = 1 << 0, /* create the file if missing (ota-admin init only) */
+    OTA_DB_CREATE = 1 << 0, /* create the database if missing (ota-admin init only) */
 };
 
-/* Opens @path in WAL mode with foreign keys and a busy timeout; prepares every statement.
- * Daemons call ota_db_check_schema() next; ota-admin init calls ota_db_migrate().
- * Returns 0, -ENOENT (no file and no OTA_DB_CREATE), -EIO (not a database, corrupt) or
- * -ENOMEM. On failure *ret_db is untouched. */
-int ota_db_open(const char *path, int flags, struct ota_db **ret_db);
+/* Opens @where (a SQLite file path) with foreign keys and a busy timeout. Daemons call
+ * ota_db_check_schema() next; ota-admin init calls ota_db_migrate(). Returns 0, -ENOENT
+ * (no database and no OTA_DB_CREATE, or a missing folder), -EACCES (no permission),
+ * -EROFS (read-only where writing is needed), -EBADMSG (not an ota-origin database, or
+ * corrupt), -ENOMEM or -EIO. On failure *ret_db is untouched. */
+int ota_db_open(const char *where, int flags, struct ota_db **ret_db);
+
+/* The schema version this program brings @db's backend to (ota_db_migrate()). */
+unsigned ota_db_schema_target(const struct ota_db *db);
 
 /* Applies the migrations the database lacks, each in its own transaction.
  * Returns 0, -EPROTO (database newer than this program) or -EIO. */
@@ -30,13 +40,26 @@ int ota_db_check_schema(struct ota_db *db);
 /* Closes; NULL is a no-op. */
 void ota_db_close(struct ota_db *db);
 
-/* The last SQLite error message, for program-level logging. */
+/* The backend's last error message, for program-level logging. */
 const char *ota_db_errmsg(struct ota_db *db);
 
-/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. Returns 0, -EBUSY or -EIO. rollback always ends. */
+/* BEGIN (IMMEDIATE on SQLite) / COMMIT / ROLLBACK. Returns 0, -EBUSY or -EIO; rollback
+ * always ends the transaction (a no-op outside one). */
 int ota_db_begin(struct ota_db *db);
 int ota_db_commit(struct ota_db *db);
 void ota_db_rollback(struct ota_db *db);
+
+/* An open listing; see the top of this file. Zero it before the first begin(). */
+struct ota_db_iter {
+    struct ota_db *db;
+    enum ota_stmt stmt;
+    int pending;   /* 1 a row is ready, 0 done, < 0 an error to return */
+    bool consumed; /* the ready row was handed out: step before the next */
+    void *cur;   /* the struct the last next() returned, owned by the iterator */
+    void (*cur_clear)(void *);
+};
+/* Ends @it (at any point); safe on a zeroed or ended iterator. */
+void ota_db_iter_end(struct ota_db_iter *it);
 
 /* ---- vehicles and edges ------------------------------------------------------------ */
 
@@ -48,23 +71,41 @@ struct ota_vehicle {
     bool revoked;
     int64_t created_at;
     int64_t last_seen; /* 0 = never */
+    /* what it runs: its last installed report's artifact, "" for none known */
+    char installed_sha256[65];
+    char *installed_version; /* "" when none */
+    int64_t installed_at;    /* 0 = never */
 };
 void ota_vehicle_free(struct ota_vehicle *v);
 
-/* Returns 0, -EEXIST (a vehicle or an edge has that id) or -EIO. */
-int ota_db_vehicle_add(struct ota_db *db, const char *id, const char *model, const char *group);
+/* Returns 0, -EEXIST (a vehicle or an edge has that id) or -EIO. @attributes: a JSON
+ * object text or NULL for "{}". */
+int ota_db_vehicle_add(struct ota_db *db, const char *id, const char *model, const char *group,
+                       const char *attributes);
 /* On success *ret is new; free with ota_vehicle_free(). Returns 0, -ENOENT, -EIO. */
 int ota_db_vehicle_get(struct ota_db *db, const char *id, struct ota_vehicle **ret);
-/* Calls @cb for each vehicle in id order; a non-zero return from @cb stops and is
- * returned. The struct passed to @cb is borrowed for the call only. */
-int ota_db_vehicle_list(struct ota_db *db, int (*cb)(const struct ota_vehicle *, void *),
-                        void *ctx);
-/* Returns 0, -ENOENT or -EIO. Revoking a revoked vehicle is 0. */
-int ota_db_vehicle_revoke(struct ota_db *db, const char *id);
-/* Replaces the attributes JSON text. Returns 0, -ENOENT or -EIO. */
-int ota_db_vehicle_set_attributes(struct ota_db *db, const char *id, const char *json);
+
+/* What vehicle listings select: NULL fields match everything. */
+struct ota_vehicle_filter {
+    const char *group;
+    const char *model;
+    const char *version; /* installed version */
+};
+/* Vehicles in id order; next() returns 1 with *ret (borrowed until the next call), 0 at
+ * the end, or an error. */
+int ota_db_vehicles_begin(struct ota_db *db, const struct ota_vehicle_filter *f,
+                          struct ota_db_iter *it);
+int ota_db_vehicles_next(struct ota_db_iter *it, const struct ota_vehicle **ret);
+/* Returns 0, -ENOENT or -EIO. Setting the state it has is 0. */
+int ota_db_vehicle_set_revoked(struct ota_db *db, const char *id, bool revoked);
+/* Changes what is not NULL. Returns 0, -ENOENT or -EIO. */
+int ota_db_vehicle_set(struct ota_db *db, const char *id, const char *model, const char *group,
+                       const char *attributes);
 /* Records contact time. Returns 0, -ENOENT or -EIO. */
 int ota_db_vehicle_touch(struct ota_db *db, const char *id, int64_t now);
+/* Records what the vehicle runs now. Returns 0, -ENOENT or -EIO. */
+int ota_db_vehicle_installed(struct ota_db *db, const char *id, const char *sha256,
+                             const char *version, int64_t now);
 
 struct ota_edge {
     char name[OTA_ID_MAX + 1];
@@ -74,8 +115,9 @@ struct ota_edge {
 /* Returns 0, -EEXIST (an edge or a vehicle has that name) or -EIO. */
 int ota_db_edge_add(struct ota_db *db, const char *name);
 int ota_db_edge_get(struct ota_db *db, const char *name, struct ota_edge *ret);
-int ota_db_edge_list(struct ota_db *db, int (*cb)(const struct ota_edge *, void *), void *ctx);
-int ota_db_edge_revoke(struct ota_db *db, const char *name);
+int ota_db_edges_begin(struct ota_db *db, struct ota_db_iter *it);
+int ota_db_edges_next(struct ota_db_iter *it, const struct ota_edge **ret);
+int ota_db_edge_set_revoked(struct ota_db *db, const char *name, bool revoked);
 
 enum ota_client_kind { OTA_CLIENT_VEHICLE = 1, OTA_CLIENT_EDGE = 2 };
 
@@ -102,15 +144,25 @@ struct ota_artifact {
     char *hw;        /* "" = any hardware */
     char *signature; /* minisign .minisig text */
     int64_t created_at;
+    int64_t deleted_at; /* 0 = in the store; else its bytes were deleted then */
 };
 void ota_artifact_free(struct ota_artifact *a);
 
 /* Returns 0, -EEXIST or -EIO. created_at is set by the caller. */
 int ota_db_artifact_insert(struct ota_db *db, const struct ota_artifact *a);
-/* On success *ret is new. Returns 0, -ENOENT, -EIO. */
+/* On success *ret is new (a deleted artifact too: see deleted_at). 0, -ENOENT, -EIO. */
 int ota_db_artifact_get(struct ota_db *db, const char *sha256, struct ota_artifact **ret);
-int ota_db_artifact_list(struct ota_db *db, int (*cb)(const struct ota_artifact *, void *),
-                         void *ctx);
+/* Artifacts in upload order; @deleted: the deleted ones too. */
+int ota_db_artifacts_begin(struct ota_db *db, bool deleted, struct ota_db_iter *it);
+int ota_db_artifacts_next(struct ota_db_iter *it, const struct ota_artifact **ret);
+/* Campaigns not yet ended (created, starting, running, paused) that use @sha256. */
+int ota_db_artifact_in_use(struct ota_db *db, const char *sha256, uint64_t *ret);
+/* Marks @sha256 deleted at @now / in the store again. 0, -ENOENT (not so), -EIO. */
+int ota_db_artifact_delete(struct ota_db *db, const char *sha256, int64_t now);
+int ota_db_artifact_revive(struct ota_db *db, const char *sha256);
+/* The signature text of one stored artifact (any), for checking a signing key against
+ * what the fleet trusts. *ret new (free()). 0, -ENOENT (no artifact), -ENOMEM, -EIO. */
+int ota_db_artifact_any_signature(struct ota_db *db, char **ret);
 
 /* ---- campaigns ----------------------------------------------------------------------- */
 
@@ -123,13 +175,19 @@ enum ota_target_kind {
 };
 enum ota_campaign_state {
     OTA_CAMPAIGN_CREATED,
+    OTA_CAMPAIGN_STARTING, /* snapshot being taken: nothing of it visible to vehicles */
     OTA_CAMPAIGN_RUNNING,
     OTA_CAMPAIGN_PAUSED,
     OTA_CAMPAIGN_CANCELLED,
     OTA_CAMPAIGN_FINISHED,
+    OTA_CAMPAIGN_STATE_COUNT
 };
 const char *ota_target_kind_name(enum ota_target_kind k);
 const char *ota_campaign_state_name(enum ota_campaign_state s);
+/* 0 and *ret, or -EINVAL for an unknown name. */
+int ota_campaign_state_parse(const char *name, enum ota_campaign_state *ret);
+/* created, starting, running and paused campaigns have not ended. */
+bool ota_campaign_state_open(enum ota_campaign_state s);
 
 struct ota_campaign {
     int64_t id;
@@ -141,31 +199,50 @@ struct ota_campaign {
     int64_t created_at;
     int64_t started_at; /* 0 = not started */
     int64_t updated_at;
+    /* deployments by state, kept in the same transaction as every change (so reading
+     * them costs nothing, whatever the campaign's size) */
+    uint64_t counts[OTA_DEPLOY_STATE_COUNT];
 };
 void ota_campaign_free(struct ota_campaign *c);
+/* Deployments of @c not yet ended. */
+uint64_t ota_campaign_unfinished(const struct ota_campaign *c);
 
 /* Returns 0 with *ret_id, -EEXIST (name taken), -ENOENT (no such artifact) or -EIO. */
 int ota_db_campaign_insert(struct ota_db *db, const char *name, const char *artifact,
                            enum ota_target_kind kind, const char *target, int64_t now,
                            int64_t *ret_id);
 int ota_db_campaign_get(struct ota_db *db, int64_t id, struct ota_campaign **ret);
-int ota_db_campaign_list(struct ota_db *db, int (*cb)(const struct ota_campaign *, void *),
-                         void *ctx);
+int ota_db_campaigns_begin(struct ota_db *db, struct ota_db_iter *it);
+int ota_db_campaigns_next(struct ota_db_iter *it, const struct ota_campaign **ret);
 int ota_db_campaign_set_state(struct ota_db *db, int64_t id, enum ota_campaign_state s,
                               int64_t now);
+/* Whether any vehicle (of any state) has that group / model. 0 (yes), -ENOENT, -EIO. */
+int ota_db_group_exists(struct ota_db *db, const char *group);
+int ota_db_model_exists(struct ota_db *db, const char *model);
 
-/* Calls @cb with the id of each active vehicle that the campaign's target selects, in id
- * order. For OTA_TARGET_VEHICLES, ids that are unknown or revoked are reported through
- * @cb too, with @active false, so the caller can refuse the start. */
-int ota_db_campaign_targets(struct ota_db *db, const struct ota_campaign *c,
-                            int (*cb)(const char *vehicle, bool active, void *), void *ctx);
-/* Inside the caller's transaction (campaign start): one deployment of @c for each active
- * vehicle its group, model, all or attributes target selects, in vehicle id order, in one
- * statement. *ret_count (may be NULL): deployments inserted. Returns 0, -EINVAL (an
- * explicit list, OTA_TARGET_VEHICLES: insert those one by one with
- * ota_db_deployment_insert()), -EEXIST (a vehicle already in @c) or -EIO. */
-int ota_db_deployment_insert_targets(struct ota_db *db, const struct ota_campaign *c,
-                                     int64_t now, uint64_t *ret_count);
+/* ---- campaign start (inside the caller's transaction) ------------------------------- */
+
+/* Gathers @c's targets into the connection's target set: every vehicle its group, model,
+ * all or attributes target selects; for an explicit list each id, and through @bad the
+ * first one that is unknown or revoked (-EINVAL). *ret_n: targets. */
+int ota_db_targets_gather(struct ota_db *db, const struct ota_campaign *c, uint64_t *ret_n,
+                          char bad[OTA_ID_MAX + 1]);
+/* Targets with an unfinished deployment in another campaign. */
+int ota_db_targets_busy(struct ota_db *db, int64_t campaign, uint64_t *ret);
+/* Leaves the busy targets out of the set (--skip-busy). */
+int ota_db_targets_skip_busy(struct ota_db *db, int64_t campaign, uint64_t *ret_skipped);
+/* Ends the busy targets' other unfinished deployments cancelled with @detail, the other
+ * campaigns' counts kept, their unsent messages to those vehicles dropped (--supersede).
+ * *ret_n: deployments ended; *ret_campaigns (new, free()) the *ret_ncampaigns campaigns
+ * they were in, which the caller finishes when they have none left. */
+int ota_db_targets_supersede(struct ota_db *db, int64_t campaign, const char *detail,
+                             int64_t now, uint64_t *ret_n, int64_t **ret_campaigns,
+                             size_t *ret_ncampaigns);
+/* One deployment of @campaign per target: 'installed' (detail "already installed") for
+ * those whose installed artifact is @sha256, 'pending' for the rest; counts kept.
+ * *ret_installed, *ret_pending: how many of each. */
+int ota_db_targets_deploy(struct ota_db *db, int64_t campaign, const char *sha256,
+                          int64_t now, uint64_t *ret_installed, uint64_t *ret_pending);
 
 /* ---- deployments --------------------------------------------------------------------- */
 
@@ -176,6 +253,7 @@ struct ota_deployment {
     enum ota_deploy_state state;
     uint64_t bytes;
     char *detail;
+    bool cancel_acked; /* a hawkBit client acknowledged the cancel (cancelAction feedback) */
     int64_t created_at;
     int64_t updated_at;
     enum ota_campaign_state campaign_state;
@@ -183,36 +261,61 @@ struct ota_deployment {
 };
 void ota_deployment_free(struct ota_deployment *d);
 
-/* Returns 0, -EEXIST (vehicle already in the campaign) or -EIO. */
+/* Inserts one deployment in state @s (campaign start inserts through the target set).
+ * Returns 0, -EEXIST (vehicle already in the campaign, or in another unfinished
+ * deployment), -ENOENT (no such campaign or vehicle) or -EIO. Counts kept. */
 int ota_db_deployment_insert(struct ota_db *db, int64_t campaign, const char *vehicle,
-                             int64_t now, int64_t *ret_id);
+                             enum ota_deploy_state s, const char *detail, int64_t now,
+                             int64_t *ret_id);
 /* The vehicle's deployment in @campaign. Returns 0, -ENOENT, -EIO. */
 int ota_db_deployment_get(struct ota_db *db, int64_t campaign, const char *vehicle,
                           struct ota_deployment **ret);
 int ota_db_deployment_get_by_id(struct ota_db *db, int64_t id, struct ota_deployment **ret);
-/* What the vehicle should be doing now: its newest unfinished deployment (not installed,
- * failed or cancelled) whose campaign is running, or paused with the deployment already
- * under way (a pause holds back vehicles that were not told yet, not those mid-update).
- * Returns 0, -ENOENT (nothing to do), -EIO. */
+/* What the vehicle should be doing now: its unfinished deployment if its campaign is
+ * running, or paused with the deployment already under way (a pause holds back vehicles
+ * that had not started, not those mid-update). 0, -ENOENT (nothing to do), -EIO. */
 int ota_db_deployment_current(struct ota_db *db, const char *vehicle,
                               struct ota_deployment **ret);
-/* The vehicle's newest cancelled deployment, for hawkBit cancelAction. 0, -ENOENT, -EIO. */
+/* The vehicle's unfinished deployment whatever its campaign's state (there is at most
+ * one). 0, -ENOENT, -EIO. */
+int ota_db_deployment_open(struct ota_db *db, const char *vehicle, struct ota_deployment **ret);
+/* The vehicle's newest cancelled deployment whose cancel no hawkBit client acknowledged
+ * yet, for cancelAction. 0, -ENOENT, -EIO. */
 int ota_db_deployment_last_cancelled(struct ota_db *db, const char *vehicle,
                                      struct ota_deployment **ret);
-/* Returns 0, -ENOENT or -EIO. */
-int ota_db_deployment_update(struct ota_db *db, int64_t id, enum ota_deploy_state s,
-                             uint64_t bytes, const char *detail, int64_t now);
-/* Marks every deployment of @campaign that is not installed/failed as cancelled. */
-int ota_db_deployment_cancel_campaign(struct ota_db *db, int64_t campaign, int64_t now);
-/* Number of @campaign's deployments not yet installed, failed or cancelled. */
-int ota_db_deployment_unfinished(struct ota_db *db, int64_t campaign, uint64_t *ret);
-/* Fills counts[OTA_DEPLOY_STATE_COUNT] for @campaign. */
-int ota_db_deployment_counts(struct ota_db *db, int64_t campaign,
-                             uint64_t counts[OTA_DEPLOY_STATE_COUNT]);
-int ota_db_deployment_list(struct ota_db *db, int64_t campaign,
-                           int (*cb)(const struct ota_deployment *, void *), void *ctx);
-/* 0 if @vehicle has a deployment of @sha256 in a campaign that is not cancelled and a
- * deployment state that is not cancelled; -ENOENT otherwise; -EIO. */
+/* Moves deployment @d (as read in this transaction) to @s with @bytes and @detail (NULL:
+ * unchanged), keeping its campaign's counts. 0, -EAGAIN (it changed since it was read:
+ * read it again), -EIO. */
+int ota_db_deployment_update(struct ota_db *db, const struct ota_deployment *d,
+                             enum ota_deploy_state s, uint64_t bytes, const char *detail,
+                             int64_t now);
+/* Records that a hawkBit client acknowledged @id's cancel. 0, -ENOENT, -EIO. */
+int ota_db_deployment_cancel_ack(struct ota_db *db, int64_t id);
+/* Ends every unfinished deployment of @campaign cancelled (counts kept). *ret_n (may be
+ * NULL): how many. */
+int ota_db_deployment_cancel_campaign(struct ota_db *db, int64_t campaign, int64_t now,
+                                      uint64_t *ret_n);
+/* Counts by state of @campaign recounted from the rows (the kept counts are in struct
+ * ota_campaign): for tests and consistency checks. */
+int ota_db_deployment_recount(struct ota_db *db, int64_t campaign,
+                              uint64_t counts[OTA_DEPLOY_STATE_COUNT]);
+/* @campaign's deployments in vehicle id order, after @after_vehicle ("" or NULL: from the
+ * start), only those in @state when it is not OTA_DEPLOY_STATE_COUNT. */
+int ota_db_deployments_begin(struct ota_db *db, int64_t campaign, enum ota_deploy_state state,
+                             const char *after_vehicle, struct ota_db_iter *it);
+int ota_db_deployments_next(struct ota_db_iter *it, const struct ota_deployment **ret);
+/* Why @campaign's failed deployments failed: their details grouped, most frequent first,
+ * at most @limit groups. */
+struct ota_failure_reason {
+    const char *detail; /* borrowed until the next call */
+    uint64_t n;
+};
+int ota_db_failures_begin(struct ota_db *db, int64_t campaign, unsigned limit,
+                          struct ota_db_iter *it);
+int ota_db_failures_next(struct ota_db_iter *it, const struct ota_failure_reason **ret);
+/* May @vehicle fetch @sha256? 0 when it is the artifact of one of its deployments that is
+ * not cancelled, in a campaign that is visible and not cancelled; -EAGAIN when that
+ * deployment is held (its campaign paused before it started); -ENOENT otherwise; -EIO. */
 int ota_db_vehicle_may_fetch(struct ota_db *db, const char *vehicle, const char *sha256);
 
 /* ---- outbox -------------------------------------------------------------------------- */
@@ -230,17 +333,22 @@ struct ota_outbox_row {
     int64_t id;
     char vehicle[OTA_ID_MAX + 1];
     int64_t campaign;   /* 0 = none */
-    const char *topic;  /* relative to [mqtt] topic_prefix; borrowed for the call */
+    const char *topic;  /* relative to [mqtt] topic_prefix; borrowed */
     int64_t payload_id; /* 0 = the empty message */
-    const char *payload; /* "" clears a retained message; borrowed for the call. NULL
-                          * from ota_db_outbox_due(): see there */
+    const char *payload; /* "" clears a retained message; borrowed. NULL from
+                          * ota_db_outbox_due(): see there */
     size_t payload_len;
     bool retain;
     enum ota_outbox_state state;
     uint32_t attempts;
     int64_t next_attempt_at;
     int64_t published_at;
+    char topic_buf[OTA_ID_MAX + 32]; /* where @topic points when it is the usual one */
 };
+
+/* The topic of a vehicle's update message, relative to [mqtt] topic_prefix:
+ * "vehicles/<id>/update". The one place that names it. 0 or -EINVAL/-ENAMETOOLONG. */
+int ota_update_topic(const char *vehicle, char *buf, size_t len);
 
 /* Stores @payload ("" or NULL: the empty message, no row) and queues one row for it.
  * @topic is relative to [mqtt] topic_prefix (NULL: the vehicle's update topic).
@@ -248,18 +356,28 @@ struct ota_outbox_row {
 int ota_db_outbox_insert(struct ota_db *db, const char *vehicle, int64_t campaign,
                          const char *topic, const char *payload, bool retain,
                          enum ota_outbox_state state, int64_t now, int64_t *ret_id);
-/* Inside the caller's transaction (campaign start): stores @payload once and queues one
- * pending retained row per deployment of @campaign, to that vehicle's update topic, in
- * vehicle id order; one statement. *ret_count (may be NULL): rows queued.
- * Returns 0, -EIO or -EBUSY. */
-int ota_db_outbox_insert_campaign(struct ota_db *db, int64_t campaign, const char *payload,
-                                  int64_t now, uint64_t *ret_count);
-/* Calls @cb for up to @limit pending rows with next_attempt_at <= @now and id > @after_id,
- * in id order. The row is borrowed for the call. This is ota-notifier's hot path: the body
- * is not read (row->payload NULL, payload_len 0); many rows share one payload_id, whose
- * body ota_db_outbox_payload_get() returns. */
-int ota_db_outbox_due(struct ota_db *db, int64_t now, int64_t after_id, unsigned limit,
-                      int (*cb)(const struct ota_outbox_row *, void *), void *ctx);
+/* Inside the caller's transaction: stores @payload once and queues one pending retained
+ * row per *pending* deployment of @campaign, to that vehicle's update topic, in vehicle
+ * id order. *ret_count (may be NULL): rows queued. */
+int ota_db_outbox_announce(struct ota_db *db, int64_t campaign, const char *payload,
+                           int64_t now, uint64_t *ret_count);
+/* The empty retained message to every vehicle of a *pending* deployment of @campaign
+ * (pause: their update is withdrawn until resume). */
+int ota_db_outbox_clear_pending(struct ota_db *db, int64_t campaign, int64_t now,
+                                uint64_t *ret_count);
+/* The empty retained message to every vehicle of an unfinished deployment of @campaign
+ * (cancel: call it before the deployments are cancelled). */
+int ota_db_outbox_clear_unfinished(struct ota_db *db, int64_t campaign, int64_t now,
+                                   uint64_t *ret_count);
+/* Up to @limit pending rows with next_attempt_at <= @now and id > @after_id, in id
+ * order. This is ota-notifier's hot path: the body is not read (payload NULL,
+ * payload_len 0); many rows share one payload_id, whose body ota_db_outbox_payload_get()
+ * returns. */
+int ota_db_outbox_due_begin(struct ota_db *db, int64_t now, int64_t after_id, unsigned limit,
+                            struct ota_db_iter *it);
+int ota_db_outbox_next(struct ota_db_iter *it, const struct ota_outbox_row **ret);
+/* Every row (of @vehicle when not NULL) in id order, bodies included (tests, ota-admin). */
+int ota_db_outbox_list_begin(struct ota_db *db, const char *vehicle, struct ota_db_iter *it);
 /* The body of payload @id (0: ""). On success *ret is new (free()) and *ret_len its
  * length. Returns 0, -ENOENT, -ENOMEM or -EIO. */
 int ota_db_outbox_payload_get(struct ota_db *db, int64_t id, char **ret, size_t *ret_len);
@@ -272,35 +390,28 @@ int ota_db_outbox_mark_range(struct ota_db *db, int64_t first, int64_t last, int
 /* The one-row case: 0, -ENOENT (not pending), -EINVAL (@id < 1) or -EIO. */
 int ota_db_outbox_mark_published(struct ota_db *db, int64_t id, int64_t now);
 /* Outside a transaction: whether this connection's next commits are synced to disk
- * (PRAGMA synchronous FULL, the default of ota_db_open) or not (NORMAL: in WAL mode a
- * power loss may then undo the newest commits, never tear one). ota-notifier commits its
- * PUBACK marks unsynced: losing a mark only sends that message again, which
- * at-least-once allows, and WAL keeps commits in order, so what a power loss undoes is
- * always the newest marks and each vehicle's topic still ends on its newest message.
- * Returns 0 or -EIO. */
+ * (SQLite's PRAGMA synchronous FULL, the default of ota_db_open) or not (NORMAL: in WAL
+ * mode a power loss may then undo the newest commits, never tear one). ota-notifier
+ * commits its PUBACK marks unsynced: losing a mark only sends that message again, which
+ * at-least-once allows, and WAL keeps commits in order. Returns 0, -ENOTSUP (another
+ * backend) or -EIO. */
 int ota_db_sync_full(struct ota_db *db, bool full);
 /* Counts one more attempt and defers the row to @next_at. */
 int ota_db_outbox_retry_later(struct ota_db *db, int64_t id, int64_t next_at);
-/* Moves @campaign's rows from state @from to @to (pause: pending->held, resume:
- * held->pending, cancel: held/pending->dropped via two calls). */
-int ota_db_outbox_move_campaign(struct ota_db *db, int64_t campaign, enum ota_outbox_state from,
-                                enum ota_outbox_state to);
+/* Drops @campaign's unsent (held or pending) rows. */
+int ota_db_outbox_drop_campaign(struct ota_db *db, int64_t campaign);
+/* Drops @vehicle's unsent rows. */
+int ota_db_outbox_drop_vehicle(struct ota_db *db, const char *vehicle);
 /* For a broker that lost its retained messages: per vehicle, queues its newest published
  * retained message again as a new pending row, unless a newer row is pending anyway;
  * with @skip_empty not the empty clearing messages. One statement, linear in the outbox.
  * *ret_count (may be NULL) is the number queued. Returns 0 or -EIO/-EBUSY. */
 int ota_db_outbox_requeue_latest(struct ota_db *db, bool skip_empty, int64_t now,
                                  uint64_t *ret_count);
-/* Drops @campaign's held rows for vehicles whose deployment in it has ended (installed,
- * failed, cancelled) — e.g. while the campaign was paused: their topic was already made
- * current when the deployment ended, and the old update must not follow it. */
-int ota_db_outbox_drop_ended(struct ota_db *db, int64_t campaign);
 /* Number of rows per state, index enum ota_outbox_state. */
 int ota_db_outbox_counts(struct ota_db *db, uint64_t counts[4]);
-/* Calls @cb for every row of @vehicle in id order (tests, ota-admin). */
-int ota_db_outbox_list(struct ota_db *db, const char *vehicle,
-                       int (*cb)(const struct ota_outbox_row *, void *), void *ctx);
-/* PRAGMA data_version: changes when another connection commits. For cheap change checks. */
+/* PRAGMA data_version (SQLite): changes when another connection commits. -ENOTSUP on
+ * another backend. */
 int ota_db_data_version(struct ota_db *db, int64_t *ret);
 
 /* ---- events -------------------------------------------------------------------------- */
@@ -308,7 +419,8 @@ int ota_db_data_version(struct ota_db *db, int64_t *ret);
 struct ota_event {
     int64_t id;
     int64_t ts;
-    const char *actor;   /* 'admin', 'rest', 'mqtt', 'ddi', 'notifier' */
+    const char *actor;   /* an operating-system user (ota-admin), 'rest', 'mqtt', 'ddi',
+                          * 'notifier' */
     const char *kind;    /* 'status', 'vehicle.add', 'campaign.start', ... */
     const char *vehicle; /* NULL = none */
     int64_t campaign;    /* 0 = none */
@@ -316,19 +428,32 @@ struct ota_event {
     int64_t bytes;       /* -1 = none */
     const char *detail;
 };
-/* Returns 0 or -EIO. */
+/* Returns 0 or -EIO. ts 0 is now. */
 int ota_db_event_add(struct ota_db *db, const struct ota_event *e);
-/* Events of a campaign (@campaign > 0) or a vehicle (@vehicle non-NULL), or all, in id
- * order; fields borrowed for the call. */
-int ota_db_event_list(struct ota_db *db, int64_t campaign, const char *vehicle,
-                      int (*cb)(const struct ota_event *, void *), void *ctx);
+/* An event with only the common fields: ota_db_event_add() of {@actor, @kind, @vehicle,
+ * @campaign, @detail}. The one way ota-admin and the domain code record their actions. */
+int ota_db_audit(struct ota_db *db, const char *actor, const char *kind, const char *vehicle,
+                 int64_t campaign, const char *detail);
 
-/* ---- wal-index ------------------------------------------------------------------------ */
+/* What an events listing selects: zero fields match everything. */
+struct ota_event_filter {
+    int64_t campaign;
+    const char *vehicle;
+    const char *kind;  /* exact, or a prefix ending in '.' ("campaign.") */
+    int64_t since;     /* ts >= since */
+    uint64_t limit;    /* 0: no limit; else the newest @limit (still in id order) */
+};
+int ota_db_events_begin(struct ota_db *db, const struct ota_event_filter *f,
+                        struct ota_db_iter *it);
+int ota_db_events_next(struct ota_db_iter *it, const struct ota_event **ret);
+
+/* ---- SQLite only ---------------------------------------------------------------------- */
 
 /* The start of SQLite's shared-memory wal-index for @db's connection (region 0: two
  * copies of the 48-byte WalIndexHdr, sqlite.org/walformat.html §2.2.1), the very mapping
  * SQLite reads to see other connections' commits. Borrowed: valid until
  * ota_db_close(@db), as long as nobody changes journal_mode or locking_mode on @db.
  * Call it after a statement has run on @db. Read only, as SQLite's walIndexTryHdr does.
- * Returns 0, or -ENOTSUP (not in WAL mode, exclusive locking, no shared memory). */
+ * Returns 0, or -ENOTSUP (another backend, not in WAL mode, exclusive locking, no shared
+ * memory). */
 int ota_db_wal_index(struct ota_db *db, const volatile void **ret);

@@ -1,6 +1,6 @@
-/* The SQL migrations compiled into every program (generated from schema/ by embed.py). */
+/* The SQL migrations compiled into every program, per backend (generated from schema/ by
+ * embed.py): ota_schema_<backend>[i] brings schema version i to i + 1. */
 #pragma once
 
-/* ota_schema_migrations[i] brings user_version i to i + 1. */
-extern const char *const ota_schema_migrations[];
-extern const unsigned ota_schema_version;
+extern const char *const ota_schema_sqlite[];
+extern const unsigned ota_schema_sqlite_version;

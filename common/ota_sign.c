@@ -619,3 +619,17 @@ out:
     free(comment);
     return r;
 }
+
+int ota_sign_minisig_keyid(const char *text, size_t len, uint8_t ret[OTA_SIGN_KEYID_BYTES])
+{
+    uint8_t sigstruct[SIG_STRUCT_BYTES];
+    struct span lines[SIGN_LINES_MAX];
+    size_t n = 0;
+
+    if (!text || len > OTA_SIGN_TEXT_MAX || split_lines(text, len, lines, SIGN_LINES_MAX, &n) < 0 ||
+        n != SIGN_LINES_MAX || !has_prefix(&lines[0], COMMENT_PREFIX) ||
+        b64_decode(&lines[1], sigstruct, sizeof sigstruct) < 0)
+        return -EINVAL;
+    memcpy(ret, sigstruct + ALG_LEN, OTA_SIGN_KEYID_BYTES);
+    return 0;
+}

@@ -63,3 +63,7 @@ int ota_sign_minisig(const struct ota_sign_key *k, const uint8_t blake2b[OTA_SIG
  * Returns 0, -EINVAL (malformed), -EKEYREJECTED (other key) or -EBADMSG (bad signature). */
 int ota_sign_verify(const struct ota_sign_pub *pub, const char *text, size_t len,
                     const uint8_t blake2b[OTA_SIGN_BLAKE2B_BYTES], char **ret_comment);
+
+/* The key id a .minisig text names (what key made it), without verifying anything.
+ * Returns 0 or -EINVAL (malformed). */
+int ota_sign_minisig_keyid(const char *text, size_t len, uint8_t ret[OTA_SIGN_KEYID_BYTES]);

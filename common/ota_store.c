@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,9 +25,9 @@
 #define STORE_CHUNK      (1u << 20)
 #define STORE_NBUF       8
 #define STORE_TMP_PREFIX "ingest."
-/* ota_store_init() deletes tmp files untouched for this long: an ingest writes its temp
- * file every few milliseconds, so only the leftovers of a killed upload get that old. */
-#define STORE_STALE_SECS 3600
+/* Files younger than this are never collected: an upload's temp file before it is locked,
+ * or its store file before its row is committed (which waits up to the busy timeout). */
+#define STORE_GC_MIN_AGE 60
 /* O_DIRECT needs buffers, offsets and lengths aligned to the device's logical block. */
 #define STORE_DIRECT_ALIGN 4096
 /* Buffered fallback: start writeback every 8 MiB so the final fsync() has little to do. */
@@ -371,7 +372,7 @@ static int pipe_run(int in, int out, ota_store_progress_fn *progress, void *ctx,
             if (r == 0 && n > 0) {
                 done += n;
                 if (progress)
-                    progress(done, total, ctx);
+                    r = progress(done, total, ctx);
             }
             pthread_mutex_lock(&p->lock);
             if (r == 0 && n == 0) {
@@ -417,10 +418,22 @@ static int mkdir_ok(const char *path, mode_t mode, bool *ret_created)
     return 0;
 }
 
-/* Best effort: removes ingest temp files left by a killed upload (see STORE_STALE_SECS). */
+/* Whether @name in @dirfd is a temp file that no ingest holds: its lock can be had. */
+static bool tmp_stale(int dirfd, const char *name)
+{
+    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    bool stale;
+
+    if (fd < 0)
+        return false;
+    stale = flock(fd, LOCK_EX | LOCK_NB) == 0;
+    close(fd);
+    return stale;
+}
+
+/* Best effort: removes ingest temp files left by a killed upload (no lock on them). */
 static void remove_stale_tmp(const char *tmpdir)
 {
-    time_t cutoff = time(NULL) - STORE_STALE_SECS;
     struct dirent *de;
     DIR *d = opendir(tmpdir);
 
@@ -431,8 +444,8 @@ static void remove_stale_tmp(const char *tmpdir)
 
         if (strncmp(de->d_name, STORE_TMP_PREFIX, strlen(STORE_TMP_PREFIX)) != 0)
             continue;
-        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
-            st.st_mtime < cutoff)
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            st.st_mtime <= time(NULL) - STORE_GC_MIN_AGE && tmp_stale(dirfd(d), de->d_name))
             unlinkat(dirfd(d), de->d_name, 0);
     }
     closedir(d);
@@ -466,7 +479,7 @@ int ota_store_ingest_fd(const char *store, int fd, ota_store_progress_fn *progre
     struct ota_store_digests d;
     char tmp[4096], shadir[4096], fandir[4096], dst[4096];
     bool created = false;
-    struct stat st;
+    struct stat st, before, after;
     int out = -1, r;
 
     if ((size_t)snprintf(tmp, sizeof tmp, "%s/tmp/" STORE_TMP_PREFIX "XXXXXX", store) >=
@@ -490,11 +503,32 @@ int ota_store_ingest_fd(const char *store, int fd, ota_store_progress_fn *progre
     }
     if (out < 0)
         return -errno;
+    /* held until the file is renamed or removed: a gc running meanwhile leaves it alone */
+    if (flock(out, LOCK_EX) < 0) {
+        r = -errno;
+        goto out;
+    }
+    if (fstat(fd, &before) < 0) {
+        r = -errno;
+        goto out;
+    }
 
     memset(&d, 0, sizeof d);
     r = pipe_run(fd, out, progress, ctx, &d);
     if (r < 0)
         goto out;
+    /* A file truncated, grown or rewritten while it was read would be stored and signed
+     * as something its owner never had. */
+    if (S_ISREG(before.st_mode) &&
+        (fstat(fd, &after) < 0 || after.st_size != before.st_size ||
+         (uint64_t)before.st_size != d.size ||
+         after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
+         after.st_mtim.tv_nsec != before.st_mtim.tv_nsec ||
+         after.st_ctim.tv_sec != before.st_ctim.tv_sec ||
+         after.st_ctim.tv_nsec != before.st_ctim.tv_nsec)) {
+        r = -ESTALE;
+        goto out;
+    }
     if (fsync(out) < 0 || fchmod(out, STORE_FILE_MODE) < 0) {
         r = -errno;
         goto out;
@@ -572,4 +606,115 @@ int ota_store_open(const char *store, const char *sha256)
         return r;
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     return fd < 0 ? -errno : fd;
+}
+
+int ota_store_remove(const char *store, const char *sha256)
+{
+    char path[4096];
+    int r = ota_store_path(store, sha256, path, sizeof path);
+
+    if (r < 0)
+        return r;
+    return unlink(path) < 0 ? -errno : 0;
+}
+
+static void note_err(int *first, int r)
+{
+    if (*first == 0 && r < 0)
+        *first = r;
+}
+
+/* Removes the temp files of killed uploads from @store/tmp. */
+static int gc_tmp(const char *store, bool dry_run, struct ota_store_gc_report *rep)
+{
+    char path[4096];
+    struct dirent *de;
+    DIR *d;
+    int r = 0;
+
+    if ((size_t)snprintf(path, sizeof path, "%s/tmp", store) >= sizeof path)
+        return -ENAMETOOLONG;
+    if (!(d = opendir(path)))
+        return errno == ENOENT ? 0 : -errno;
+    while ((de = readdir(d))) {
+        struct stat st;
+
+        /* a file a few seconds old may be an upload between creating and locking it */
+        if (de->d_name[0] == '.' || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+            !S_ISREG(st.st_mode) || st.st_mtime > time(NULL) - STORE_GC_MIN_AGE ||
+            !tmp_stale(dirfd(d), de->d_name))
+            continue;
+        if (!dry_run && unlinkat(dirfd(d), de->d_name, 0) < 0) {
+            note_err(&r, -errno);
+            continue;
+        }
+        rep->tmp_files++;
+        rep->tmp_bytes += (uint64_t)st.st_size;
+    }
+    closedir(d);
+    return r;
+}
+
+/* Removes the files of @store/sha256/<2 hex>/ that @keep does not want. */
+static int gc_files(const char *store, bool (*keep)(const char *, void *), void *ctx,
+                    bool dry_run, struct ota_store_gc_report *rep)
+{
+    char path[4096];
+    struct dirent *fan;
+    DIR *top;
+    int r = 0;
+
+    if ((size_t)snprintf(path, sizeof path, "%s/sha256", store) >= sizeof path)
+        return -ENAMETOOLONG;
+    if (!(top = opendir(path)))
+        return errno == ENOENT ? 0 : -errno;
+    while ((fan = readdir(top))) {
+        struct dirent *de;
+        int fd;
+        DIR *d;
+
+        if (fan->d_name[0] == '.')
+            continue;
+        fd = openat(dirfd(top), fan->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0 || !(d = fdopendir(fd))) {
+            note_err(&r, -errno);
+            if (fd >= 0)
+                close(fd);
+            continue;
+        }
+        while ((de = readdir(d))) {
+            struct stat st;
+
+            if (de->d_name[0] == '.' ||
+                fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                continue;
+            /* only what the store itself names: 64 hex digits under their first two; a
+             * file of the last minute may be an upload whose row is not committed yet */
+            if (S_ISREG(st.st_mode) && ota_sha256_hex_valid(de->d_name) &&
+                strncmp(de->d_name, fan->d_name, 2) == 0 &&
+                (keep(de->d_name, ctx) || st.st_mtime > time(NULL) - STORE_GC_MIN_AGE)) {
+                rep->kept_files++;
+                continue;
+            }
+            if (!dry_run && unlinkat(dirfd(d), de->d_name, 0) < 0) {
+                note_err(&r, -errno);
+                continue;
+            }
+            rep->orphan_files++;
+            rep->orphan_bytes += (uint64_t)st.st_size;
+        }
+        closedir(d);
+    }
+    closedir(top);
+    return r;
+}
+
+int ota_store_gc(const char *store, bool (*keep)(const char *sha256, void *ctx), void *ctx,
+                 bool dry_run, struct ota_store_gc_report *ret)
+{
+    struct ota_store_gc_report rep = { 0 };
+    int r = gc_tmp(store, dry_run, &rep), r2 = gc_files(store, keep, ctx, dry_run, &rep);
+
+    *ret = rep;
+    return r < 0 ? r : r2;
 }

@@ -1,9 +1,11 @@
 /* Small helpers every program needs: bounded number parsing, id checks, hex, time. */
 #include <errno.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "ota_util.h"
@@ -185,4 +187,38 @@ int ota_http_date_parse(const char *s, int64_t *ret)
         return -EINVAL;
     *ret = (int64_t)timegm(&tm);
     return 0;
+}
+
+bool ota_label_valid(const char *s, size_t max)
+{
+    size_t n = strnlen(s, max + 1);
+
+    if (n == 0 || n > max)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+
+        if (ch < 0x20 || ch == 0x7f || ch == ',')
+            return false;
+    }
+    return true;
+}
+
+const char *ota_actor(char *buf, size_t len)
+{
+    uid_t uid = geteuid();
+    const char *sudo = getenv("SUDO_USER");
+    struct passwd pw, *res = NULL;
+    char tmp[1024];
+
+    /* sudo's own word for who asked, when it is a plain login name */
+    if (uid == 0 && sudo && ota_id_valid(sudo)) {
+        snprintf(buf, len, "%s (sudo)", sudo);
+        return buf;
+    }
+    if (getpwuid_r(uid, &pw, tmp, sizeof(tmp), &res) == 0 && res && res->pw_name[0])
+        snprintf(buf, len, "%s", res->pw_name);
+    else
+        snprintf(buf, len, "uid %u", (unsigned)uid);
+    return buf;
 }

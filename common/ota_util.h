@@ -16,6 +16,17 @@ int ota_parse_u64n(const char *s, size_t len, uint64_t max, uint64_t *ret);
 /* True if @id is a valid vehicle/edge id ([A-Za-z0-9._-]{1,64}). */
 bool ota_id_valid(const char *id);
 
+/* True if @s is 1..@max bytes of printable text (no control characters, no commas, so it
+ * can sit in a campaign's target): vehicle models, groups, campaign names, attribute
+ * keys and values. */
+bool ota_label_valid(const char *s, size_t max);
+#define OTA_LABEL_MAX 128
+
+/* The operating-system user running this process, as events name the actor of an
+ * operator's action: the login name, with "(sudo)" when root acts for a user
+ * ("alice (sudo)"). Writes into @buf; never fails ("uid 1234" without a name). */
+const char *ota_actor(char *buf, size_t len);
+
 /* True if @s is exactly 64 lowercase hex digits. */
 bool ota_sha256_hex_valid(const char *s);
 

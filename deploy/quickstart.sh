@@ -255,8 +255,8 @@ for i in "${!vpids[@]}"; do
     fi
 done
 
-say "ota-admin campaign show $campaign"
-admin campaign show "$campaign"
+say "ota-admin campaign show $campaign --vehicles"
+admin campaign show "$campaign" --vehicles
 for v in "${vehicles[@]}"; do
     cmp -s "$artifact" "$state/vehicles/$v/installed/firmware.bin" ||
         { echo "vehicle $v: installed bytes differ from the artifact" >&2; failed=1; }

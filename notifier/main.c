@@ -72,6 +72,8 @@ int main(int argc, char **argv)
         goto out;
     }
     cfg_ok = true;
+    if (!config)
+        config = ota_config_default_path();
     if (config) {
         r = ota_config_load(&cfg, config, err, sizeof(err));
         if (r == -ENOENT) {

@@ -181,17 +181,16 @@ static int payload_lookup(struct ota_db *db, struct payload_cache *pc, int64_t i
     return 0;
 }
 
-/* Collects rows: the db's iteration must end before we write (mark, defer). */
-static int page_add(const struct ota_outbox_row *r, void *ctx)
+/* Collects rows: the db's iteration must end before we write (mark, defer). 0 or
+ * -ENOMEM (p->oom set). */
+static int page_add(const struct ota_outbox_row *r, struct ntf_page *p)
 {
-    struct ntf_page *p = ctx;
-
     if (p->n == p->cap) {
         unsigned cap = p->cap ? p->cap * 2 : 64;
         struct row_copy *v = realloc(p->v, cap * sizeof(*v));
         if (!v) {
             p->oom = true;
-            return 1;
+            return -ENOMEM;
         }
         memset(v + p->cap, 0, (cap - p->cap) * sizeof(*v));
         p->v = v;
@@ -199,10 +198,24 @@ static int page_add(const struct ota_outbox_row *r, void *ctx)
     }
     if (row_copy(&p->v[p->n], r) < 0) {
         p->oom = true;
-        return 1;
+        return -ENOMEM;
     }
     p->n++;
     return 0;
+}
+
+/* Up to @limit due rows after @after into @p, read to the end before anything is written. */
+static int page_fill(struct ota_db *db, int64_t now, int64_t after, unsigned limit,
+                     struct ntf_page *p)
+{
+    const struct ota_outbox_row *row;
+    struct ota_db_iter it;
+    int r = ota_db_outbox_due_begin(db, now, after, limit, &it);
+
+    while (r == 0 && (r = ota_db_outbox_next(&it, &row)) > 0)
+        r = page_add(row, p);
+    ota_db_iter_end(&it);
+    return r;
 }
 
 /* The daemon's page, allocated on first use, rows kept. NULL when out of memory. */
@@ -319,7 +332,7 @@ static int read_page(struct ntf_daemon *d, struct ntf_page *p, int64_t now, int6
     int r;
 
     page_clear(p);
-    r = ota_db_outbox_due(d->db, now, after, limit, page_add, p);
+    r = page_fill(d->db, now, after, limit, p);
     if (p->oom) {
         ota_err("reading the outbox: out of memory");
         return -ENOMEM;
@@ -599,15 +612,9 @@ int ntf_outbox_requeue(struct ntf_daemon *d, bool skip_empty)
     if (r < 0)
         goto out;
     if (queued > 0) {
-        struct ota_event e = {
-            .ts = now,
-            .actor = "notifier",
-            .kind = "outbox.requeue",
-            .bytes = -1,
-            .detail = skip_empty ? "broker lost its session: retained messages queued again"
-                                 : "broker reconnect: retained messages queued again",
-        };
-        r = ota_db_event_add(d->db, &e);
+        r = ota_db_audit(d->db, "notifier", "outbox.requeue", NULL, 0,
+                         skip_empty ? "broker lost its session: retained messages queued again"
+                                    : "broker reconnect: retained messages queued again");
         if (r < 0)
             goto out;
     }
@@ -638,7 +645,7 @@ int ntf_outbox_load_blocks(struct ntf_daemon *d)
         return -ENOMEM;
     for (unsigned pg = 0; pg < 10000; pg++) {
         page_clear(p);
-        r = ota_db_outbox_due(d->db, INT64_MAX, after, 512, page_add, p);
+        r = page_fill(d->db, INT64_MAX, after, 512, p);
         if (p->oom)
             r = -ENOMEM;
         if (r < 0)

@@ -44,7 +44,8 @@ static int apply(struct ntf_daemon *d, const char *vehicle, const struct ota_sta
     char err[256] = "";
     int r;
 
-    r = ota_status_apply(d->db, vehicle, rep, "mqtt", d->cfg->server.poll_after, err, sizeof(err));
+    r = ota_status_apply(d->db, vehicle, rep, "mqtt", d->cfg->server.poll_after, 0, err,
+                         sizeof(err));
     switch (r) {
     case 0:
         d->stats.status_applied++;

@@ -40,6 +40,7 @@
 static void usage(FILE *f)
 {
     fprintf(f, "Usage: ota-server [--config FILE] [--set section.key=value]... [-h]\n"
+               "Without --config: $OTA_CONFIG, else " OTA_CONFIG_DEFAULT " when it exists.\n"
                "Serves the vehicle REST API and artifacts over mutual TLS ([server] listen)\n"
                "and /healthz, /metrics over plain HTTP ([server] admin_listen).\n"
                "Signals: SIGHUP reloads [tls] cert/key/client_ca, SIGTERM/SIGINT stop.\n");
@@ -168,6 +169,8 @@ static int load_config(int argc, char **argv, struct ota_config *cfg, char *err,
         usage(stderr);
         exit(2);
     }
+    if (!config)
+        config = ota_config_default_path();
     if (config) {
         r = ota_config_load(cfg, config, err, errlen);
         if (r == -ENOENT && !err[0])

@@ -182,7 +182,7 @@ enum MHD_Result srv_status_post(struct srv_req *req, const char *rest, const cha
     db = srv_req_db(req);
     if (!db)
         return srv_reply_error(req, 503, "unavailable", "database unavailable");
-    r = ota_status_apply(db, req->client, &rep, "rest", req->ctx->cfg->server.poll_after, err,
+    r = ota_status_apply(db, req->client, &rep, "rest", req->ctx->cfg->server.poll_after, 0, err,
                          sizeof(err));
     switch (r) {
     case 0:

@@ -320,6 +320,16 @@ out:
     return ret;
 }
 
+enum MHD_Result srv_artifact_refuse(struct srv_req *req, int r)
+{
+    if (r == -ENOENT) /* same answer as a missing artifact: existence is not leaked */
+        return srv_reply_error(req, 404, "not_found", "no such artifact");
+    if (r == -EAGAIN)
+        return srv_reply_error(req, 409, "paused",
+                               "the campaign is paused: keep polling GET /v1/updates");
+    return srv_reply_error(req, 503, "unavailable", "database unavailable");
+}
+
 enum MHD_Result srv_artifact_get(struct srv_req *req, const char *rest, const char *upload,
                                  size_t *upload_size)
 {
@@ -341,10 +351,8 @@ enum MHD_Result srv_artifact_get(struct srv_req *req, const char *rest, const ch
     if (req->kind == OTA_CLIENT_VEHICLE) {
         struct ota_db *db = srv_req_db(req);
         r = db ? ota_db_vehicle_may_fetch(db, req->client, sha256) : -EIO;
-        if (r == -ENOENT) /* same answer as a missing artifact: existence is not leaked */
-            return srv_reply_error(req, 404, "not_found", "no such artifact");
         if (r < 0)
-            return srv_reply_error(req, 503, "unavailable", "database unavailable");
+            return srv_artifact_refuse(req, r);
     }
     return srv_artifact_serve(req, sha256, part);
 }

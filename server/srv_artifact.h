@@ -28,3 +28,8 @@ enum MHD_Result srv_artifact_serve(struct srv_req *req, const char *sha256,
 /* Route handler for /v1/artifacts/{sha256}[.minisig]: vehicles may fetch only artifacts
  * of their own non-cancelled deployments (404 otherwise), edges any. */
 srv_handler_fn srv_artifact_get;
+
+/* The answer when a vehicle may not fetch an artifact (ota_db_vehicle_may_fetch): 404 for
+ * -ENOENT (as a missing one: existence is not leaked), 409 {"error":"paused"} for -EAGAIN
+ * (its deployment is held by a paused campaign), 503 otherwise. */
+enum MHD_Result srv_artifact_refuse(struct srv_req *req, int r);

@@ -76,10 +76,8 @@ static enum MHD_Result serve_artifact(struct srv_req *req, struct ota_db *db,
     char *body = NULL;
     int r = srv_ddi_artifact_find(db, req->client, p->module, p->filename, &art);
 
-    if (r == -ENOENT)
-        return srv_reply_error(req, 404, "not_found", "no such artifact");
     if (r < 0)
-        return srv_reply_error(req, 503, "unavailable", "database unavailable");
+        return srv_artifact_refuse(req, r);
     if (p->kind == SRV_DDI_ARTIFACT) {
         /* same Range/ETag/conditional rules as /v1/artifacts/ */
         ret = srv_artifact_serve(req, art->sha256, SRV_ARTIFACT_BYTES);

@@ -40,11 +40,6 @@ static void answer_body(struct srv_ddi_answer *a, unsigned status, char *body)
     a->body = body; /* ownership moves into the answer */
 }
 
-static bool cancel_acknowledged(const struct ota_deployment *d)
-{
-    return d->detail && strcmp(d->detail, SRV_DDI_CANCEL_ACK_DETAIL) == 0;
-}
-
 /* The vehicle's deployment @action; -ENOENT also when it is another vehicle's. */
 static int own_deployment(struct ota_db *db, const char *vehicle, int64_t action,
                           struct ota_deployment **ret)
@@ -81,8 +76,8 @@ int srv_ddi_poll(struct ota_db *db, const struct srv_ddi_env *env, const char *v
     r = ota_db_deployment_last_cancelled(db, vehicle, &can);
     if (r < 0 && r != -ENOENT)
         goto out;
-    if (r == 0 && !cancel_acknowledged(can)) {
-        p.cancel = can->id;
+    if (r == 0) {
+        p.cancel = can->id; /* "canceling" until the device acknowledges it */
     } else {
         r = ota_db_deployment_current(db, vehicle, &cur);
         if (r < 0 && r != -ENOENT)
@@ -217,9 +212,8 @@ static int cancel_feedback(struct ota_db *db, const char *vehicle, struct ota_de
         return r;
     r = add_event(db, vehicle, d, ack ? "ddi.cancel_ack" : "ddi.cancel_feedback", "cancelled",
                   detail);
-    if (r == 0 && ack && !cancel_acknowledged(d))
-        r = ota_db_deployment_update(db, d->id, OTA_DEPLOY_CANCELLED, d->bytes,
-                                     SRV_DDI_CANCEL_ACK_DETAIL, ota_now());
+    if (r == 0 && ack && !d->cancel_acked)
+        r = ota_db_deployment_cancel_ack(db, d->id);
     if (r == 0)
         r = ota_db_commit(db);
     if (r < 0) {
@@ -239,12 +233,16 @@ static int deployment_feedback(struct ota_db *db, const struct srv_ddi_env *env,
     char err[256] = "";
     int r;
 
-    if (d->state == OTA_DEPLOY_CANCELLED || d->campaign_state == OTA_CAMPAIGN_CANCELLED) {
+    /* hawkBit's "canceling": until the device acknowledges the cancel, its feedback is
+     * taken, and an install it reports is recorded (ota_status_apply) */
+    bool canceling = d->state == OTA_DEPLOY_CANCELLED && !d->cancel_acked;
+
+    if (d->state == OTA_DEPLOY_CANCELLED && !canceling) {
         answer_error(a, 410, "gone", "action %" PRId64 " was cancelled", d->id);
         return 0;
     }
     /* A finished action takes only a repeat of its final state (a lost 200 resent). */
-    if (ota_deploy_state_final(d->state) &&
+    if (!canceling && ota_deploy_state_final(d->state) &&
         (effect != SRV_DDI_EFFECT_STATE || rep.state != d->state)) {
         answer_error(a, 410, "gone", "action %" PRId64 " is %s", d->id,
                      ota_deploy_state_name(d->state));
@@ -257,7 +255,8 @@ static int deployment_feedback(struct ota_db *db, const struct srv_ddi_env *env,
         answer_body(a, 200, NULL);
         return 0;
     }
-    r = ota_status_apply(db, vehicle, &rep, "ddi", env->poll_after, err, sizeof(err));
+    r = ota_status_apply(db, vehicle, &rep, "ddi", env->poll_after, OTA_STATUS_AFTER_CANCEL, err,
+                         sizeof(err));
     switch (r) {
     case 0:
     case OTA_STATUS_DUPLICATE:
@@ -324,7 +323,7 @@ int srv_ddi_config_data(struct ota_db *db, const char *vehicle, const char *body
         r = 0;
         goto out;
     }
-    if (r < 0 || (r = ota_db_vehicle_set_attributes(db, vehicle, attrs)) < 0)
+    if (r < 0 || (r = ota_db_vehicle_set(db, vehicle, NULL, NULL, attrs)) < 0)
         goto out;
     {
         struct ota_event e = { .ts = ota_now(), .actor = "ddi", .kind = "vehicle.attributes",

@@ -10,7 +10,6 @@
 
 /* The deployment detail that marks a cancellation as acknowledged over DDI, so that the
  * poll stops announcing its cancelAction. */
-#define SRV_DDI_CANCEL_ACK_DETAIL "ddi: cancel acknowledged"
 
 struct srv_ddi_env {
     const char *public_url; /* [server] public_url */

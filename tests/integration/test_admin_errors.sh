@@ -63,8 +63,8 @@ refused 2 "vehicle list extra argument" "unexpected argument 'extra'" ota_admin 
 refused 2 "edge add bad name" "invalid edge name 'a/b'" ota_admin edge add a/b
 refused 2 "artifact upload without FILE" "missing argument FILE" ota_admin artifact upload --version 1
 refused 2 "artifact upload without --version" "missing --version" ota_admin artifact upload "$T/fw.swu"
-refused 2 "artifact upload bad version" "invalid --version '1 0'" ota_admin artifact upload "$T/fw.swu" --version '1 0'
-refused 2 "artifact upload bad name" "invalid name" ota_admin artifact upload "$T/fw.swu" --version 1 --name 'a b'
+refused 2 "artifact upload bad version" "--version: 1 to 127 bytes" ota_admin artifact upload "$T/fw.swu" --version '1 0'
+refused 2 "artifact upload bad name" "--name: a plain file name" ota_admin artifact upload "$T/fw.swu" --version 1 --name 'a b'
 refused 2 "artifact show bad sha" "invalid SHA256 'xyz'" ota_admin artifact show xyz
 refused 2 "artifact verify uppercase sha" "invalid SHA256" ota_admin artifact verify "${sha^^}"
 refused 2 "campaign create without target" "give exactly one target" \
@@ -72,11 +72,11 @@ refused 2 "campaign create without target" "give exactly one target" \
 refused 2 "campaign create two targets" "give exactly one target" \
     ota_admin campaign create --name x --artifact "$sha" --all --group g1
 refused 2 "campaign create without --name" "missing --name" ota_admin campaign create --artifact "$sha" --all
-refused 2 "campaign create bad artifact" "invalid --artifact 'abc'" \
+refused 2 "campaign create bad artifact" "--artifact: 64 lowercase hex digits" \
     ota_admin campaign create --name x --artifact abc --all
 refused 2 "campaign create bad vehicle list" "invalid vehicle id 'a b'" \
     ota_admin campaign create --name x --artifact "$sha" --vehicles 'VIN1,a b'
-refused 2 "campaign create empty id in list" "invalid --vehicles" \
+refused 2 "campaign create empty id in list" "--vehicles: an empty id" \
     ota_admin campaign create --name x --artifact "$sha" --vehicles VIN1,,VIN2
 refused 2 "campaign --all with a value" "'--all' takes no value" \
     ota_admin campaign create --name x --artifact "$sha" --all=yes
@@ -88,9 +88,9 @@ refused 2 "events bad campaign" "invalid --campaign" ota_admin events --campaign
 refused 2 "outbox list bad vehicle" "invalid --vehicle" ota_admin outbox list --vehicle 'a b'
 
 # ------------------------------------------------------------ unknown ids: exit 1
-refused 1 "vehicle show unknown" "no vehicle 'NOPE'" ota_admin vehicle show NOPE
-refused 1 "vehicle revoke unknown" "no vehicle 'NOPE'" ota_admin vehicle revoke NOPE
-refused 1 "edge revoke unknown" "no edge 'NOPE'" ota_admin edge revoke NOPE
+refused 1 "vehicle show unknown" "no vehicle NOPE" ota_admin vehicle show NOPE
+refused 1 "vehicle revoke unknown" "no vehicle NOPE" ota_admin vehicle revoke NOPE
+refused 1 "edge revoke unknown" "no edge NOPE" ota_admin edge revoke NOPE
 refused 1 "artifact show unknown" "no artifact $nosha" ota_admin artifact show "$nosha"
 refused 1 "artifact verify unknown" "no artifact $nosha" ota_admin artifact verify "$nosha"
 refused 1 "campaign create unknown artifact" "no artifact $nosha" \
@@ -102,27 +102,36 @@ for verb in start pause resume cancel show; do
 done
 
 # ------------------------------------------------------------ duplicate ids: exit 1
-refused 1 "vehicle add duplicate" "vehicle 'VIN1' already exists" ota_admin vehicle add VIN1
-refused 1 "vehicle add an edge's name" "already taken by an edge" ota_admin vehicle add cdn1
-refused 1 "edge add duplicate" "edge 'cdn1' already exists" ota_admin edge add cdn1
-refused 1 "edge add a vehicle's id" "already taken by a vehicle" ota_admin edge add VIN1
+refused 1 "vehicle add duplicate" "vehicle VIN1 already exists" ota_admin vehicle add VIN1
+refused 1 "vehicle add an edge's name" "cdn1 is already a CDN edge" ota_admin vehicle add cdn1
+refused 1 "edge add duplicate" "edge cdn1 already exists" ota_admin edge add cdn1
+refused 1 "edge add a vehicle's id" "VIN1 is already a vehicle" ota_admin edge add VIN1
 ota_admin campaign create --name dup --artifact "$sha" --all >/dev/null
 refused 1 "campaign create duplicate name" "a campaign named 'dup' already exists" \
     ota_admin campaign create --name dup --artifact "$sha" --group g1
 
 # ------------------------------------------------------------ campaigns: revoked, cancelled
-refused 1 "campaign create on a revoked vehicle" "vehicle 'VIN3' in --vehicles is revoked" \
+refused 1 "campaign create on a revoked vehicle" "--vehicles: vehicle 'VIN3' is revoked" \
     ota_admin campaign create --name rv --artifact "$sha" --vehicles VIN1,VIN3
 id=$(ota_admin campaign create --name later-revoked --artifact "$sha" --vehicles VIN1,VIN2)
 ota_admin vehicle revoke VIN2 >/dev/null
-refused 1 "campaign start with a revoked vehicle" "vehicle 'VIN2' is revoked" \
+refused 1 "campaign start with a revoked vehicle" "vehicle 'VIN2' is no longer active" \
     ota_admin campaign start "$id"
 check_eq "refused campaign stays created" created "$(ota_admin campaign show "$id" --json | jq -r .state)"
 refused 1 "campaign pause a created campaign" "only a running campaign can be paused" \
     ota_admin campaign pause "$id"
 refused 1 "campaign resume a created campaign" "only a paused campaign can be resumed" \
     ota_admin campaign resume "$id"
-empty=$(ota_admin campaign create --name empty --artifact "$sha" --group nogroup)
+refused 1 "campaign create for a group no vehicle has" "no vehicle is in group 'nogroup'" \
+    ota_admin campaign create --name empty --artifact "$sha" --group nogroup
+refused 1 "campaign create for a model no vehicle has" "no vehicle is of model 'nomodel'" \
+    ota_admin campaign create --name empty --artifact "$sha" --model nomodel
+refused 2 "campaign create with a 100 KB --model" "--model: 1 to 128 printable characters" \
+    ota_admin campaign create --name empty --artifact "$sha" --model "$(head -c 102400 /dev/zero | tr '\0' m)"
+[[ ${#ERRS} -lt 400 ]] || fail "a 100 KB --model is echoed back (${#ERRS} bytes)"
+ota_admin vehicle add VIN4 --group g4 >/dev/null
+empty=$(ota_admin campaign create --name empty --artifact "$sha" --group g4)
+ota_admin vehicle revoke VIN4 >/dev/null
 refused 1 "campaign start selecting nobody" "selects no active vehicle" \
     ota_admin campaign start "$empty"
 ota_admin campaign cancel "$id" >/dev/null
@@ -136,7 +145,7 @@ refused 1 "campaign resume running" "campaign $run1 is running" ota_admin campai
 # ------------------------------------------------------------ artifacts
 refused 1 "artifact upload missing file" "cannot open $T/missing.swu" \
     ota_admin artifact upload "$T/missing.swu" --version 1
-refused 1 "artifact upload a folder" "it is a folder" ota_admin artifact upload "$T" --version 1 --name x
+refused 1 "artifact upload a folder" "not a regular file or a pipe" ota_admin artifact upload "$T" --version 1 --name x
 refused 1 "artifact upload missing --signature file" "cannot read --signature $T/none.minisig" \
     ota_admin artifact upload "$T/fw.swu" --version 2 --signature "$T/none.minisig"
 refused 1 "same bytes, other metadata" "already exists with name:fw.swu version:1.0" \
@@ -168,7 +177,7 @@ ota_expect 0 "the good signature is accepted" ota_admin artifact upload "$T/new.
 # The store is unusable: a regular file where the folder should be.
 echo "not a folder" >"$T/store-file"
 head -c 100 /dev/urandom >"$T/fw2.swu"
-refused 1 "artifact upload to an unusable store" "cannot store $T/fw2.swu in $T/store-file" \
+refused 1 "artifact upload to an unusable store" "cannot store the file in $T/store-file" \
     ota_admin --store "$T/store-file" artifact upload "$T/fw2.swu" --version 1
 refused 1 "init with an unusable store" "store $T/store-file cannot be created" \
     ota_admin --store "$T/store-file" init
@@ -208,7 +217,7 @@ for cmd in "vehicle list" "vehicle add VX" "edge add ex" "artifact list" \
     "campaign show 1" "campaign start 1" "events" "init"; do
     # shellcheck disable=SC2086 # word splitting of the command is intended
     ota_expect 1 "corrupt db: $cmd" ota_admin --db "$T/corrupt.db" $cmd
-    check_contains "corrupt db: $cmd: message" "not an ota-origin database, or corrupt" "$ERRS"
+    check_contains "corrupt db: $cmd: message" "not an ota-origin database, or it is corrupt" "$ERRS"
 done
 ota_expect 1 "corrupt db: artifact upload" ota_admin --db "$T/corrupt.db" artifact upload "$T/fw.swu" --version 1
 check_contains "corrupt db: artifact upload: message" "corrupt" "$ERRS"

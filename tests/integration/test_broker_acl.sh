@@ -83,7 +83,7 @@ sleep 0.5
 check_eq "VIN1's forged status for VIN2 never arrived" $((applied0 + 1)) "$(ntf_stat ota_notifier_status_applied_total)"
 state()
 {
-    ota_admin campaign show "$cid" --json | jq -r --arg v "$1" '.. | objects | select(.vehicle? == $v) | .state' | head -n 1
+    ota_admin campaign show "$cid" --vehicles --json | jq -r --arg v "$1" '.. | objects | select(.vehicle? == $v) | .state' | head -n 1
 }
 check_eq "VIN2 deployment untouched" pending "$(state VIN2)"
 check_eq "VIN1 deployment moved" downloading "$(state VIN1)"

@@ -106,7 +106,7 @@ check_eq "feedback too large 413" 413 \
 check_eq "feedback on an unknown action" 404 "$(post "$B/deploymentBase/999/feedback" '{"status":{"execution":"proceeding"}}')"
 state()
 {
-    ota_admin campaign show "$CID" --json | jq -r '.deployments[] | select(.vehicle=="VIN1") | .state'
+    ota_admin campaign show "$CID" --vehicles --json | jq -r '.deployments[] | select(.vehicle=="VIN1") | .state'
 }
 check_eq "proceeding -> downloading" downloading "$(state)"
 check_eq "downloaded" 200 "$(post "$FB" '{"status":{"execution":"downloaded"}}')"
@@ -144,18 +144,21 @@ check_eq "cancelAction body" "{\"id\":\"$A2\",\"cancelAction\":{\"stopId\":\"$A2
     "$(ota_curl VIN2 "$CAN" | jq -c .)"
 check_eq "cancelled module not downloadable" 404 \
     "$(status VIN2 "$B2/softwaremodules/$CID2/artifacts/fw.swu")"
-check_eq "deploymentBase feedback on a cancelled action 410" 410 \
+# hawkBit's "canceling": until the device acknowledges the cancel its feedback is taken
+check_eq "deploymentBase feedback while canceling 200" 200 \
     "$(status VIN2 -X POST --data-binary '{"status":{"execution":"proceeding"}}' "$B2/deploymentBase/$A2/feedback")"
 check_eq "cancel feedback 200" 200 \
     "$(status VIN2 -X POST --data-binary '{"id":'"$A2"',"status":{"execution":"closed","result":{"finished":"success"},"details":["cancellation acknowledged."]}}' "$CAN/feedback")"
 check_eq "cancelAction gone from the poll" null "$(ota_curl VIN2 "$B2" | jq -r ._links.cancelAction)"
+check_eq "deploymentBase feedback once the cancel is acknowledged 410" 410 \
+    "$(status VIN2 -X POST --data-binary '{"status":{"execution":"proceeding"}}' "$B2/deploymentBase/$A2/feedback")"
 NACK=$(ota_admin events --vehicle VIN2 --json | jq '[.events[] | select(.kind == "ddi.cancel_ack")] | length')
 check_eq "cancel ack event" 1 "$NACK"
 # ---- campaigns can target what devices reported: only VIN1 said hwRevision 2
 AID=$(ota_admin campaign create --name by-attr --artifact "$SHA" --attr hwRevision=2)
 ota_admin campaign start "$AID" >/dev/null
 check_eq "attribute campaign targets" "VIN1" \
-    "$(ota_admin campaign show "$AID" --json | jq -r '[.deployments[].vehicle] | join(",")')"
+    "$(ota_admin campaign show "$AID" --vehicles --json | jq -r '[.deployments[].vehicle] | join(",")')"
 NOMATCH=$(ota_admin campaign create --name by-attr2 --artifact "$SHA" --attr hwRevision=9)
 rc=0
 ota_admin campaign start "$NOMATCH" >/dev/null 2>&1 || rc=$?

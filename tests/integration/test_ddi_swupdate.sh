@@ -94,7 +94,7 @@ swupdate_stop()
 
 dep_field()
 {
-    ota_admin campaign show "$1" --json | jq -r ".deployments[] | select(.vehicle == \"VIN1\") | .$2"
+    ota_admin campaign show "$1" --vehicles --json | jq -r ".deployments[] | select(.vehicle == \"VIN1\") | .$2"
 }
 dep_state_is()
 {
@@ -170,9 +170,9 @@ ota_admin campaign cancel "$CID2" >/dev/null
 swupdate_run swupdate3
 ack_done()
 {
-    [[ $(dep_field "$CID2" detail) == "ddi: cancel acknowledged" ]]
+    [[ $(dep_field "$CID2" cancel_acked) == true ]]
 }
-wait_until 30 ack_done || fail "cancel not acknowledged: detail '$(dep_field "$CID2" detail)'"
+wait_until 30 ack_done || fail "cancel not acknowledged: cancel_acked '$(dep_field "$CID2" cancel_acked)'"
 echo "ok - swupdate acknowledged the cancelAction"
 check_contains "cancelAction fetched" "GET /DEFAULT/controller/v1/VIN1/cancelAction/" "$(cat "$ALOG")"
 check_contains "cancel feedback 200" "/feedback 200" \

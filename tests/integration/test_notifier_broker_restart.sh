@@ -49,7 +49,7 @@ wait_until 5 ntf_stat_is ota_notifier_broker_connected 1
 sha3=$(ntf_artifact fw 3.0)
 cc=$(ota_admin campaign create --name c --artifact "$sha3" --all)
 kill -STOP "$BROKER_PID"
-ota_admin campaign start "$cc" >/dev/null
+ota_admin campaign start "$cc" --supersede >/dev/null
 wait_until 5 ntf_stat_is ota_notifier_inflight 5
 echo "ok - 5 messages in flight with the broker stopped"
 published_c()

@@ -43,7 +43,7 @@ mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -t ota/v1/vehicles/VIN3/status \
     -m "{\"campaign\":$cid,\"state\":\"downloading\",\"bytes\":100}"
 vin3_state()
 {
-    ota_admin campaign show "$cid" --json | jq -r '.. | objects | select(.vehicle? == "VIN3") | .state' | head -n 1
+    ota_admin campaign show "$cid" --vehicles --json | jq -r '.. | objects | select(.vehicle? == "VIN3") | .state' | head -n 1
 }
 # vin3_is STATE: evaluated on every try of wait_until.
 vin3_is() { [[ $(vin3_state) == "$1" ]]; }

@@ -17,7 +17,7 @@ c.executemany("INSERT INTO vehicles (id, model, grp, created_at) VALUES (?, 'm',
 c.commit()
 PY
 sqlc() { python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1], timeout=10).execute(sys.argv[2]).fetchone()[0])' "$T/ota.db" "$1"; }
-left() { sqlc "SELECT count(*) FROM outbox WHERE state <> 'published'"; }
+left() { sqlc "SELECT count(*) FROM outbox WHERE state IN ('held', 'pending')"; }
 all_out() { [[ $(left) == 0 ]]; }
 some_out() { [[ -n $(sqlc "SELECT 1 FROM outbox WHERE state = 'published' LIMIT 1") ]]; }
 
@@ -37,16 +37,17 @@ ota_start_notifier
 wait_until 120 all_out || fail "$(left) rows unpublished after the restart"
 check_eq "published rows" "$N" "$(sqlc "SELECT count(*) FROM outbox WHERE state = 'published'")"
 
-# Pause a second campaign while it drains, resume it: the held rows come back below the
-# drain's cursor and must still all go out.
+# A second campaign supersedes the first for the whole fleet; it is paused while it drains
+# (its unsent announcements dropped, the topics cleared) and resumed (announced again,
+# below the drain's cursor too): everything must still go out, and every vehicle's topic
+# must end on the second campaign's update.
 cid2=$(ota_admin campaign create --name big2 --artifact "$sha" --group fleet)
-ota_admin campaign start "$cid2" >/dev/null
+ota_admin campaign start "$cid2" --supersede >/dev/null
 ota_admin campaign pause "$cid2" >/dev/null
-held=$(sqlc "SELECT count(*) FROM outbox WHERE campaign = $cid2 AND state = 'held'")
-echo "# paused with $held rows held"
+echo "# paused with $(sqlc "SELECT count(*) FROM outbox WHERE campaign = $cid2 AND state = 'dropped'") announcements dropped"
 ota_admin campaign resume "$cid2" >/dev/null
 wait_until 120 all_out || fail "$(left) rows unpublished after pause/resume"
-check_eq "second campaign published" "$N" \
-    "$(sqlc "SELECT count(*) FROM outbox WHERE campaign = $cid2 AND state = 'published'")"
+check_eq "every topic ends on the second campaign's update" "$N" \
+    "$(sqlc "SELECT count(*) FROM outbox WHERE id IN (SELECT max(id) FROM outbox GROUP BY vehicle) AND campaign = $cid2 AND payload_id IS NOT NULL AND state = 'published'")"
 ota_stop "$NOTIFIER_PID"
 echo "ok - drain, stop and resume"

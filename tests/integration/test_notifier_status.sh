@@ -30,11 +30,11 @@ pub()
 }
 state_of()
 {
-    ota_admin campaign show "$1" --json | jq -r --arg v "$2" '.. | objects | select(.vehicle? == $v) | .state' | head -n 1
+    ota_admin campaign show "$1" --vehicles --json | jq -r --arg v "$2" '.. | objects | select(.vehicle? == $v) | .state' | head -n 1
 }
 snapshot()
 {
-    for c in "$c1" "$c2"; do ota_admin campaign show "$c" --json | jq -c '[.. | objects | select(.vehicle?) | {vehicle, state, bytes}]'; done
+    for c in "$c1" "$c2"; do ota_admin campaign show "$c" --vehicles --json | jq -c '[.. | objects | select(.vehicle?) | {vehicle, state, bytes}]'; done
     ota_admin outbox list --json | jq -c '[.outbox[] | {id, state}]'
 }
 

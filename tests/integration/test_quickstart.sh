@@ -27,7 +27,7 @@ check_eq "campaigns" "finished finished" \
     "$(admin campaign list --json | jq -r '[.campaigns[].state] | join(" ")')"
 for cid in 1 2; do
     check_eq "campaign $cid counts" "3 3" \
-        "$(admin campaign show $cid --json | jq -r '"\(.counts.installed) \(.deployments | length)"')"
+        "$(admin campaign show $cid --vehicles --json | jq -r '"\(.counts.installed) \(.deployments | length)"')"
     for v in "${vins[@]}"; do
         states=$(admin events --campaign $cid --vehicle "$v" --json |
             jq -r '[.events[] | select(.kind == "status") | .state] | unique | join(",")')

@@ -22,7 +22,7 @@ vehicle()
 }
 state()
 {
-    ota_admin campaign show "$2" --json | jq -r --arg v "$1" '.deployments[] | select(.vehicle == $v) | .state'
+    ota_admin campaign show "$2" --vehicles --json | jq -r --arg v "$1" '.deployments[] | select(.vehicle == $v) | .state'
 }
 # state_is ID CAMPAIGN STATE: for wait_until, which evaluates its arguments only once.
 state_is()

@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib.sh"
 # state ID CAMPAIGN: the deployment state of vehicle ID in campaign CAMPAIGN.
 state()
 {
-    ota_admin campaign show "$2" --json | jq -r --arg v "$1" '.deployments[] | select(.vehicle == $v) | .state'
+    ota_admin campaign show "$2" --vehicles --json | jq -r --arg v "$1" '.deployments[] | select(.vehicle == $v) | .state'
 }
 
 ota_setup
@@ -64,7 +64,7 @@ check_eq "hw mismatch exit status" 1 "$VRC"
 check_contains "hw mismatch reason" "hw (signed comment) mismatch" "$(cat "$T/VIN2.out")"
 check_eq "hw mismatch deployment" failed "$(state VIN2 "$CID2")"
 check_contains "hw mismatch detail recorded" "hw" \
-    "$(ota_admin campaign show "$CID2" --json | jq -r '.deployments[] | select(.vehicle == "VIN2") | .detail')"
+    "$(ota_admin campaign show "$CID2" --vehicles --json | jq -r '.deployments[] | select(.vehicle == "VIN2") | .detail')"
 [[ ! -e $T/VIN2/installed/fw.bin ]] || fail "hw mismatch: something was installed"
 echo "ok - nothing installed on the wrong hardware"
 

@@ -34,7 +34,7 @@ r206=$(count_log "GET /v1/artifacts/$SHA 206 [0-9]+ [0-9.]+ VIN1( |\$)")
 check_eq "cut: 206 resumes" 5 "$r206"
 check_eq "cut: interruptions logged" 5 "$(grep -c 'download interrupted' "$T/VIN1.log" || true)"
 check_eq "cut: deployment" installed \
-    "$(ota_admin campaign show "$CID" --json | jq -r '.deployments[] | select(.vehicle == "VIN1") | .state')"
+    "$(ota_admin campaign show "$CID" --vehicles --json | jq -r '.deployments[] | select(.vehicle == "VIN1") | .state')"
 
 # ---- random cut points: each vehicle is cut 4 times, every K bytes for a random K
 for v in VIN3 VIN4 VIN5; do
@@ -58,7 +58,7 @@ have=$(stat -c %s "$part")
 ((have > 0 && have < SIZE)) || fail "stopped: partial has $have bytes, want 0 < n < $SIZE"
 echo "ok - stopped with $have of $SIZE bytes on disk"
 check_eq "stopped: deployment" downloading \
-    "$(ota_admin campaign show "$CID" --json | jq -r '.deployments[] | select(.vehicle == "VIN2") | .state')"
+    "$(ota_admin campaign show "$CID" --vehicles --json | jq -r '.deployments[] | select(.vehicle == "VIN2") | .state')"
 ota_vehicle_once VIN2 --timeout 60
 [[ $VRC -eq 0 ]] || ota_log_tail "$T/VIN2.log"
 check_eq "restarted: exit status" 0 "$VRC"

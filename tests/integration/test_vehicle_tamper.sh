@@ -13,7 +13,7 @@ vehicle()
 # deployment ID CAMPAIGN: "state|detail" of vehicle ID in CAMPAIGN.
 deployment()
 {
-    ota_admin campaign show "$2" --json |
+    ota_admin campaign show "$2" --vehicles --json |
         jq -r --arg v "$1" '.deployments[] | select(.vehicle == $v) | "\(.state)|\(.detail)"'
 }
 # expect_failed WHAT ID CAMPAIGN REASON: the vehicle exited 1 saying REASON, the server

@@ -109,7 +109,7 @@ static void make_v1_db(const char *path)
     CHECK_FATAL(sqlite3_open(path, &h) == SQLITE_OK);
     raw_exec(h, "PRAGMA journal_mode = WAL");
     raw_exec(h, "BEGIN");
-    raw_exec(h, ota_schema_migrations[0]);
+    raw_exec(h, ota_schema_sqlite[0]);
     raw_exec(h, "PRAGMA user_version = 1");
     raw_exec(h, "INSERT INTO vehicles (id, created_at) VALUES ('V1', 1), ('V2', 1), ('V3', 1)");
     raw_exec(h, "INSERT INTO artifacts VALUES ('" SHA_A
@@ -176,6 +176,33 @@ static int seen_cb(const struct ota_outbox_row *r, void *ctx)
 
 static const char *const state_names[] = { "held", "pending", "published", "dropped" };
 
+/* The rows of the outbox (of @vehicle when not NULL), bodies included, through seen_cb. */
+static int list_rows(struct ota_db *db, const char *vehicle, struct seen_rows *s)
+{
+    const struct ota_outbox_row *r;
+    struct ota_db_iter it;
+    int rc = ota_db_outbox_list_begin(db, vehicle, &it);
+
+    while (rc == 0 && (rc = ota_db_outbox_next(&it, &r)) > 0)
+        rc = seen_cb(r, s);
+    ota_db_iter_end(&it);
+    return rc;
+}
+
+/* The due scan (no bodies), through seen_cb. */
+static int due_rows(struct ota_db *db, int64_t now, int64_t after, unsigned limit,
+                    struct seen_rows *s)
+{
+    const struct ota_outbox_row *r;
+    struct ota_db_iter it;
+    int rc = ota_db_outbox_due_begin(db, now, after, limit, &it);
+
+    while (rc == 0 && (rc = ota_db_outbox_next(&it, &r)) > 0)
+        rc = seen_cb(r, s);
+    ota_db_iter_end(&it);
+    return rc;
+}
+
 static void test_migrate_v1(void)
 {
     char path[256];
@@ -189,10 +216,10 @@ static void test_migrate_v1(void)
     CHECK_INT(ota_db_check_schema(db), -ESTALE); /* daemons refuse, they never migrate */
     CHECK_INT(ota_db_migrate(db), 0);
     CHECK_INT(ota_db_check_schema(db), 0);
-    CHECK_INT(ota_schema_version, 2);
+    CHECK_INT(ota_schema_sqlite_version, 3);
 
     /* Every row, field by field, as it was. */
-    CHECK_INT(ota_db_outbox_list(db, NULL, seen_cb, &s), 0);
+    CHECK_INT(list_rows(db, NULL, &s), 0);
     CHECK_INT(s.n, (int)V1_ROWS);
     for (int i = 0; i < s.n && i < (int)V1_ROWS; i++) {
         const struct v1_row *w = &v1_rows[i];
@@ -222,7 +249,7 @@ static void test_migrate_v1(void)
     CHECK_INT(raw_int(path, "SELECT count(*) FROM outbox_messages WHERE topic = "
                             "'custom/topic/for-V2' AND payload = '{\"other\":true}'"),
               1);
-    CHECK_INT(raw_int(path, "PRAGMA user_version"), 2);
+    CHECK_INT(raw_int(path, "PRAGMA user_version"), 3);
     CHECK_INT(raw_int(path, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
     CHECK_INT(raw_int(path, "SELECT count(*) FROM pragma_integrity_check WHERE "
                             "integrity_check <> 'ok'"),
@@ -232,14 +259,14 @@ static void test_migrate_v1(void)
     CHECK_INT(ota_db_open(path, 0, &db), 0);
     CHECK_INT(ota_db_check_schema(db), 0);
     memset(&s, 0, sizeof(s));
-    CHECK_INT(ota_db_outbox_due(db, 1000, 0, 10, seen_cb, &s), 0);
+    CHECK_INT(due_rows(db, 1000, 0, 10, &s), 0);
     CHECK_INT(s.n, 2);
     CHECK_INT(s.row[0].id, 7);
     CHECK_INT(s.row[1].id, 12);
     CHECK_STR(s.payload[0], "(null)"); /* the due scan reads no body */
     CHECK_STR(s.topic[1], "vehicles/V3/update");
     memset(&s, 0, sizeof(s));
-    CHECK_INT(ota_db_outbox_due(db, 6000, 0, 10, seen_cb, &s), 0);
+    CHECK_INT(due_rows(db, 6000, 0, 10, &s), 0);
     CHECK_INT(s.n, 3);
     CHECK_INT(s.row[0].id, 4);
     ota_db_close(db);
@@ -260,7 +287,7 @@ static const char *state_of(struct ota_db *db, int64_t id)
 {
     struct seen_rows s = { 0 };
 
-    CHECK_INT(ota_db_outbox_list(db, NULL, seen_cb, &s), 0);
+    CHECK_INT(list_rows(db, NULL, &s), 0);
     for (int i = 0; i < s.n && i < 16; i++)
         if (s.row[i].id == id)
             return state_names[s.row[i].state & 3];
@@ -276,8 +303,8 @@ static void test_payloads_and_marks(void)
     size_t len = 0;
     struct seen_rows s = { 0 };
 
-    CHECK_INT(ota_db_vehicle_add(db, "V1", "", ""), 0);
-    CHECK_INT(ota_db_vehicle_add(db, "V2", "", ""), 0);
+    CHECK_INT(ota_db_vehicle_add(db, "V1", "", "", NULL), 0);
+    CHECK_INT(ota_db_vehicle_add(db, "V2", "", "", NULL), 0);
     id[0] = add_row(db, "V1", "a", OTA_OUTBOX_PENDING);
     id[1] = add_row(db, "V2", "b", OTA_OUTBOX_PENDING);
     id[2] = add_row(db, "V1", "c", OTA_OUTBOX_HELD);
@@ -289,7 +316,7 @@ static void test_payloads_and_marks(void)
         CHECK_INT(id[i], id[i - 1] + 1);
 
     /* Bodies by id; 0 is the empty message. */
-    CHECK_INT(ota_db_outbox_list(db, NULL, seen_cb, &s), 0);
+    CHECK_INT(list_rows(db, NULL, &s), 0);
     CHECK_INT(s.n, 7);
     CHECK_INT(s.row[3].payload_id, 0);
     CHECK_STR(s.topic[3], "vehicles/V2/update");
@@ -315,7 +342,7 @@ static void test_payloads_and_marks(void)
     CHECK_STR(state_of(db, id[5]), "published");
     CHECK_STR(state_of(db, id[6]), "pending");
     memset(&s, 0, sizeof(s));
-    CHECK_INT(ota_db_outbox_list(db, "V2", seen_cb, &s), 0);
+    CHECK_INT(list_rows(db, "V2", &s), 0);
     CHECK_INT(s.n, 3);
     CHECK_INT(s.row[0].published_at, 7);
     /* Marking again changes nothing; a single id is a range of one. */
@@ -328,7 +355,7 @@ static void test_payloads_and_marks(void)
     CHECK_INT(ota_db_outbox_mark_range(db, 0, id[5], 8, NULL), -EINVAL);
     /* The due scan no longer sees published rows. */
     memset(&s, 0, sizeof(s));
-    CHECK_INT(ota_db_outbox_due(db, 10, 0, 10, seen_cb, &s), 0);
+    CHECK_INT(due_rows(db, 10, 0, 10, &s), 0);
     CHECK_INT(s.n, 1);
     CHECK_INT(s.row[0].id, id[0]);
     {
@@ -348,7 +375,7 @@ static void test_payloads_and_marks(void)
                                        1, &x),
                   0);
         memset(&s, 0, sizeof(s));
-        CHECK_INT(ota_db_outbox_due(db, 10, id[6], 10, seen_cb, &s), 0);
+        CHECK_INT(due_rows(db, 10, id[6], 10, &s), 0);
         CHECK_INT(s.n, 1);
         CHECK_STR(s.topic[0], "elsewhere/V1");
         CHECK_INT(s.row[0].retain, 0);
@@ -358,34 +385,53 @@ static void test_payloads_and_marks(void)
 
 /* ---- campaign start: set-based inserts ------------------------------------------------ */
 
+/* The target set a campaign of @kind/@target gathers (nothing written). */
+static uint64_t gather(struct ota_db *db, enum ota_target_kind kind, const char *target)
+{
+    struct ota_campaign c = { .target_kind = kind, .target = (char *)target };
+    char bad[OTA_ID_MAX + 1];
+    uint64_t n = 0;
+
+    CHECK_INT(ota_db_targets_gather(db, &c, &n, bad), 0);
+    return n;
+}
+
 static void test_campaign_inserts(void)
 {
     struct ota_db *db = open_fresh("start.db");
-    struct ota_campaign *c = NULL;
     struct seen_rows s = { 0 };
-    int64_t cid = 0, cmodel = 0, call = 0, cattr = 0, clist = 0;
-    uint64_t n = 0;
-    char path[256];
+    int64_t cid = 0;
+    uint64_t n = 0, installed = 0, pending = 0;
+    char path[256], bad[OTA_ID_MAX + 1];
 
     add_artifact(db);
     /* Inserted out of id order: deployments and rows still go in vehicle id order. */
-    CHECK_INT(ota_db_vehicle_add(db, "V3", "m1", "g1"), 0);
-    CHECK_INT(ota_db_vehicle_add(db, "V1", "m1", "g1"), 0);
-    CHECK_INT(ota_db_vehicle_add(db, "V2", "m2", "g1"), 0);
-    CHECK_INT(ota_db_vehicle_add(db, "V4", "m1", "g2"), 0);
-    CHECK_INT(ota_db_vehicle_add(db, "V5", "m1", "g1"), 0);
-    CHECK_INT(ota_db_vehicle_revoke(db, "V5"), 0);
-    CHECK_INT(ota_db_vehicle_set_attributes(db, "V2", "{\"hw\":\"r2\"}"), 0);
+    CHECK_INT(ota_db_vehicle_add(db, "V3", "m1", "g1", NULL), 0);
+    CHECK_INT(ota_db_vehicle_add(db, "V1", "m1", "g1", NULL), 0);
+    CHECK_INT(ota_db_vehicle_add(db, "V2", "m2", "g1", "{\"hw\":\"r2\"}"), 0);
+    CHECK_INT(ota_db_vehicle_add(db, "V4", "m1", "g2", NULL), 0);
+    CHECK_INT(ota_db_vehicle_add(db, "V5", "m1", "g1", NULL), 0);
+    CHECK_INT(ota_db_vehicle_set_revoked(db, "V5", true), 0);
+
+    /* what each kind selects: active vehicles only */
+    CHECK_INT(gather(db, OTA_TARGET_MODEL, "m1"), 3); /* V1 V3 V4 */
+    CHECK_INT(gather(db, OTA_TARGET_ALL, ""), 4);
+    CHECK_INT(gather(db, OTA_TARGET_ATTRIBUTES, "{\"hw\":\"r2\"}"), 1);
+    CHECK_INT(gather(db, OTA_TARGET_VEHICLES, "V1,V2,V1"), 2);
+    {
+        struct ota_campaign c = { .target_kind = OTA_TARGET_VEHICLES, .target = "V1,V5" };
+        CHECK_INT(ota_db_targets_gather(db, &c, &n, bad), -EINVAL);
+        CHECK_STR(bad, "V5");
+    }
 
     CHECK_INT(ota_db_campaign_insert(db, "g", SHA_A, OTA_TARGET_GROUP, "g1", 1, &cid), 0);
-    CHECK_INT(ota_db_campaign_get(db, cid, &c), 0);
-    CHECK_INT(ota_db_deployment_insert_targets(db, c, 5, &n), 0);
-    CHECK_INT(n, 3); /* V1 V2 V3; V5 is revoked, V4 in another group */
-    CHECK_INT(ota_db_deployment_insert_targets(db, c, 5, NULL), -EEXIST);
-    ota_campaign_free(c);
-    CHECK_INT(ota_db_outbox_insert_campaign(db, cid, "{\"body\":1}", 6, &n), 0);
+    CHECK_INT(gather(db, OTA_TARGET_GROUP, "g1"), 3); /* V1 V2 V3; V5 is revoked, V4 in g2 */
+    CHECK_INT(ota_db_targets_deploy(db, cid, SHA_A, 5, &installed, &pending), 0);
+    CHECK_INT(pending, 3);
+    CHECK_INT(installed, 0);
+    CHECK_INT(ota_db_outbox_announce(db, cid, "{\"body\":1}", 6, &n), 0);
     CHECK_INT(n, 3);
-    CHECK_INT(ota_db_outbox_due(db, 10, 0, 10, seen_cb, &s), 0);
+    CHECK_INT(due_rows(db, 10, 0, 10, &s), 0);
     CHECK_INT(s.n, 3);
     CHECK_STR(s.row[0].vehicle, "V1");
     CHECK_STR(s.row[1].vehicle, "V2");
@@ -405,36 +451,13 @@ static void test_campaign_inserts(void)
         CHECK_STR(body, "{\"body\":1}");
         free(body);
     }
-
-    /* model, all, attributes; an explicit list is the caller's loop. */
-    CHECK_INT(ota_db_campaign_insert(db, "m", SHA_A, OTA_TARGET_MODEL, "m1", 1, &cmodel), 0);
-    CHECK_INT(ota_db_campaign_get(db, cmodel, &c), 0);
-    CHECK_INT(ota_db_deployment_insert_targets(db, c, 5, &n), 0);
-    CHECK_INT(n, 3); /* V1 V3 V4 */
-    ota_campaign_free(c);
-    CHECK_INT(ota_db_campaign_insert(db, "a", SHA_A, OTA_TARGET_ALL, "", 1, &call), 0);
-    CHECK_INT(ota_db_campaign_get(db, call, &c), 0);
-    CHECK_INT(ota_db_deployment_insert_targets(db, c, 5, &n), 0);
-    CHECK_INT(n, 4);
-    ota_campaign_free(c);
-    CHECK_INT(
-        ota_db_campaign_insert(db, "t", SHA_A, OTA_TARGET_ATTRIBUTES, "{\"hw\":\"r2\"}", 1, &cattr),
-        0);
-    CHECK_INT(ota_db_campaign_get(db, cattr, &c), 0);
-    CHECK_INT(ota_db_deployment_insert_targets(db, c, 5, &n), 0);
-    CHECK_INT(n, 1);
-    ota_campaign_free(c);
-    CHECK_INT(ota_db_campaign_insert(db, "l", SHA_A, OTA_TARGET_VEHICLES, "V1,V2", 1, &clist), 0);
-    CHECK_INT(ota_db_campaign_get(db, clist, &c), 0);
-    CHECK_INT(ota_db_deployment_insert_targets(db, c, 5, &n), -EINVAL);
-    ota_campaign_free(c);
-    /* No deployments: nothing queued, and the empty message needs no payload row. */
-    CHECK_INT(ota_db_outbox_insert_campaign(db, clist, "", 6, &n), 0);
-    CHECK_INT(n, 0);
+    /* the same targets again: one unfinished deployment per vehicle */
+    CHECK_INT(ota_db_targets_deploy(db, cid, SHA_A, 5, &installed, &pending), -EEXIST);
     ota_db_close(db);
     path_of("start.db", path, sizeof(path));
     CHECK_INT(raw_int(path, "SELECT count(*) FROM outbox_payloads"), 1);
-    CHECK_INT(raw_int(path, "SELECT count(*) FROM deployments"), 11);
+    CHECK_INT(raw_int(path, "SELECT count(*) FROM deployments"), 3);
+    CHECK_INT(raw_int(path, "SELECT n_pending FROM campaigns"), 3);
 }
 
 int main(void)

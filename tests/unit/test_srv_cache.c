@@ -44,7 +44,7 @@ static void test_versions(const char *path)
     CHECK(e && e->known && e->update == SRV_CACHE_UPDATE_BODY);
 
     /* This connection's own write does not change its data_version (hence flush). */
-    CHECK_RC(ota_db_vehicle_add(a, "VINA", "", ""), 0);
+    CHECK_RC(ota_db_vehicle_add(a, "VINA", "", "", NULL), 0);
     CHECK_RC(srv_cache_sync(c, a), 0);
     e = srv_cache_entry(c, "VIN1");
     CHECK(e && e->known);
@@ -54,7 +54,7 @@ static void test_versions(const char *path)
     e->known = true;
 
     /* Another connection's commit: dropped at the next sync. */
-    CHECK_RC(ota_db_vehicle_add(b, "VINB", "", ""), 0);
+    CHECK_RC(ota_db_vehicle_add(b, "VINB", "", "", NULL), 0);
     CHECK_RC(srv_cache_sync(c, a), 0);
     e = srv_cache_entry(c, "VIN1");
     CHECK(e && !e->known);

@@ -92,7 +92,7 @@ static void test_live(const char *path)
     CHECK_RC(srv_dbwatch_read(&w, a, &h1), 0);
     CHECK(srv_dbwatch_same(&h0, &h1));
 
-    CHECK_RC(ota_db_vehicle_add(b, "VINB", "", ""), 0);
+    CHECK_RC(ota_db_vehicle_add(b, "VINB", "", "", NULL), 0);
     CHECK_RC(srv_dbwatch_read(&w, a, &h1), 0);
     CHECK(!srv_dbwatch_same(&h0, &h1));
     CHECK_RC(ota_db_vehicle_touch(a, "VINB", 100), 0);
@@ -134,7 +134,7 @@ static void test_cache(const char *path)
             CHECK(e && e->known);
         }
         snprintf(id, sizeof(id), "VINX%d", round);
-        CHECK_RC(ota_db_vehicle_add(b, id, "", ""), 0);
+        CHECK_RC(ota_db_vehicle_add(b, id, "", "", NULL), 0);
         CHECK_RC(srv_cache_sync(c, a), 0);
         e = srv_cache_entry(c, "VIN1");
         CHECK(e && !e->known);

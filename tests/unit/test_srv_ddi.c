@@ -404,7 +404,8 @@ static int64_t start_campaign(struct ota_db *db, const char *name, const char *v
 
     CHECK_FATAL(ota_db_campaign_insert(db, name, SHA_A, OTA_TARGET_VEHICLES, vehicles, 1, &id) ==
                 0);
-    CHECK_FATAL(ota_campaign_start(db, id, 60, err, sizeof(err)) == 0);
+    CHECK_FATAL(ota_campaign_start(db, "test", id, OTA_START_REFUSE, 60, NULL, NULL, err,
+                                   sizeof(err)) == 0);
     return id;
 }
 
@@ -477,13 +478,14 @@ static void test_actions(void)
     struct ota_db *db = NULL;
     struct ota_vehicle *v = NULL;
     char path[256], err[256];
-    int64_t c1, c2, dep, can, dep2;
+    int64_t c1, c2, dep, can, dep2, dep3;
 
     snprintf(path, sizeof(path), "%s/ddi.db", dir);
     CHECK_FATAL(ota_db_open(path, OTA_DB_CREATE, &db) == 0);
     CHECK_FATAL(ota_db_migrate(db) == 0);
-    CHECK_FATAL(ota_db_vehicle_add(db, "VIN1", "m", "g") == 0);
-    CHECK_FATAL(ota_db_vehicle_add(db, "VIN2", "m", "g") == 0);
+    CHECK_FATAL(ota_db_vehicle_add(db, "VIN1", "m", "g", NULL) == 0);
+    CHECK_FATAL(ota_db_vehicle_add(db, "VIN2", "m", "g", NULL) == 0);
+    CHECK_FATAL(ota_db_vehicle_add(db, "VIN3", "m", "g", NULL) == 0);
     CHECK_FATAL(ota_db_artifact_insert(db, &art) == 0);
 
     /* nothing to do: only configData */
@@ -491,7 +493,7 @@ static void test_actions(void)
     CHECK_INT(dep, 0);
     CHECK_INT(can, 0);
 
-    c1 = start_campaign(db, "c1", "VIN1,VIN2");
+    c1 = start_campaign(db, "c1", "VIN1,VIN2,VIN3");
     poll_links(db, "VIN1", &dep, &can);
     CHECK(dep > 0);
     CHECK_INT(can, 0);
@@ -515,7 +517,7 @@ static void test_actions(void)
     found = NULL;
     CHECK_INT(srv_ddi_artifact_find(db, "VIN1", c1, "update", &found), -ENOENT);
     CHECK_INT(srv_ddi_artifact_find(db, "VIN1", c1 + 100, "update.swu", &found), -ENOENT);
-    CHECK_INT(srv_ddi_artifact_find(db, "VIN3", c1, "update.swu", &found), -ENOENT);
+    CHECK_INT(srv_ddi_artifact_find(db, "VIN4", c1, "update.swu", &found), -ENOENT);
 
     /* feedback: another vehicle's action is 404, bad bodies 400 */
     CHECK_INT(feedback(db, "VIN2", dep, false, SWU_PROCEEDING), 404);
@@ -555,7 +557,10 @@ static void test_actions(void)
     /* cancel: VIN2 is announced cancelAction until it acknowledges */
     poll_links(db, "VIN2", &dep2, &can);
     CHECK(dep2 > 0 && dep2 != dep);
-    CHECK_INT(ota_campaign_cancel(db, c1, 60, err, sizeof(err)), 0);
+    poll_links(db, "VIN3", &dep3, &can);
+    CHECK(dep3 > 0);
+    CHECK_INT(feedback(db, "VIN3", dep3, false, SWU_PROCEEDING), 200);
+    CHECK_INT(ota_campaign_cancel(db, "test", c1, err, sizeof(err)), 0);
     CHECK_INT(srv_ddi_artifact_find(db, "VIN2", c1, "update.swu", &found), -ENOENT);
     poll_links(db, "VIN2", &dep, &can);
     CHECK_INT(dep, 0);
@@ -570,11 +575,20 @@ static void test_actions(void)
     CHECK_INT(srv_ddi_deployment(db, &env, "VIN2", can, &a), 0);
     CHECK_INT(a.status, 410);
     srv_ddi_answer_clear(&a);
-    CHECK_INT(feedback(db, "VIN2", can, false, SWU_PROCEEDING), 410);
+    /* hawkBit's "canceling": feedback is still taken until the cancel is acknowledged */
+    CHECK_INT(feedback(db, "VIN2", can, false, SWU_PROCEEDING), 200);
+    CHECK_INT(dep_state(db, can), OTA_DEPLOY_CANCELLED);
     CHECK_INT(feedback(db, "VIN2", can, true, SWU_CANCEL_ACK), 200);
+    CHECK_INT(feedback(db, "VIN2", can, false, SWU_PROCEEDING), 410);
     poll_links(db, "VIN2", &dep, &can);
     CHECK_INT(dep, 0);
     CHECK_INT(can, 0);
+    /* VIN3 installed before it heard of the cancel: its closed/success is recorded */
+    CHECK_INT(feedback(db, "VIN3", dep3, false, SWU_CLOSED_OK), 200);
+    CHECK_INT(dep_state(db, dep3), OTA_DEPLOY_INSTALLED);
+    CHECK_FATAL(ota_db_vehicle_get(db, "VIN3", &v) == 0);
+    CHECK_STR(v->installed_sha256, SHA_A);
+    ota_vehicle_free(v);
     /* cancel feedback for an action that is not cancelled */
     c2 = start_campaign(db, "c2", "VIN2");
     poll_links(db, "VIN2", &dep, &can);

@@ -131,7 +131,7 @@ struct progress {
     int backwards;
 };
 
-static void on_progress(uint64_t done, uint64_t total, void *ctx)
+static int on_progress(uint64_t done, uint64_t total, void *ctx)
 {
     struct progress *p = ctx;
 
@@ -140,6 +140,7 @@ static void on_progress(uint64_t done, uint64_t total, void *ctx)
     p->calls++;
     p->last_done = done;
     p->last_total = total;
+    return 0;
 }
 
 static void test_vectors(const char *tmp, const char *store)
