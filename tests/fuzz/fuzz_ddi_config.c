@@ -19,12 +19,13 @@ static void check_attributes(const char *text, const char *current)
 
     FUZZ_CHECK(json_is_object(o));
     FUZZ_CHECK(json_object_size(o) <= SRV_DDI_ATTRIBUTES_MAX);
-    json_object_foreach(o, key, v) {
+    json_object_foreach(o, key, v)
+    {
         bool from_body = strlen(key) >= 1 && strlen(key) <= SRV_DDI_ATTR_VALUE_MAX &&
                          json_is_string(v) && json_string_length(v) <= SRV_DDI_ATTR_VALUE_MAX;
 
-        FUZZ_CHECK(from_body || (json_is_object(before) &&
-                                 json_equal(v, json_object_get(before, key))));
+        FUZZ_CHECK(from_body ||
+                   (json_is_object(before) && json_equal(v, json_object_get(before, key))));
     }
     json_decref(before);
     json_decref(o);

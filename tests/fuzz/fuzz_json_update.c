@@ -41,8 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(rc == 0);
     FUZZ_CHECK(back.campaign == u.campaign && back.size == u.size &&
                back.poll_after == u.poll_after && strcmp(back.sha256, u.sha256) == 0 &&
-               same(back.name, u.name) && same(back.version, u.version) &&
-               same(back.url, u.url) && same(back.signature, u.signature));
+               same(back.name, u.name) && same(back.version, u.version) && same(back.url, u.url) &&
+               same(back.signature, u.signature));
     free(text);
     ota_update_info_clear(&back);
     ota_update_info_clear(&u);

@@ -8,8 +8,8 @@
 #include "ota_sign.h"
 
 /* `minisign -G -W`'s public key; its secret half was thrown away after signing the seeds. */
-#define PUBKEY                                                  \
-    "untrusted comment: minisign public key 242F14524547CFF8\n" \
+#define PUBKEY                                                                                     \
+    "untrusted comment: minisign public key 242F14524547CFF8\n"                                    \
     "RWT4z0dFUhQvJJLAFPypAWu8crIKFesw3LkBpSoRfPSzKgM+MdigTcdF\n"
 #define ARTIFACT "ota-origin fuzz seed artifact\n"
 
@@ -43,8 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     n = strlen(comment);
     FUZZ_CHECK(n < size);
     for (size_t i = 0; i < n; i++) /* it stays on its line and prints safely */
-        FUZZ_CHECK(((unsigned char)comment[i] >= 0x20 || comment[i] == '\t') &&
-                   comment[i] != 0x7f);
+        FUZZ_CHECK(((unsigned char)comment[i] >= 0x20 || comment[i] == '\t') && comment[i] != 0x7f);
     FUZZ_CHECK(ota_sign_verify(&pub, (const char *)data, size, digest, NULL) == 0);
     if (ota_sign_trusted_parse(comment, &m) == 0) {
         FUZZ_CHECK(ota_sign_trusted_comment(&m, rebuilt, sizeof(rebuilt)) == 0);

@@ -55,7 +55,8 @@ static void take_line(struct request *rq, const uint8_t *line, size_t len)
     if (vlen > 0 && v[vlen - 1] == '\r')
         vlen--;
     for (int i = 0; i < NHDR; i++) {
-        if (strlen(hdr_names[i]) == nlen && strncasecmp((const char *)line, hdr_names[i], nlen) == 0) {
+        if (strlen(hdr_names[i]) == nlen &&
+            strncasecmp((const char *)line, hdr_names[i], nlen) == 0) {
             if (!rq->hdr[i])
                 rq->hdr[i] = fuzz_cstr(v, vlen);
             return;
@@ -92,9 +93,11 @@ static void check_multipart(const struct srv_range_decision *d, uint64_t size, c
     for (unsigned i = 0; i < d->nranges; i++) {
         n = srv_range_part_header(d, i, size, ctype, buf, sizeof(buf));
         FUZZ_CHECK(n > 0 && n < sizeof(buf) && n == strlen(buf));
-        snprintf(want, sizeof(want), "Content-Range: bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64 "\r\n\r\n",
+        snprintf(want, sizeof(want),
+                 "Content-Range: bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64 "\r\n\r\n",
                  d->ranges[i].first, d->ranges[i].last, size);
-        FUZZ_CHECK(strncmp(buf, "\r\n--" SRV_RANGE_BOUNDARY "\r\n", 4 + strlen(SRV_RANGE_BOUNDARY) + 2) == 0);
+        FUZZ_CHECK(strncmp(buf, "\r\n--" SRV_RANGE_BOUNDARY "\r\n",
+                           4 + strlen(SRV_RANGE_BOUNDARY) + 2) == 0);
         FUZZ_CHECK(n >= strlen(want) && strcmp(buf + n - strlen(want), want) == 0);
         total += n + (d->ranges[i].last - d->ranges[i].first + 1);
     }

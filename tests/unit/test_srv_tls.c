@@ -94,9 +94,11 @@ static int mkcert(const char *kind, const char *name, const char *cn, const char
 static int openssl_cert(const char *name, const char *subj)
 {
     char key[4096], crt[4096];
-    char *argv[] = { "openssl", "req", "-x509", "-new", "-newkey", "ec", "-pkeyopt",
-                     "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", crt,
-                     "-subj", (char *)subj, "-days", "1", NULL };
+    char *argv[] = { "openssl", "req",     "-x509",      "-new",
+                     "-newkey", "ec",      "-pkeyopt",   "ec_paramgen_curve:P-256",
+                     "-nodes",  "-keyout", key,          "-out",
+                     crt,       "-subj",   (char *)subj, "-days",
+                     "1",       NULL };
 
     snprintf(key, sizeof(key), "%s/%s.key", tmp, name);
     snprintf(crt, sizeof(crt), "%s/%s.crt", tmp, name);
@@ -108,10 +110,17 @@ static int openssl_cert(const char *name, const char *subj)
 static int certtool_cert(const char *name, const char *cn)
 {
     char key[4096], crt[4096], tmpl[4096];
-    char *genkey[] = { "certtool", "--generate-privkey", "--key-type", "ecdsa", "--outfile",
-                       key, NULL };
-    char *gencrt[] = { "certtool", "--generate-self-signed", "--load-privkey", key,
-                       "--template", tmpl, "--outfile", crt, NULL };
+    char *genkey[] = { "certtool", "--generate-privkey", "--key-type", "ecdsa", "--outfile", key,
+                       NULL };
+    char *gencrt[] = { "certtool",
+                       "--generate-self-signed",
+                       "--load-privkey",
+                       key,
+                       "--template",
+                       tmpl,
+                       "--outfile",
+                       crt,
+                       NULL };
     FILE *f;
 
     snprintf(key, sizeof(key), "%s/%s.key", tmp, name);
