@@ -132,7 +132,8 @@ fi
 if [[ ${OTA_NO_FUZZ:-0} != 1 ]]; then
     if ! command -v clang >/dev/null 2>&1; then
         failed_extra=$((failed_extra + 1))
-        failed_names+=("[fuzz] clang not found (deploy/install-deps.sh installs it; OTA_NO_FUZZ=1 skips)")
+        failed_names+=("[fuzz] clang not found (deploy/install-deps.sh installs it,\
+ OTA_NO_FUZZ=1 skips the stage)")
     else
         stage_targets=(fuzz)
         stage_test_args=(--suite fuzz)

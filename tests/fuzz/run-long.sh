@@ -50,7 +50,10 @@ if [[ ${#names[@]} -eq 0 ]]; then
     # The harness table of tests/fuzz/meson.build: lines "  'NAME' : dep,".
     mapfile -t names < <(sed -n "s/^ *'\([a-z0-9_]*\)' : [a-z_]*dep,\$/\1/p" "$src/meson.build")
 fi
-meson compile -C "$build" fuzz >/dev/null || { echo "run-long.sh: cannot build $build" >&2; exit 1; }
+if ! meson compile -C "$build" fuzz >/dev/null; then
+    echo "run-long.sh: cannot build the harnesses in $build" >&2
+    exit 1
+fi
 mkdir -p "$out" || exit 1
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ota-fuzz-long.XXXXXX") || exit 1
@@ -90,8 +93,9 @@ for name in "${names[@]}"; do
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/$name.log" | tail -n 1)
     crashes=0
     [[ $rc -eq 0 ]] || { crashes=1; found=1; }
-    rows+=("$(awk -v n="$name" -v e="${execs:-0}" -v s="$start" -v t="$end" -v c="$crashes" \
-        'BEGIN { d = t - s; printf "%-14s %12d %8.0f %9.0f %8d", n, e, d, (d > 0 ? e / d : 0), c }')")
+    rows+=("$(awk -v n="$name" -v e="${execs:-0}" -v s="$start" -v t="$end" -v c="$crashes" '
+        BEGIN { d = t - s; r = d > 0 ? e / d : 0
+                printf "%-14s %12d %8.0f %9.0f %8d", n, e, d, r, c }')")
     [[ $rc -eq 0 ]] || echo "run-long.sh: $name: exit $rc, see $out/$name.log" >&2
     [[ -n $keep ]] || rm -rf "$corpus"
 done
