@@ -3,6 +3,8 @@
  * veh_range_decide() for a fresh and a resumed download, and veh_range_content_range_parse()
  * on the whole input. The vehicle reads no multipart bodies: it only ever asks for one
  * range ("bytes=N-"), so a 206 it appends must be exactly that range. */
+#include <inttypes.h>
+
 #include "fuzz_util.h"
 #include "veh_range.h"
 
@@ -62,7 +64,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_decide(&r, r.crange.first, SIZE);
     }
 
-    if (veh_range_content_range_parse((const char *)data, size, &cr) == 0)
+    if (veh_range_content_range_parse((const char *)data, size, &cr) == 0) {
+        struct veh_content_range back;
+        char text[80];
+        int n;
+
         FUZZ_CHECK(cr.first <= cr.last && cr.last < cr.total);
+        /* what ota-server and nginx write parses to the same three numbers */
+        n = snprintf(text, sizeof(text), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, cr.first,
+                     cr.last, cr.total);
+        FUZZ_CHECK(veh_range_content_range_parse(text, (size_t)n, &back) == 0);
+        FUZZ_CHECK(back.first == cr.first && back.last == cr.last && back.total == cr.total);
+    }
     return 0;
 }
