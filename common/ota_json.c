@@ -71,7 +71,11 @@ static int dup_string(json_t *o, const char *key, size_t max, char **ret, char *
         return -EINVAL;
     }
     *ret = strdup(json_string_value(v));
-    return *ret ? 0 : -ENOMEM;
+    if (!*ret) {
+        ota_errf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    return 0;
 }
 
 static int get_uint(json_t *o, const char *key, bool required, uint64_t *ret, char *err,
@@ -119,8 +123,11 @@ int ota_json_update_decode(const char *text, size_t len, struct ota_update_info 
     }
     d.campaign = (int64_t)v;
     v = OTA_POLL_AFTER_DEFAULT;
-    if (get_uint(root, "poll_after", false, &v, err, errlen) < 0 || v > 86400 * 7)
+    if (get_uint(root, "poll_after", false, &v, err, errlen) < 0 || v > 86400 * 7) {
+        /* callers print @err as they got it: every failure must fill it */
+        ota_errf(err, errlen, "\"poll_after\" must be an integer from 0 to %d", 86400 * 7);
         goto out;
+    }
     d.poll_after = (unsigned)v;
     if (get_uint(art, "size", true, &d.size, err, errlen) < 0)
         goto out;

@@ -28,7 +28,7 @@ struct ota_update_info {
 int ota_json_update_encode(const struct ota_update_info *u, char **ret);
 
 /* Decodes and checks types and ranges; fills @u with new strings (free with
- * ota_update_info_clear()). Returns 0 or -EINVAL with a reason in @err. */
+ * ota_update_info_clear()). Returns 0, or -EINVAL or -ENOMEM with a reason in @err. */
 int ota_json_update_decode(const char *text, size_t len, struct ota_update_info *u, char *err,
                            size_t errlen);
 void ota_update_info_clear(struct ota_update_info *u);

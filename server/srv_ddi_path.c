@@ -111,6 +111,8 @@ static int parse_resource(const char *p, struct srv_ddi_path *d)
         if (len > sfx && memcmp(seg + len - sfx, MD5SUM_SUFFIX, sfx) == 0) {
             d->kind = SRV_DDI_ARTIFACT_MD5;
             len -= sfx;
+            if (!filename_ok(seg, len))
+                return -EINVAL; /* "..MD5SUM" would name the file "." */
         }
         memcpy(d->filename, seg, len);
         d->filename[len] = '\0';

@@ -2,6 +2,7 @@
 #include "srv_tls.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,41 +184,32 @@ void srv_tls_session_start(struct srv_tls *t, gnutls_session_t s)
     gnutls_session_ticket_enable_server(s, &t->ticket_key);
 }
 
-int srv_tls_peer_id(gnutls_session_t s, char ret_id[OTA_ID_MAX + 1])
+int srv_tls_id_from_der(const unsigned char *der, size_t len, char ret_id[OTA_ID_MAX + 1])
 {
-    /* RFC 5280 §4.2.1.12: id-kp-clientAuth; a certificate without the extension may be
-     * used for any purpose (GnuTLS accepts it). */
-    gnutls_typed_vdata_st purpose = { .type = GNUTLS_DT_KEY_PURPOSE_OID,
-                                      .data = (unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT };
-    const gnutls_datum_t *peers;
-    unsigned npeers = 0, status = 0;
+    gnutls_datum_t d = { (unsigned char *)der, (unsigned)len };
     gnutls_x509_crt_t crt = NULL;
     char cn[OTA_ID_MAX + 2];
-    size_t cnlen = sizeof(cn);
-    int r = -EKEYREJECTED;
+    char extra[8];
+    size_t cnlen = sizeof(cn), elen = sizeof(extra);
+    int r = -EINVAL, g;
 
-    if (gnutls_certificate_type_get(s) != GNUTLS_CRT_X509)
-        return -ENOKEY;
-    peers = gnutls_certificate_get_peers(s, &npeers);
-    if (!peers || npeers == 0)
-        return -ENOKEY;
-    /* Chain to the trust list of the session's credentials, dates, key purpose. */
-    if (gnutls_certificate_verify_peers(s, &purpose, 1, &status) < 0 || status != 0)
+    if (!der || len == 0 || len > UINT_MAX)
         goto out;
-    if (gnutls_x509_crt_init(&crt) < 0 ||
-        gnutls_x509_crt_import(crt, &peers[0], GNUTLS_X509_FMT_DER) < 0)
+    if (gnutls_x509_crt_init(&crt) < 0) {
+        crt = NULL;
+        r = -ENOMEM;
         goto out;
+    }
+    if (gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_DER) < 0)
+        goto out;
+    r = -EKEYREJECTED;
     if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn, &cnlen) < 0)
         goto out;
     /* Exactly one CN: a second one would make the identity ambiguous. */
-    {
-        char extra[8];
-        size_t elen = sizeof(extra);
-        int g = gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 1, 0, extra,
-                                              &elen);
-        if (g != GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
-            goto out;
-    }
+    g = gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 1, 0, extra, &elen);
+    if (g != GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+        goto out;
+    /* An embedded NUL would make the id the C string shows differ from the signed one. */
     if (cnlen != strlen(cn) || !ota_id_valid(cn))
         goto out;
     memcpy(ret_id, cn, cnlen + 1);
@@ -226,6 +218,29 @@ out:
     if (crt)
         gnutls_x509_crt_deinit(crt);
     return r;
+}
+
+int srv_tls_peer_id(gnutls_session_t s, char ret_id[OTA_ID_MAX + 1])
+{
+    /* RFC 5280 §4.2.1.12: id-kp-clientAuth; a certificate without the extension may be
+     * used for any purpose (GnuTLS accepts it). */
+    gnutls_typed_vdata_st purpose = { .type = GNUTLS_DT_KEY_PURPOSE_OID,
+                                      .data = (unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT };
+    const gnutls_datum_t *peers;
+    unsigned npeers = 0, status = 0;
+
+    if (gnutls_certificate_type_get(s) != GNUTLS_CRT_X509)
+        return -ENOKEY;
+    peers = gnutls_certificate_get_peers(s, &npeers);
+    if (!peers || npeers == 0)
+        return -ENOKEY;
+    /* Chain to the trust list of the session's credentials, dates, key purpose. */
+    if (gnutls_certificate_verify_peers(s, &purpose, 1, &status) < 0 || status != 0)
+        return -EKEYREJECTED;
+    /* The chain verified, so its leaf parses: any failure here is a CN we do not accept. */
+    if (srv_tls_id_from_der(peers[0].data, peers[0].size, ret_id) < 0)
+        return -EKEYREJECTED;
+    return 0;
 }
 
 void srv_tls_free(struct srv_tls *t)

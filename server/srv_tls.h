@@ -31,5 +31,12 @@ void srv_tls_session_start(struct srv_tls *t, gnutls_session_t s);
  * Returns 0, -ENOKEY (no certificate) or -EKEYREJECTED (any check failed). */
 int srv_tls_peer_id(gnutls_session_t s, char ret_id[OTA_ID_MAX + 1]);
 
+/* The client id of a DER certificate (@len bytes, peer input): its subject must hold
+ * exactly one CN, and that CN must be a valid id (ota_id_valid()). Checks nothing else:
+ * chain, dates and key purpose are srv_tls_peer_id()'s. On success @ret_id holds the id.
+ * Returns 0, -EINVAL (not a DER certificate), -EKEYREJECTED (no CN, several, or not an
+ * id) or -ENOMEM. */
+int srv_tls_id_from_der(const unsigned char *der, size_t len, char ret_id[OTA_ID_MAX + 1]);
+
 /* NULL is a no-op. Only after every connection has ended. */
 void srv_tls_free(struct srv_tls *t);

@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # run.sh: the one test command: installs missing Debian packages, builds ota-origin twice
-# (plain and ASan+UBSan), runs every meson test in both and ends with "N passed, N failed".
+# (plain and ASan+UBSan), runs every meson test in both, then builds the libFuzzer harnesses
+# with clang and fuzzes each for a few seconds (suite fuzz), and ends with "N passed,
+# N failed" over all three.
 #
 # Usage: tests/run.sh [meson test arguments, e.g. --suite unit]
+#   The arguments select the tests of the plain and sanitizer builds; the fuzz stage always
+#   runs suite fuzz (OTA_NO_FUZZ=1 leaves it out).
 # Environment:
 #   OTA_BUILD_DIR   plain build dir (default build)
 #   OTA_ASAN_DIR    sanitizer build dir (default build-asan)
 #   OTA_NO_ASAN=1   skip the sanitizer build
+#   OTA_FUZZ_DIR    fuzz build dir (default build-fuzz), configured with CC=clang
+#   OTA_NO_FUZZ=1   skip the fuzz stage
+#   OTA_FUZZ_TIME   seconds each harness fuzzes (default 8, tests/fuzz/run-fuzz.sh)
 #   OTA_TEST_JOBS   parallel tests (default 2: the integration tests start daemons and
 #                   a broker each; more than two at a time makes slow CI hosts flaky)
 #   OTA_NO_DEPS=1   do not check Debian packages
@@ -18,6 +25,7 @@ cd "$(dirname "$0")/.." || exit 1
 src=$PWD
 build_dir=${OTA_BUILD_DIR:-build}
 asan_dir=${OTA_ASAN_DIR:-build-asan}
+fuzz_dir=${OTA_FUZZ_DIR:-build-fuzz}
 jobs=${OTA_TEST_JOBS:-2}
 failed_extra=0        # builds or test runs that failed without a testlog entry
 failed_names=()       # what failed outside meson's testlog (builds)
@@ -61,10 +69,11 @@ setup_dir()
 
 # Builds and tests one dir; results stay in DIR/meson-logs/testlog.json, which is then
 # listed in dirs/labels for counting (a dir that did not build is counted as one failure).
+# stage_targets (empty: all) and stage_test_args say what to build and which tests to run.
 # build_and_test LABEL DIR [meson setup options]
 build_and_test()
 {
-    local label=$1 dir=$2
+    local label=$1 dir=$2 t0=$SECONDS
     shift 2
     step "[$label] meson setup $dir $*"
     if ! setup_dir "$dir" "$@"; then
@@ -72,31 +81,34 @@ build_and_test()
         failed_names+=("[$label] meson setup $dir")
         return 0
     fi
-    step "[$label] meson compile -C $dir"
-    if ! meson compile -C "$dir"; then
+    step "[$label] meson compile -C $dir ${stage_targets[*]}"
+    if ! meson compile -C "$dir" "${stage_targets[@]}"; then
         failed_extra=$((failed_extra + 1))
         failed_names+=("[$label] build ($dir)")
         return 0
     fi
-    step "[$label] meson test -C $dir --num-processes $jobs ${test_args[*]}"
+    step "[$label] meson test -C $dir --num-processes $jobs ${stage_test_args[*]}"
     rm -f "$dir/meson-logs/testlog.json"
     dirs+=("$dir")
     labels+=("$label")
     local mult=1
     [[ $label != asan ]] || mult=3
     meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes "$jobs" \
-        --timeout-multiplier "$mult" "${test_args[@]}"
+        --timeout-multiplier "$mult" "${stage_test_args[@]}"
     # A non-zero status here is counted from testlog.json below.
     if [[ ! -s $dir/meson-logs/testlog.json ]]; then
         failed_extra=$((failed_extra + 1))
         failed_names+=("[$label] meson test ($dir): no results")
     fi
+    echo "[$label] built and tested in $((SECONDS - t0)) s"
     return 0
 }
 
 test_args=("$@")
 dirs=()
 labels=()
+stage_targets=()
+stage_test_args=("${test_args[@]}")
 
 # -Db_sanitize=none: a plain dir someone configured with sanitizers becomes plain again.
 build_and_test plain "$build_dir" -Db_sanitize=none
@@ -112,6 +124,22 @@ if [[ ${OTA_NO_ASAN:-0} != 1 ]]; then
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
     build_and_test asan "$asan_dir" "${asan_opts[@]}"
+fi
+
+# ------------------------------------------------------------ fuzz
+# tests/fuzz/README.md: every library instrumented for libFuzzer (clang) and ASan+UBSan;
+# only the harnesses are built ("fuzz" alias target), each fuzzes OTA_FUZZ_TIME seconds.
+if [[ ${OTA_NO_FUZZ:-0} != 1 ]]; then
+    if ! command -v clang >/dev/null 2>&1; then
+        failed_extra=$((failed_extra + 1))
+        failed_names+=("[fuzz] clang not found (deploy/install-deps.sh installs it,\
+ OTA_NO_FUZZ=1 skips the stage)")
+    else
+        stage_targets=(fuzz)
+        stage_test_args=(--suite fuzz)
+        CC=clang build_and_test fuzz "$fuzz_dir" -Dfuzz=true -Db_sanitize=address,undefined \
+            -Db_lundef=false
+    fi
 fi
 
 # ------------------------------------------------------------ counting

@@ -47,6 +47,10 @@ static void test_update_rejects(void)
         "\"version\":\"1\",\"url\":\"/x\",\"signature\":\"s\"}}",
         "{\"campaign\":1,\"artifact\":{\"sha256\":\"" SHA "\",\"size\":1,\"name\":5,"
         "\"version\":\"1\",\"url\":\"/x\",\"signature\":\"s\"}}",
+        /* fuzz_json_update: a poll_after over a week was refused with no reason in err,
+         * which the vehicle then logged uninitialised */
+        "{\"campaign\":1,\"artifact\":{\"sha256\":\"" SHA "\",\"size\":1,\"name\":\"a\","
+        "\"version\":\"1\",\"url\":\"/x\",\"signature\":\"s\"},\"poll_after\":604801}",
     };
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

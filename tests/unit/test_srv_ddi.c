@@ -63,6 +63,11 @@ static const struct {
     { "/DEFAULT/controller/v1/VIN1/configData/x", -EINVAL },
     { "/DEFAULT/controller/v1/VIN1/softwaremodules/5/artifacts/", -EINVAL },
     { "/DEFAULT/controller/v1/VIN1/softwaremodules/5/artifacts/..", -EINVAL },
+    /* fuzz_ddi_path: the checksum of "." or ".." parsed with that file name */
+    { "/DEFAULT/controller/v1/VIN1/softwaremodules/5/artifacts/..MD5SUM", -EINVAL },
+    { "/DEFAULT/controller/v1/VIN1/softwaremodules/5/artifacts/...MD5SUM", -EINVAL },
+    { "/DEFAULT/controller/v1/VIN1/softwaremodules/5/artifacts/....MD5SUM", 0,
+      SRV_DDI_ARTIFACT_MD5, "DEFAULT", "VIN1", 0, 5, "..." },
     { "/DEFAULT/controller/v1/VIN1/softwaremodules/5/artifacts/a/b", -EINVAL },
     { "/DEFAULT/controller/v1/VIN1/softwaremodules/5/artifact/a", -EINVAL },
     { "/DEFAULT/controller/v1/VIN1/softwaremodules/x/artifacts/a", -EINVAL },
