@@ -999,7 +999,7 @@ static void deployment_free_p(void *p)
 }
 
 /* d.id, d.campaign, d.vehicle, d.state, d.bytes, d.detail, d.cancel_acked, d.created_at,
- * d.updated_at, c.state, c.artifact */
+ * d.updated_at, c.state, c.artifact, d.cancelled_from */
 static int deployment_fill(const struct row *r, void *out)
 {
     struct ota_deployment *d = out;
@@ -1020,6 +1020,8 @@ static int deployment_fill(const struct row *r, void *out)
         return ret;
     d->campaign_state = (enum ota_campaign_state)cstate;
     col_copy(r, 10, d->artifact, sizeof(d->artifact));
+    if (!col_opt(r, 11) || ota_deploy_state_parse(col_str(r, 11), &d->cancelled_from) < 0)
+        d->cancelled_from = OTA_DEPLOY_STATE_COUNT;
     return 0;
 }
 
@@ -1095,6 +1097,14 @@ int ota_db_deployment_update(struct ota_db *db, const struct ota_deployment *d,
     if (r < 0)
         return r;
     return count_move(db, d->campaign, d->state, s, 1);
+}
+
+int ota_db_deployment_add_bytes(struct ota_db *db, int64_t campaign, const char *vehicle,
+                                uint64_t bytes)
+{
+    if (bytes > INT64_MAX)
+        bytes = INT64_MAX;
+    return exec_one(db, ST_DEPLOY_ADD_BYTES, ARGS(ARG_INT(campaign), ARG_TEXT(vehicle), ARG_INT(bytes)));
 }
 
 int ota_db_deployment_cancel_ack(struct ota_db *db, int64_t id)

@@ -254,6 +254,8 @@ struct ota_deployment {
     uint64_t bytes;
     char *detail;
     bool cancel_acked; /* a hawkBit client acknowledged the cancel (cancelAction feedback) */
+    /* cancelled: the state it was cancelled in; else OTA_DEPLOY_STATE_COUNT */
+    enum ota_deploy_state cancelled_from;
     int64_t created_at;
     int64_t updated_at;
     enum ota_campaign_state campaign_state;
@@ -289,6 +291,10 @@ int ota_db_deployment_last_cancelled(struct ota_db *db, const char *vehicle,
 int ota_db_deployment_update(struct ota_db *db, const struct ota_deployment *d,
                              enum ota_deploy_state s, uint64_t bytes, const char *detail,
                              int64_t now);
+/* Adds @bytes served to @vehicle's unfinished deployment in @campaign (hawkBit clients
+ * report no byte counts: the server counts what it sent them). 0, -ENOENT, -EIO. */
+int ota_db_deployment_add_bytes(struct ota_db *db, int64_t campaign, const char *vehicle,
+                                uint64_t bytes);
 /* Records that a hawkBit client acknowledged @id's cancel. 0, -ENOENT, -EIO. */
 int ota_db_deployment_cancel_ack(struct ota_db *db, int64_t id);
 /* Ends every unfinished deployment of @campaign cancelled (counts kept). *ret_n (may be

@@ -24,7 +24,8 @@
     "n_cancelled"
 #define DEPLOY_COLS                                                                         \
     "d.id, d.campaign, d.vehicle, d.state, d.bytes, d.detail, d.cancel_acked, d.created_at, " \
-    "d.updated_at, c.state, c.artifact FROM deployments d JOIN campaigns c ON c.id = d.campaign"
+    "d.updated_at, c.state, c.artifact, d.cancelled_from FROM deployments d JOIN campaigns c "     \
+    "ON c.id = d.campaign"
 #define UNFINISHED_IN "('pending', 'downloading', 'downloaded', 'installing')"
 #define UNFINISHED    "d.state IN " UNFINISHED_IN
 /* Schema 002: topic NULL is the vehicle's update topic, payload NULL the empty message.
@@ -116,7 +117,8 @@ static const char *const sql[ST_COUNT] = {
     [ST_TARGETS_SUPERSEDED] = "SELECT d.campaign, d.state, count(*) FROM deployments d WHERE "
                               UNFINISHED " AND d.campaign <> ?1 AND d.vehicle IN (SELECT "
                               "vehicle FROM temp.start_targets) GROUP BY d.campaign, d.state",
-    [ST_TARGETS_SUPERSEDE] = "UPDATE deployments AS d SET state = 'cancelled', detail = ?2, "
+    [ST_TARGETS_SUPERSEDE] = "UPDATE deployments AS d SET state = 'cancelled', cancelled_from = "
+                             "state, detail = ?2, "
                              "updated_at = ?3 WHERE " UNFINISHED " AND d.campaign <> ?1 AND "
                              "d.vehicle IN (SELECT vehicle FROM temp.start_targets)",
     [ST_TARGETS_DROP_UNSENT] = "UPDATE outbox SET state = 'dropped' WHERE state IN ('held', "
@@ -145,10 +147,14 @@ static const char *const sql[ST_COUNT] = {
                                  "d.state = 'cancelled' AND d.cancel_acked = 0 ORDER BY d.id "
                                  "DESC LIMIT 1",
     [ST_DEPLOY_SET] = "UPDATE deployments SET state = ?3, bytes = ?4, detail = coalesce(?5, "
-                      "detail), updated_at = ?6 WHERE id = ?1 AND state = ?2",
+                      "detail), updated_at = ?6, cancelled_from = CASE WHEN ?3 = 'cancelled' "
+                      "THEN ?2 ELSE cancelled_from END WHERE id = ?1 AND state = ?2",
+    [ST_DEPLOY_ADD_BYTES] = "UPDATE deployments AS d SET bytes = bytes + ?3 WHERE campaign = ?1 "
+                            "AND vehicle = ?2 AND " UNFINISHED,
     [ST_DEPLOY_CANCEL_ACK] = "UPDATE deployments SET cancel_acked = 1 WHERE id = ?1",
     [ST_DEPLOY_CANCEL_CAMPAIGN] = "UPDATE deployments AS d SET state = 'cancelled', "
-                                  "updated_at = ?2 WHERE d.campaign = ?1 AND " UNFINISHED,
+                                  "cancelled_from = state, updated_at = ?2 WHERE d.campaign = "
+                                  "?1 AND " UNFINISHED,
     [ST_DEPLOY_COUNTS] = "SELECT state, count(*) FROM deployments WHERE campaign = ?1 "
                          "GROUP BY state",
     [ST_DEPLOY_LIST] = "SELECT " DEPLOY_COLS " WHERE d.campaign = ?1 AND d.vehicle > ?2 "

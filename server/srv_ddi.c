@@ -79,7 +79,9 @@ static enum MHD_Result serve_artifact(struct srv_req *req, struct ota_db *db,
     if (r < 0)
         return srv_artifact_refuse(req, r);
     if (p->kind == SRV_DDI_ARTIFACT) {
-        /* same Range/ETag/conditional rules as /v1/artifacts/ */
+        /* same Range/ETag/conditional rules as /v1/artifacts/; SWUpdate reports no bytes,
+         * so what it is sent counts on its deployment */
+        req->bytes_campaign = p->module;
         ret = srv_artifact_serve(req, art->sha256, SRV_ARTIFACT_BYTES);
     } else if (srv_ddi_md5sum_body(art, &body) < 0) {
         ret = MHD_NO;

@@ -196,8 +196,27 @@ static int add_event(struct ota_db *db, const char *vehicle, const struct ota_de
     return ota_db_event_add(db, &e);
 }
 
-static int cancel_feedback(struct ota_db *db, const char *vehicle, struct ota_deployment *d,
-                           const struct srv_ddi_feedback *f, struct srv_ddi_answer *a)
+/* A device that had installed every chunk before it heard of the cancel (installing:
+ * waiting for its confirming restart) runs the update after that restart, whatever it
+ * answers the cancelAction: SWUpdate 2022.12 acknowledges it and never sends the
+ * closed/success. The install is recorded, as a closed/success after the cancel is. */
+static int too_late(struct ota_db *db, const struct srv_ddi_env *env, const char *vehicle,
+                    const struct ota_deployment *d)
+{
+    struct ota_status_report rep = { .campaign = d->campaign, .state = OTA_DEPLOY_INSTALLED,
+                                     .bytes = d->bytes };
+    char err[256];
+    int r;
+
+    snprintf(rep.detail, sizeof(rep.detail), "installed before the cancel arrived");
+    r = ota_status_apply(db, vehicle, &rep, "ddi", env->poll_after, OTA_STATUS_AFTER_CANCEL, err,
+                         sizeof(err));
+    return r == -EPERM || r == -ENOENT ? 0 : r < 0 ? r : 0;
+}
+
+static int cancel_feedback(struct ota_db *db, const struct srv_ddi_env *env, const char *vehicle,
+                           struct ota_deployment *d, const struct srv_ddi_feedback *f,
+                           struct srv_ddi_answer *a)
 {
     char detail[OTA_STATUS_DETAIL_MAX + 1];
     bool ack = srv_ddi_cancel_acknowledged(f);
@@ -207,6 +226,9 @@ static int cancel_feedback(struct ota_db *db, const char *vehicle, struct ota_de
         answer_error(a, 410, "gone", "action %" PRId64 " is not being cancelled", d->id);
         return 0;
     }
+    if (ack && !d->cancel_acked && d->cancelled_from == OTA_DEPLOY_INSTALLING &&
+        (r = too_late(db, env, vehicle, d)) < 0)
+        return r;
     feedback_detail(f, "cancel ", detail, sizeof(detail));
     if ((r = ota_db_begin(db)) < 0)
         return r;
@@ -298,7 +320,7 @@ int srv_ddi_feedback(struct ota_db *db, const struct srv_ddi_env *env, const cha
     }
     if (r < 0)
         return r;
-    r = cancel ? cancel_feedback(db, vehicle, d, &f, a)
+    r = cancel ? cancel_feedback(db, env, vehicle, d, &f, a)
                : deployment_feedback(db, env, vehicle, d, &f, a);
     ota_deployment_free(d);
     return r;

@@ -187,8 +187,12 @@ enum srv_ddi_effect srv_ddi_feedback_map(const struct srv_ddi_feedback *f,
     case SRV_DDI_EXEC_PROCEEDING:
         if (ota_deploy_state_final(current))
             return SRV_DDI_EFFECT_EVENT;
-        /* a progress repeat of where the deployment is; pending becomes downloading */
+        /* a progress repeat of where the deployment is; pending becomes downloading;
+         * every chunk installed (cnt == of) is installing, awaiting the confirm */
         *ret_state = current == OTA_DEPLOY_PENDING ? OTA_DEPLOY_DOWNLOADING : current;
+        if (f->execution == SRV_DDI_EXEC_PROCEEDING && f->has_progress && f->of > 0 &&
+            f->cnt == f->of && *ret_state < OTA_DEPLOY_INSTALLING)
+            *ret_state = OTA_DEPLOY_INSTALLING;
         return SRV_DDI_EFFECT_STATE;
     case SRV_DDI_EXEC_SCHEDULED:
     case SRV_DDI_EXEC_RESUMED:

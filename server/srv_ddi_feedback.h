@@ -60,7 +60,11 @@ enum srv_ddi_effect {
  * downloaded -> downloaded, download -> downloading, proceeding -> downloading from
  * pending, else a progress repeat of @current (it never moves a deployment backwards,
  * and keeps it offered: SWUpdate says "proceeding" after installing and "closed" only
- * after the reboot); closed+none, scheduled and resumed record an event only. */
+ * after the reboot); closed+none, scheduled and resumed record an event only.
+ * Quirk: SWUpdate 2022.12 ends an install with "proceeding" and progress cnt == of > 0
+ * ("All Chunks Installed"), then waits for its confirming restart: that is installing
+ * (everything on the device, to be confirmed), which is also how a cancel that arrives
+ * afterwards is known to have come too late (srv_ddi_action.c). */
 enum srv_ddi_effect srv_ddi_feedback_map(const struct srv_ddi_feedback *f,
                                          enum ota_deploy_state current,
                                          enum ota_deploy_state *ret_state);

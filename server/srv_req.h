@@ -46,6 +46,9 @@ struct srv_req {
     unsigned status;
     uint64_t bytes; /* body bytes handed to MHD */
     bool corked;    /* srv_req_cork() held the socket's partial segments */
+    /* a hawkBit download of this campaign's artifact: its bytes count on the deployment
+     * when the request completes (0: none) */
+    int64_t bytes_campaign;
     /* request body, for handlers that take one */
     char *body;
     size_t body_len;

@@ -277,6 +277,18 @@ enum MHD_Result srv_route_dispatch(void *cls, struct MHD_Connection *conn, const
     return call_handler(req, upload, upload_size);
 }
 
+/* A hawkBit download's bytes onto its deployment (DESIGN.md: campaign show counts them). A
+ * failure leaves the count short; the download itself succeeded. */
+static void account_bytes(struct srv_req *req)
+{
+    struct ota_db *db;
+
+    if (!req->bytes_campaign || !req->bytes || (req->status != 200 && req->status != 206) ||
+        !(db = srv_req_db(req)))
+        return;
+    (void)ota_db_deployment_add_bytes(db, req->bytes_campaign, req->client, req->bytes);
+}
+
 void srv_route_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -314,6 +326,7 @@ void srv_route_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     e.bytes = req->bytes;
     srv_metrics_request(ctx->metrics, req->route_slot, req->status, req->bytes, e.us);
     srv_auth_touch(req);
+    account_bytes(req);
     srv_alog_request(ctx->access_fd, &e);
     free(req->body);
     free(req);

@@ -57,6 +57,7 @@ struct veh_car {
     unsigned poll_after;
     unsigned poll_failures;
     bool gone_check; /* the artifact went away: is the deployment still ours? */
+    bool held;       /* its campaign is paused (409): the download waits for the next offer */
 
     bool have_job;
     struct ota_update_info job;
@@ -349,6 +350,7 @@ static int64_t retry_delay_ms(unsigned retries)
 }
 
 static void car_start_poll(struct veh_car *c, int64_t now);
+static void poll_next(struct veh_car *c, int64_t now, bool after_error);
 
 static void dl_done(struct veh_xfer *x, CURLcode rc)
 {
@@ -381,6 +383,17 @@ static void dl_done(struct veh_xfer *x, CURLcode rc)
         c->gone_check = true;
         c->etag[0] = '\0';
         car_start_poll(c, now);
+        return;
+    case VEH_DL_HELD:
+        /* Paused before it started here: not a failure. The partial file stays; the
+         * next offer of the same job (the resume) carries on from it. */
+        release_slot(c);
+        ota_info("%s: campaign %" PRId64 " is paused; waiting and polling", c->id,
+                 c->job.campaign);
+        c->held = true;
+        c->etag[0] = '\0';
+        c->phase = CAR_IDLE;
+        poll_next(c, now, false);
         return;
     case VEH_DL_FAIL:
     default:
@@ -419,8 +432,16 @@ static void car_offer(struct veh_car *c, struct ota_update_info *u, int64_t now)
     int r;
 
     if (c->have_job) {
-        if (c->job.campaign == u->campaign && strcmp(c->job.sha256, u->sha256) == 0)
-            return; /* the same again (a poll, a re-delivered retained message) */
+        if (c->job.campaign == u->campaign && strcmp(c->job.sha256, u->sha256) == 0) {
+            /* the same again (a poll, a re-delivered retained message), or the resume of a
+             * paused campaign whose download waits */
+            if (c->held) {
+                c->held = false;
+                ota_info("%s: campaign %" PRId64 " offered again; resuming", c->id, u->campaign);
+                car_start_download(c, now);
+            }
+            return;
+        }
         ota_info("%s: campaign %" PRId64 " replaces %" PRId64, c->id, u->campaign, c->job.campaign);
         close_download(c, true);
         c->have_job = false;

@@ -193,6 +193,8 @@ enum veh_dl_result veh_dl_finish(struct veh_dl *dl, CURLcode rc)
     case VEH_RESUME_FAIL:
         if (st == 403 || st == 404 || st == 410)
             return VEH_DL_GONE;
+        if (st == 409)
+            return VEH_DL_HELD;
         if (st >= 500 || st == 429 || st == 408)
             return VEH_DL_RETRY;
         return VEH_DL_FAIL;

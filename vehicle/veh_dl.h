@@ -20,6 +20,7 @@ enum veh_dl_result {
     VEH_DL_COMPLETE, /* all bytes are in the partial file (fsynced) */
     VEH_DL_RETRY,    /* interrupted; call veh_dl_prepare() again (reason says why) */
     VEH_DL_GONE,     /* 403/404/410: the server no longer offers it to us */
+    VEH_DL_HELD,     /* 409: its campaign is paused: wait, poll, go on when it resumes */
     VEH_DL_FAIL,     /* give up (reason says why) */
 };
 

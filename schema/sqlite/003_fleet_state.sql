@@ -20,13 +20,17 @@ CREATE INDEX vehicles_installed_version ON vehicles (installed_version);
 -- say what they sent.
 ALTER TABLE artifacts ADD COLUMN deleted_at INTEGER;
 
--- The hawkBit "canceling" state ends when the device acknowledges the cancel.
+-- The hawkBit "canceling" state ends when the device acknowledges the cancel; what the
+-- deployment was doing when it was cancelled says whether the cancel came too late (a
+-- device that had installed everything only waited for its confirming restart).
 ALTER TABLE deployments ADD COLUMN cancel_acked INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE deployments ADD COLUMN cancelled_from TEXT
+    CHECK (cancelled_from IN ('pending', 'downloading', 'downloaded', 'installing'));
 UPDATE deployments SET cancel_acked = 1 WHERE detail = 'ddi: cancel acknowledged';
 
 -- One unfinished deployment per vehicle: older ones of a vehicle that has several end
 -- cancelled (what campaign start --supersede does from now on).
-UPDATE deployments SET state = 'cancelled',
+UPDATE deployments SET state = 'cancelled', cancelled_from = state,
     detail = 'superseded by campaign ' || (SELECT max(n.campaign) FROM deployments n
         WHERE n.vehicle = deployments.vehicle
           AND n.state IN ('pending', 'downloading', 'downloaded', 'installing'))

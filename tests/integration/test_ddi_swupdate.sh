@@ -120,10 +120,15 @@ echo "ok - swupdate installed the payload through the rawfile handler"
 wait_until 20 log_has swupdate1 "Update successful" || fail "swupdate did not report success"
 check_contains "configData stored as attributes" '"hwRevision":"1.0"' "$(vehicle_attrs)"
 check_contains "configData serial" '"serial":"VIN1-serial"' "$(vehicle_attrs)"
-# After installing, SWUpdate says "proceeding" and waits for the reboot to say "closed".
-wait_until 10 dep_state_is "$CID" downloading || fail "deployment is $(dep_field "$CID" state)"
-echo "ok - the action stays open (proceeding) until the confirm"
+# After installing, SWUpdate says "proceeding" (1/1: All Chunks Installed) and waits for the
+# reboot to say "closed": installing, awaiting the confirm.
+wait_until 10 dep_state_is "$CID" installing || fail "deployment is $(dep_field "$CID" state)"
+echo "ok - the action stays open (installing) until the confirm"
 swupdate_stop
+# SWUpdate reports no byte counts: the server counts what it sent (cut + resumed).
+B=$(dep_field "$CID" bytes)
+[[ $B -ge $SWU_SIZE ]] || fail "deployment bytes $B, expected at least the $SWU_SIZE sent"
+echo "ok - the deployment counts $B bytes sent to SWUpdate"
 
 ALOG=$T/server.log
 ART_PATH="/DEFAULT/controller/v1/VIN1/softwaremodules/$CID/artifacts/update.swu"
@@ -184,4 +189,32 @@ check_eq "poll after the ack announces no action" "false false" \
 [[ ! -e $T/installed/payload2.bin ]] || fail "the cancelled update was installed"
 swupdate_stop
 check_eq "cancelled deployment" cancelled "$(dep_field "$CID2" state)"
+
+# ---- 4: cancelled after the device installed, before its confirming run: the install the
+# device then confirms is recorded (hawkBit's "canceling": the cancel came too late)
+head -c 4096 /dev/urandom >"$T/img/payload3.bin"
+"$SWU/mkswu.sh" build "$T/img/update3.swu" "$T/img/payload3.bin" "$T/installed/payload3.bin" \
+    "$T/signer" 3.0.0
+SHA3=$(ota_admin artifact upload "$T/img/update3.swu" --version 3.0.0)
+CID3=$(ota_admin campaign create --name swu3 --artifact "$SHA3" --vehicles VIN1)
+ota_admin campaign start "$CID3" >/dev/null
+installed3() { cmp -s "$T/img/payload3.bin" "$T/installed/payload3.bin"; }
+swupdate_run swupdate4
+wait_until 60 installed3 || fail "update 3 was not installed"
+wait_until 10 dep_state_is "$CID3" installing || fail "deployment is $(dep_field "$CID3" state)"
+swupdate_stop
+ota_admin campaign cancel "$CID3" >/dev/null
+check_eq "cancelled while installing" cancelled "$(dep_field "$CID3" state)"
+# the confirming run finds a cancelAction and acknowledges it (SWUpdate 2022.12 sends no
+# closed/success then): the device runs the update, and that is what is recorded
+swupdate_run swupdate5 -c 2
+confirmed3() { dep_state_is "$CID3" installed; }
+wait_until 30 confirmed3 ||
+    fail "deployment 3 is $(dep_field "$CID3" state) after the confirming run, expected installed"
+swupdate_stop
+check_eq "the vehicle runs version 3.0.0" 3.0.0 \
+    "$(ota_admin vehicle show VIN1 --json | jq -r .installed_version)"
+check_eq "the campaign stays cancelled" cancelled \
+    "$(ota_admin campaign show "$CID3" --json | jq -r .state)"
+echo "ok - an install confirmed after the cancel is recorded"
 echo "ok - test_ddi_swupdate"

@@ -344,6 +344,21 @@ static void test_feedback_map(void)
         if (e == SRV_DDI_EFFECT_STATE)
             CHECK_INT(st, cases[i].state);
     }
+    /* SWUpdate's "All Chunks Installed" (proceeding, 1/1): installing, awaiting the confirm;
+     * a partial progress (0/1) stays where it is */
+    {
+        struct srv_ddi_feedback f = { .execution = SRV_DDI_EXEC_PROCEEDING, .has_progress = true,
+                                      .cnt = 1, .of = 1 };
+        enum ota_deploy_state st = OTA_DEPLOY_STATE_COUNT;
+        CHECK_INT(srv_ddi_feedback_map(&f, OTA_DEPLOY_DOWNLOADING, &st), SRV_DDI_EFFECT_STATE);
+        CHECK_INT(st, OTA_DEPLOY_INSTALLING);
+        f.cnt = 0;
+        CHECK_INT(srv_ddi_feedback_map(&f, OTA_DEPLOY_DOWNLOADING, &st), SRV_DDI_EFFECT_STATE);
+        CHECK_INT(st, OTA_DEPLOY_DOWNLOADING);
+        f.cnt = f.of = 0;
+        CHECK_INT(srv_ddi_feedback_map(&f, OTA_DEPLOY_DOWNLOADING, &st), SRV_DDI_EFFECT_STATE);
+        CHECK_INT(st, OTA_DEPLOY_DOWNLOADING);
+    }
     {
         struct srv_ddi_feedback f = { .execution = SRV_DDI_EXEC_CLOSED };
         CHECK(srv_ddi_cancel_acknowledged(&f));
