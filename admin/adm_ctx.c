@@ -135,9 +135,23 @@ out:
 
 int adm_db_fail(struct ota_db *db, const char *what, int r)
 {
-    if (r == -EBUSY)
+    const char *detail = db ? ota_db_errmsg(db) : "no database";
+
+    switch (r) {
+    case -EBUSY:
         return adm_fail("%s: the database is locked by another writer, try again", what);
-    return adm_fail("%s: %s (%s)", what, strerror(-r), db ? ota_db_errmsg(db) : "no database");
+    case -EROFS:
+        /* opened for reading (WAL lets a reader in), but this user may not write it */
+        return adm_fail("%s: the database is read-only for this user (file mode, folder or "
+                        "file system): reading commands work, changes need write access",
+                        what);
+    case -ENOSPC:
+        return adm_fail("%s: the disk of the database is full", what);
+    }
+    /* after a reset SQLite's message is "not an error", which helps nobody */
+    if (strcmp(detail, "not an error") == 0)
+        return adm_fail("%s: %s", what, strerror(-r));
+    return adm_fail("%s: %s (%s)", what, strerror(-r), detail);
 }
 
 int adm_parse_id(const char *s, int64_t *ret)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_admin_crash.sh: kill -9 in the middle of `ota-admin artifact upload` leaves no
 # database row and nothing at a sha256 path of the store (temp leftovers are allowed, never
-# a partial artifact), and the same upload then succeeds.
+# a partial artifact; `store gc` removes them), and the same upload then succeeds.
 . "$(dirname "$0")/lib.sh"
 
 # rchar PID: bytes the process has read so far (0 once it is gone).
@@ -79,7 +79,20 @@ PY
     rm -rf "$T/store/sha256"/*
 fi
 
-# 3. After the crashes the same upload works, and the artifact verifies.
+# 3. 'store gc' removes what the kills left, but not a temp file younger than a minute (it
+# may be an upload under way); the artifacts stay.
+left=$(find "$T/store/tmp" -type f | wc -l)
+[[ $left -ge 1 ]] || fail "kill -9 in the middle of case 1 left no temp file"
+ota_expect 0 "store gc with fresh leftovers" ota_admin store gc --json
+check_eq "fresh leftovers are kept" "0 $left" "$(jq -r .temp_files <<<"$OUT") $(find "$T/store/tmp" -type f | wc -l)"
+find "$T/store/tmp" -type f -exec touch -d '-2 minutes' {} +
+ota_expect 0 "store gc --dry-run" ota_admin store gc --dry-run --json
+check_eq "dry run names them and removes nothing" "$left $left" "$(jq -r .temp_files <<<"$OUT") $(find "$T/store/tmp" -type f | wc -l)"
+ota_expect 0 "store gc" ota_admin store gc
+check_contains "store gc says what it removed" "removed $left temp files" "$OUT"
+check_eq "no temp file left" "" "$(find "$T/store/tmp" -type f)"
+
+# 4. After the crashes the same upload works, and the artifact verifies.
 sha=$(sha256sum "$T/big.swu" | cut -d' ' -f1)
 got=$(ota_admin artifact upload "$T/big.swu" --version 1)
 check_eq "upload after the crash" "$sha" "$got"
