@@ -20,6 +20,14 @@ check_eq "ota.key is 0600" 600 "$(stat -c %a "$K/ota.key")"
 check_contains "ota.pub is a minisign public key" "untrusted comment: minisign public key" \
     "$(head -n 1 "$K/ota.pub")"
 
+ota_expect 0 "key show --json" ota_admin key show --json
+check_eq "key show: the id minisign names the key by" \
+    "$(head -n 1 "$K/ota.pub" | awk '{ print $NF }')" "$(jq -r .key_id <<<"$OUT")"
+check_eq "key show: the public key file" "$(cat "$K/ota.pub")" "$(jq -r .public_key <<<"$OUT" | sed '/^$/d')"
+# without --config: $OTA_CONFIG names the configuration
+OUT=$(OTA_CONFIG=$OTA_CONF "$OTA_ADMIN" key show --json) || fail "OTA_CONFIG: key show failed"
+check_eq "OTA_CONFIG is read without --config" "$(jq -r .path <<<"$OUT")" "$K/ota.pub"
+
 # A fresh init from nothing creates every part, the folders included.
 F=$T/fresh
 mkdir -p "$F"
@@ -48,6 +56,15 @@ ota_expect 0 "vehicle list --json" ota_admin vehicle list --json
 check_eq "vehicle list --json count" 4 "$(jq '.vehicles | length' <<<"$OUT")"
 check_eq "vehicle list --json ids" "VIN1 VIN2 VIN3 WVW.ZZZ_1-K" \
     "$(jq -r '[.vehicles[].id] | join(" ")' <<<"$OUT")"
+ota_expect 0 "vehicle set" ota_admin vehicle set VIN2 --group g1 --attr region=eu
+ota_expect 0 "vehicle list --group g1" ota_admin vehicle list --group g1 --json
+check_eq "vehicle list --group" "VIN1 VIN2 VIN3" "$(jq -r '[.vehicles[].id] | join(" ")' <<<"$OUT")"
+ota_expect 0 "vehicle list --model m1 --group g1" ota_admin vehicle list --model m1 --group g1 --json
+check_eq "vehicle list --model --group" "VIN1 VIN2" "$(jq -r '[.vehicles[].id] | join(" ")' <<<"$OUT")"
+ota_expect 0 "vehicle set back" ota_admin vehicle set VIN2 --group g2
+ota_expect 0 "vehicle show VIN2" ota_admin vehicle show VIN2 --json
+check_eq "vehicle set changed only what it was given" "m1 g2 eu" \
+    "$(jq -r '[.model, .group, .attributes.region] | join(" ")' <<<"$OUT")"
 ota_expect 0 "vehicle show" ota_admin vehicle show VIN1
 check_contains "vehicle show model" "m1" "$OUT"
 ota_expect 0 "vehicle show --json" ota_admin vehicle show VIN1 --json
@@ -228,6 +245,21 @@ ota_expect 0 "start with --set" ota_admin --set server.poll_after=42 campaign st
 ota_expect 0 "outbox for c5" ota_admin outbox list --vehicle VIN1 --json
 check_eq "poll_after from --set" 42 \
     "$(jq -r '[.outbox[] | select(.campaign == 5)][0].payload | fromjson | .poll_after' <<<"$OUT")"
+# ------------------------------------------------------------ artifact delete
+ota_expect 1 "artifact delete while a campaign uses it" ota_admin artifact delete "$sha"
+check_contains "delete refused: says why" "is used by 1 campaign that has not ended" "$ERRS"
+[[ -f $T/store/sha256/${sha:0:2}/$sha ]] || fail "a refused delete removed the store file"
+ota_admin campaign cancel 5 >/dev/null
+ota_expect 0 "artifact delete" ota_admin artifact delete "$sha"
+check_eq "artifact delete prints" "artifact $sha deleted" "$OUT"
+[[ ! -e $T/store/sha256/${sha:0:2}/$sha ]] || fail "artifact delete left the store file"
+check_eq "deleted artifact not listed" 0 \
+    "$(ota_admin artifact list --json | jq --arg s "$sha" '[.artifacts[] | select(.sha256 == $s)] | length')"
+# the row stays for the history (campaigns and events name it), marked deleted
+ota_expect 0 "artifact show deleted" ota_admin artifact show "$sha"
+check_contains "artifact show says deleted" "(its bytes are gone from the store)" "$OUT"
+check_contains "events record the delete" "artifact.delete" "$(ota_admin events --kind artifact.delete)"
+
 ota_expect 0 "--help" "$OTA_ADMIN" --help
 check_contains "--help lists commands" "campaign create" "$OUT"
 

@@ -209,6 +209,8 @@ wait_until 10 state_is VIN1 "$C1" installed || fail "resume: deployment is $(sta
 wait_until 10 campaign_state_is "$C1" finished || fail "resume: campaign is $(campaign_state "$C1")"
 check_eq "installed version recorded" "1.0 $SHA1" \
     "$(ota_admin vehicle show VIN1 --json | jq -r '[.installed_version, .installed_artifact] | join(" ")')"
+check_eq "vehicle list --version 1.0" VIN1 \
+    "$(ota_admin vehicle list --version 1.0 --json | jq -r '[.vehicles[].id] | join(" ")')"
 
 # ------------------------------------------------------------ 4. never sent what it has
 C2=$(ota_admin campaign create --name again --artifact "$SHA1" --vehicles VIN1,VIN2)
@@ -237,6 +239,17 @@ check_contains "superseded: the event" "superseded by campaign $C3" \
 wait_until 10 retained_campaign_is VIN2 "$C3" || fail "supersede: VIN2's retained update is not campaign $C3"
 echo "ok - supersede: the broker offers VIN2 the new campaign"
 
+# Cancelling the newer campaign does not revive the older one the vehicle was in.
+old=$(ota_admin campaign create --name older --artifact "$SHA1" --vehicles VIN4)
+ota_admin campaign start "$old" >/dev/null
+newer=$(ota_admin campaign create --name newer --artifact "$SHA2" --vehicles VIN4)
+ota_admin campaign start "$newer" --supersede >/dev/null
+ota_expect 0 "cancel the newer campaign" ota_admin campaign cancel "$newer"
+check_eq "the older deployment stays ended" cancelled "$(state VIN4 "$old")"
+check_eq "nothing offered after the cancel" 204 "$(http_status VIN4 /v1/updates)"
+wait_until 10 ntf_drained || fail "cancel: the notifier did not publish"
+check_eq "no retained update after the cancel" "" "$(retained VIN4)"
+
 # ------------------------------------------------------------ 6. revoke mid-download, reinstate
 timeout 60 "$OTA_VEHICLE" --server "$SERVER_URL" --cacert "$T/pki/ca.crt" \
     --cert "$T/pki/VIN3.crt" --key "$T/pki/VIN3.key" --pubkey "$T/keys/ota.pub" \
@@ -258,8 +271,12 @@ OTA_VEHICLE_PUBKEY=$T/keys/ota.pub ota_vehicle_once VIN2 --timeout 60
 check_eq "VIN2 installs" 0 "$VRC"
 wait_until 10 campaign_state_is "$C3" finished || fail "revoke: campaign is $(campaign_state "$C3")"
 echo "ok - revoke: the campaign finished without the revoked vehicle"
+check_eq "vehicle list --version 2.0" VIN2 \
+    "$(ota_admin vehicle list --version 2.0 --json | jq -r '[.vehicles[].id] | join(" ")')"
 ota_expect 1 "reinstate an active vehicle" ota_admin vehicle reinstate VIN2
 check_contains "reinstate active: message" "vehicle VIN2 is not revoked" "$ERRS"
+ota_expect 1 "vehicle add of a revoked id" ota_admin vehicle add VIN3
+check_contains "revoked id: the way back" "'vehicle reinstate' makes it active again" "$ERRS"
 ota_expect 0 "vehicle reinstate" ota_admin vehicle reinstate VIN3
 check_eq "reinstated: active" active "$(ota_admin vehicle show VIN3 --json | jq -r .state)"
 check_eq "reinstated: served again" 204 "$(http_status VIN3 /v1/updates)"
