@@ -365,5 +365,9 @@ ota_expect 1 "init with an empty keys folder over signed artifacts" \
     ota_admin --keys "$T/emptykeys" init
 check_contains "empty keys: message" "holds no key, but the database's artifacts are signed" "$ERRS"
 check_eq "empty keys: no key made" "" "$(ls "$T/emptykeys")"
+mkdir -m 0700 "$T/otherkeys"
+minisign -G -W -p "$T/otherkeys/ota.pub" -s "$T/otherkeys/ota.key" >/dev/null </dev/null
+ota_expect 1 "init with another key over signed artifacts" ota_admin --keys "$T/otherkeys" init
+check_contains "another key: message" "the keys folder $T/otherkeys is not this database's" "$ERRS"
 
 echo "all fleet-state checks passed"
