@@ -11,6 +11,7 @@ adm_command_fn adm_key_show;
 
 /* adm_vehicle.c */
 adm_command_fn adm_vehicle_add;
+adm_command_fn adm_vehicle_import;
 adm_command_fn adm_vehicle_list;
 adm_command_fn adm_vehicle_show;
 adm_command_fn adm_vehicle_revoke;

@@ -1,4 +1,4 @@
-/* ota-admin vehicle add|set|list|show|revoke|reinstate: the vehicles allowed to talk to
+/* ota-admin vehicle add|import|set|list|show|revoke|reinstate: the vehicles allowed to talk to
  * the server. The rules are common/ota_fleet.c's; this file parses and prints. */
 #include <errno.h>
 #include <stdio.h>
@@ -96,6 +96,41 @@ int adm_vehicle_add(struct adm_ctx *ctx, int argc, char **argv)
 int adm_vehicle_set(struct adm_ctx *ctx, int argc, char **argv)
 {
     return vehicle_write(ctx, argc, argv, false);
+}
+
+int adm_vehicle_import(struct adm_ctx *ctx, int argc, char **argv)
+{
+    static const char *const file_name[] = { "FILE.csv" };
+    const char *pos[1] = { NULL };
+    struct ota_db *db = NULL;
+    uint64_t count = 0;
+    char err[512] = "";
+    FILE *f;
+    int ret, r;
+
+    ret = adm_args_parse(ctx, argc, argv, NULL, 0, file_name, pos, 1, 1);
+    if (ret != ADM_EXIT_OK)
+        return ret;
+    f = strcmp(pos[0], "-") == 0 ? stdin : fopen(pos[0], "r");
+    if (!f)
+        return adm_fail("cannot open %s: %s", pos[0], strerror(errno));
+    ret = adm_ctx_open_db(ctx, &db);
+    if (ret == ADM_EXIT_OK) {
+        r = ota_fleet_vehicle_import(db, ctx->actor, f, strcmp(pos[0], "-") ? pos[0] : "stdin",
+                                     &count, err, sizeof(err));
+        if (r < 0)
+            ret = adm_domain_fail(db, "importing the vehicles", r, err);
+        else if (ctx->json)
+            ret = adm_json_emit(json_pack("{s:I}", "imported", (json_int_t)count));
+        else
+            ret = printf("%llu vehicles imported\n", (unsigned long long)count) < 0
+                      ? ADM_EXIT_FAIL
+                      : ADM_EXIT_OK;
+    }
+    if (f != stdin)
+        fclose(f);
+    ota_db_close(db);
+    return ret;
 }
 
 static int list_fill(struct ota_db *db, struct adm_list *l)

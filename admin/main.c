@@ -18,6 +18,7 @@ static const struct adm_command {
     { "init", NULL, adm_init, "" },
     { "key", "show", adm_key_show, "" },
     { "vehicle", "add", adm_vehicle_add, "ID [--model M] [--group G] [--attr K=V,...]" },
+    { "vehicle", "import", adm_vehicle_import, "FILE.csv (columns id[,model][,group][,attributes])" },
     { "vehicle", "set", adm_vehicle_set, "ID [--model M] [--group G] [--attr K=V,...]" },
     { "vehicle", "list", adm_vehicle_list, "[--group G] [--model M] [--version V]" },
     { "vehicle", "show", adm_vehicle_show, "ID" },

@@ -6,11 +6,19 @@
 #include <jansson.h>
 
 #include "ota_campaign.h"
+#include "ota_csv.h"
 #include "ota_fleet.h"
 #include "ota_util.h"
 
-int ota_fleet_vehicle_check(const char *model, const char *group, const char *attributes,
-                            char **ret_attrs, char *err, size_t errlen)
+/* What the fields are called where they came from: options, or the columns of import. */
+struct field_names {
+    const char *model, *group, *attributes;
+};
+static const struct field_names option_names = { "--model", "--group", "--attr" };
+static const struct field_names column_names = { "model", "group", "attributes" };
+
+static int check_fields(const struct field_names *names, const char *model, const char *group,
+                        const char *attributes, char **ret_attrs, char *err, size_t errlen)
 {
     json_t *o = NULL, *v;
     const char *key;
@@ -19,30 +27,31 @@ int ota_fleet_vehicle_check(const char *model, const char *group, const char *at
 
     /* a field is echoed in messages: say what is wrong without echoing a huge value */
     if (model && model[0] && !ota_label_valid(model, OTA_LABEL_MAX)) {
-        ota_errf(err, errlen, "--model: 1 to %d printable characters without a comma "
-                 "(got %zu bytes)", OTA_LABEL_MAX, strlen(model));
+        ota_errf(err, errlen, "%s: 1 to %d printable characters without a comma "
+                 "(got %zu bytes)", names->model, OTA_LABEL_MAX, strlen(model));
         goto out;
     }
     if (group && group[0] && !ota_label_valid(group, OTA_LABEL_MAX)) {
-        ota_errf(err, errlen, "--group: 1 to %d printable characters without a comma "
-                 "(got %zu bytes)", OTA_LABEL_MAX, strlen(group));
+        ota_errf(err, errlen, "%s: 1 to %d printable characters without a comma "
+                 "(got %zu bytes)", names->group, OTA_LABEL_MAX, strlen(group));
         goto out;
     }
     if (attributes) {
         if (strlen(attributes) > OTA_ATTRIBUTES_MAX) {
-            ota_errf(err, errlen, "--attr: more than %d bytes", OTA_ATTRIBUTES_MAX);
+            ota_errf(err, errlen, "%s: more than %d bytes", names->attributes,
+                     OTA_ATTRIBUTES_MAX);
             goto out;
         }
         o = json_loads(attributes, JSON_REJECT_DUPLICATES, NULL);
         if (!json_is_object(o)) {
-            ota_errf(err, errlen, "--attr: not a JSON object of strings");
+            ota_errf(err, errlen, "%s: not a JSON object of strings", names->attributes);
             goto out;
         }
         json_object_foreach(o, key, v) {
             if (!ota_label_valid(key, OTA_LABEL_MAX) || !json_is_string(v) ||
                 strlen(json_string_value(v)) > OTA_LABEL_MAX) {
-                ota_errf(err, errlen, "--attr: keys are labels and values strings of at most "
-                         "%d bytes", OTA_LABEL_MAX);
+                ota_errf(err, errlen, "%s: keys are labels and values strings of at most "
+                         "%d bytes", names->attributes, OTA_LABEL_MAX);
                 goto out;
             }
         }
@@ -61,6 +70,12 @@ out:
     free(canon);
     json_decref(o);
     return r;
+}
+
+int ota_fleet_vehicle_check(const char *model, const char *group, const char *attributes,
+                            char **ret_attrs, char *err, size_t errlen)
+{
+    return check_fields(&option_names, model, group, attributes, ret_attrs, err, errlen);
 }
 
 /* Commits or rolls back after @r. */
@@ -137,6 +152,124 @@ int ota_fleet_vehicle_set(struct ota_db *db, const char *actor, const char *id,
     r = finish(db, r);
 out:
     free(attrs);
+    return r;
+}
+
+/* The columns vehicle import knows, and where each is in the file (-1: absent). */
+enum import_col { COL_ID, COL_MODEL, COL_GROUP, COL_ATTRIBUTES, COL_COUNT };
+static const char *const import_cols[COL_COUNT] = { "id", "model", "group", "attributes" };
+
+static int import_header(struct ota_csv *csv, int where[COL_COUNT], size_t *ret_n, char *err,
+                         size_t errlen)
+{
+    char **f;
+    size_t n;
+    int r = ota_csv_next(csv, &f, &n, err, errlen);
+
+    if (r == 0) {
+        ota_errf(err, errlen, "the file is empty: its first line names the columns "
+                 "(id, and any of model, group, attributes)");
+        return -EINVAL;
+    }
+    if (r < 0)
+        return r;
+    for (int c = 0; c < COL_COUNT; c++)
+        where[c] = -1;
+    for (size_t i = 0; i < n; i++) {
+        int c = 0;
+
+        while (c < COL_COUNT && strcmp(f[i], import_cols[c]) != 0)
+            c++;
+        if (c == COL_COUNT) {
+            ota_errf(err, errlen, "line 1: unknown column '%.40s' (the columns are id, model, "
+                     "group, attributes)", f[i]);
+            return -EINVAL;
+        }
+        if (where[c] >= 0) {
+            ota_errf(err, errlen, "line 1: column '%s' named twice", import_cols[c]);
+            return -EINVAL;
+        }
+        where[c] = (int)i;
+    }
+    if (where[COL_ID] < 0) {
+        ota_errf(err, errlen, "line 1: no 'id' column");
+        return -EINVAL;
+    }
+    *ret_n = n;
+    return 0;
+}
+
+/* One row: checked and added. */
+static int import_row(struct ota_db *db, char **f, size_t n, size_t ncols,
+                      const int where[COL_COUNT], unsigned long line, char *err, size_t errlen)
+{
+    const char *v[COL_COUNT] = { NULL };
+    char *attrs = NULL, why[256] = "";
+    int r;
+
+    if (n != ncols) {
+        ota_errf(err, errlen, "line %lu: %zu field%s where the header names %zu", line, n,
+                 n == 1 ? "" : "s", ncols);
+        return -EINVAL;
+    }
+    for (int c = 0; c < COL_COUNT; c++)
+        if (where[c] >= 0 && f[where[c]][0])
+            v[c] = f[where[c]];
+    if (!v[COL_ID] || !ota_id_valid(v[COL_ID])) {
+        ota_errf(err, errlen, "line %lu: invalid vehicle id '%.64s' (1 to %d of A-Z a-z 0-9 . _ -)",
+                 line, v[COL_ID] ? v[COL_ID] : "", OTA_ID_MAX);
+        return -EINVAL;
+    }
+    r = check_fields(&column_names, v[COL_MODEL], v[COL_GROUP], v[COL_ATTRIBUTES], &attrs, why,
+                     sizeof(why));
+    if (r == 0) {
+        r = ota_db_vehicle_add(db, v[COL_ID], v[COL_MODEL], v[COL_GROUP], attrs);
+        if (r == -EEXIST)
+            explain_exists(db, v[COL_ID], why, sizeof(why));
+    }
+    if (r < 0 && why[0])
+        ota_errf(err, errlen, "line %lu: %s", line, why);
+    free(attrs);
+    return r;
+}
+
+int ota_fleet_vehicle_import(struct ota_db *db, const char *actor, FILE *f, const char *source,
+                             uint64_t *ret_count, char *err, size_t errlen)
+{
+    struct ota_csv *csv = ota_csv_new(f);
+    int where[COL_COUNT];
+    uint64_t count = 0;
+    size_t ncols = 0, n;
+    char **fields, detail[160];
+    int r;
+
+    err[0] = '\0';
+    if (!csv)
+        return -ENOMEM;
+    if ((r = import_header(csv, where, &ncols, err, errlen)) < 0)
+        goto out;
+    /* one transaction: all rows or none */
+    if ((r = ota_db_begin(db)) < 0)
+        goto out;
+    while ((r = ota_csv_next(csv, &fields, &n, err, errlen)) == 1) {
+        if ((r = import_row(db, fields, n, ncols, where, ota_csv_line(csv), err, errlen)) < 0)
+            break;
+        count++;
+    }
+    if (r == 0 && count == 0) {
+        ota_errf(err, errlen, "no vehicles after the header line");
+        r = -EINVAL;
+    }
+    if (r == 0) {
+        snprintf(detail, sizeof(detail), "%llu vehicles from %.100s", (unsigned long long)count,
+                 source);
+        r = ota_db_audit(db, actor, "vehicle.import", NULL, 0, detail);
+    }
+    r = finish(db, r);
+out:
+    if (r == 0 && ret_count)
+        *ret_count = count;
+    ota_csv_free(csv);
     return r;
 }
 

@@ -4,6 +4,8 @@
  * why in @err and change nothing. */
 #pragma once
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include "ota_db.h"
 
 #define OTA_ATTRIBUTES_MAX 4096 /* bytes of a vehicle's attribute object */
@@ -23,6 +25,14 @@ int ota_fleet_vehicle_add(struct ota_db *db, const char *actor, const char *id,
 int ota_fleet_vehicle_set(struct ota_db *db, const char *actor, const char *id,
                           const char *model, const char *group, const char *attributes,
                           char *err, size_t errlen);
+/* Adds the vehicles of a CSV stream (ota_csv.h): a header line naming the columns, id
+ * (required), model, group, attributes (a JSON object); an empty field is no value. All
+ * rows or none, in one transaction, with one audit event "vehicle.import" naming @source.
+ * *ret_count the vehicles added. 0, -EINVAL (a malformed file or row), -EEXIST (an id
+ * that exists, or twice in the file), each with the line in @err; -EIO (a read error),
+ * -EBUSY, -ENOMEM. */
+int ota_fleet_vehicle_import(struct ota_db *db, const char *actor, FILE *f, const char *source,
+                             uint64_t *ret_count, char *err, size_t errlen);
 /* Revokes @id: its requests are refused from the next one on, its unfinished deployment
  * ends cancelled ("vehicle revoked", its campaign finishing if that was the last), its
  * unsent messages are dropped and its retained update cleared. Revoking a revoked

@@ -56,6 +56,19 @@ ota_expect 0 "vehicle list --json" ota_admin vehicle list --json
 check_eq "vehicle list --json count" 4 "$(jq '.vehicles | length' <<<"$OUT")"
 check_eq "vehicle list --json ids" "VIN1 VIN2 VIN3 WVW.ZZZ_1-K" \
     "$(jq -r '[.vehicles[].id] | join(" ")' <<<"$OUT")"
+# vehicle import: RFC 4180 CSV (CRLF, quotes, a JSON object in a field), columns in any order
+printf 'group,id,attributes,model\r\nimp,IMP1,"{""region"":""eu"",""hw"":""r2""}",m9\r\nimp,IMP2,,\r\n' >"$T/fleet.csv"
+ota_expect 0 "vehicle import" ota_admin vehicle import "$T/fleet.csv"
+check_eq "vehicle import prints" "2 vehicles imported" "$OUT"
+ota_expect 0 "imported vehicle" ota_admin vehicle show IMP1 --json
+check_eq "imported fields" "m9 imp eu r2" "$(jq -r '[.model, .group, .attributes.region, .attributes.hw] | join(" ")' <<<"$OUT")"
+ota_expect 0 "vehicle import from stdin --json" sh -c "printf 'id\nIMP3\n' | \"\$0\" --config \"\$1\" vehicle import - --json" "$OTA_ADMIN" "$OTA_CONF"
+check_eq "vehicle import --json" 1 "$(jq -r .imported <<<"$OUT")"
+check_eq "import events name the file" "2 vehicles from $T/fleet.csv|1 vehicles from stdin" \
+    "$(ota_admin events --kind vehicle.import --json | jq -r '[.events[].detail] | join("|")')"
+# out of the way of the campaigns below, which count active vehicles
+for v in IMP1 IMP2 IMP3; do ota_admin vehicle revoke $v >/dev/null; done
+
 ota_expect 0 "vehicle set" ota_admin vehicle set VIN2 --group g1 --attr region=eu
 ota_expect 0 "vehicle list --group g1" ota_admin vehicle list --group g1 --json
 check_eq "vehicle list --group" "VIN1 VIN2 VIN3" "$(jq -r '[.vehicles[].id] | join(" ")' <<<"$OUT")"

@@ -101,6 +101,35 @@ for verb in start pause resume cancel show; do
     refused 1 "campaign $verb unknown" "no campaign 99" ota_admin campaign "$verb" 99
 done
 
+# ------------------------------------------------------------ vehicle import: all or nothing
+refused 2 "vehicle import without FILE" "missing argument FILE.csv" ota_admin vehicle import
+refused 1 "vehicle import missing file" "cannot open $T/none.csv" ota_admin vehicle import "$T/none.csv"
+imp()
+{
+    printf "$2" >"$T/imp.csv"
+    refused 1 "vehicle import: $1" "$3" ota_admin vehicle import "$T/imp.csv"
+}
+imp "empty file" '' "the file is empty: its first line names the columns"
+imp "header only" 'id,model\n' "no vehicles after the header line"
+imp "no id column" 'model,group\nm,g\n' "line 1: no 'id' column"
+imp "unknown column" 'id,colour\nN1,red\n' "line 1: unknown column 'colour'"
+imp "column twice" 'id,model,model\nN1,a,b\n' "line 1: column 'model' named twice"
+imp "short row" 'id,model\nN1,m\nN2\n' "line 3: 1 field where the header names 2"
+imp "bad id" 'id\nN1\nbad id\n' "line 3: invalid vehicle id 'bad id'"
+imp "empty id" 'id,model\nN1,m\n,m\n' "line 3: invalid vehicle id ''"
+imp "bad attributes" 'id,attributes\nN1,"{""a"":1}"\n' "line 2: attributes: keys are labels and values strings"
+imp "attributes not an object" 'id,attributes\nN1,[1]\n' "line 2: attributes: not a JSON object"
+imp "bad model" 'id,model\nN1,"a,b"\n' "line 2: model: 1 to 128 printable characters"
+imp "an id twice" 'id\nN1\nN2\nN1\n' "line 4: vehicle N1 already exists"
+imp "an existing id" 'id\nN1\nVIN1\n' "line 3: vehicle VIN1 already exists"
+imp "an edge's name" 'id\ncdn1\n' "line 2: cdn1 is already a CDN edge"
+imp "a revoked id" 'id\nVIN3\n' "line 2: vehicle VIN3 already exists (revoked"
+imp "unclosed quote" 'id,model\nN1,"m\n' "line 2: a quoted field is not closed"
+imp "quote in a field" 'id,model\nN1,m"x\n' "line 2: a quote inside a field"
+imp "bare CR" 'id\rN1\n' "line 1: a carriage return without a line feed"
+head -c 9000 /dev/zero | tr '\0' a >"$T/long.txt"
+imp "a field of 9000 bytes" "id,model\nN1,$(cat "$T/long.txt")\n" "line 2: a field of more than 8192 bytes"
+
 # ------------------------------------------------------------ duplicate ids: exit 1
 refused 1 "vehicle add duplicate" "vehicle VIN1 already exists" ota_admin vehicle add VIN1
 refused 1 "vehicle add an edge's name" "cdn1 is already a CDN edge" ota_admin vehicle add cdn1
