@@ -339,7 +339,8 @@ int ota_publish_gc(struct ota_db *db, const char *actor, const char *store, bool
     ota_db_iter_end(&it);
     if (r < 0)
         goto out;
-    qsort(l.sha, l.n, sizeof(l.sha[0]), cmp_sha);
+    if (l.n) /* qsort's base may not be NULL, even for no elements */
+        qsort(l.sha, l.n, sizeof(l.sha[0]), cmp_sha);
     r = ota_store_gc(store, keep_live, &l, dry_run, ret);
     if (r < 0)
         ota_errf(err, errlen, "store %s: %s", store, strerror(-r));
