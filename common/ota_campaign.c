@@ -284,36 +284,39 @@ static int stored(struct ota_db *db, const char *store, const char *sha256, char
     return 0;
 }
 
-/* The targets that are busy in another campaign, per @busy. */
+/* Targets per write transaction of a start: about 0.1 s of write lock on this machine,
+ * so that other writers (status reports, ota-admin) keep within the busy timeout
+ * whatever the campaign's size. */
+#define START_BATCH 10000
+
+/* The batch's targets that are busy in another campaign, per @busy. */
 static int settle_busy(struct ota_db *db, const char *actor, int64_t id, enum ota_start_busy busy,
                        int64_t now, struct ota_start_report *rep, char *err, size_t errlen)
 {
     int64_t *others = NULL;
+    uint64_t n = 0, done = 0;
     size_t nothers = 0;
-    char detail[64];
+    char detail[96];
     int r;
 
-    if ((r = ota_db_targets_busy(db, id, &rep->busy)) < 0 || rep->busy == 0)
+    if ((r = ota_db_targets_busy(db, id, &n)) < 0 || n == 0)
         return r;
     switch (busy) {
     case OTA_START_REFUSE:
+        /* became busy after the start's first check (another start meanwhile) */
         ota_errf(err, errlen,
-                 "%llu of the %llu targets are in another campaign's unfinished deployment: "
-                 "start with --supersede (end those) or --skip-busy (leave them out)",
-                 (unsigned long long)rep->busy, (unsigned long long)rep->targets);
+                 "%llu targets are now in another campaign's unfinished deployment: start "
+                 "again with --supersede (end those) or --skip-busy (leave them out)",
+                 (unsigned long long)n);
         return -EEXIST;
     case OTA_START_SKIP_BUSY:
-        if ((r = ota_db_targets_skip_busy(db, id, &rep->skipped)) < 0)
-            return r;
-        if (rep->skipped == rep->targets) {
-            ota_errf(err, errlen, "all %llu targets are in another campaign's unfinished "
-                     "deployment", (unsigned long long)rep->targets);
-            return -EEXIST;
-        }
-        return 0;
+        if ((r = ota_db_targets_skip_busy(db, id, &done)) == 0)
+            rep->skipped += done;
+        return r;
     case OTA_START_SUPERSEDE:
         snprintf(detail, sizeof(detail), "superseded by campaign %lld", (long long)id);
-        r = ota_db_targets_supersede(db, id, detail, now, &rep->superseded, &others, &nothers);
+        r = ota_db_targets_supersede(db, id, detail, now, &done, &others, &nothers);
+        rep->superseded += done;
         for (size_t i = 0; r == 0 && i < nothers; i++) {
             if ((r = ota_campaign_finish_if_done(db, others[i], now)) == 0)
                 r = ota_db_audit(db, actor, "campaign.superseded", NULL, others[i], detail);
@@ -324,40 +327,47 @@ static int settle_busy(struct ota_db *db, const char *actor, int64_t id, enum ot
     return -EINVAL;
 }
 
-/* The retained update message of every pending deployment: one body, what GET
- * /v1/updates answers for this campaign (the same function builds both), + issued_at. */
+/* The update message of a campaign: what GET /v1/updates answers for it (the same
+ * function builds both) + issued_at. *ret_body new. */
+static int update_body(struct ota_db *db, const struct ota_campaign *c, unsigned poll_after,
+                       int64_t now, char **ret_body)
+{
+    struct ota_deployment proto = { .campaign = c->id };
+
+    memcpy(proto.artifact, c->artifact, sizeof(proto.artifact));
+    return ota_status_update_body(db, &proto, poll_after, now, ret_body);
+}
+
+/* The retained update message of every pending deployment, at once (resume). */
 static int announce(struct ota_db *db, const struct ota_campaign *c, unsigned poll_after,
                     int64_t now)
 {
-    struct ota_deployment proto = { .campaign = c->id };
     char *body = NULL;
-    int r;
+    int r = update_body(db, c, poll_after, now, &body);
 
-    memcpy(proto.artifact, c->artifact, sizeof(proto.artifact));
-    if ((r = ota_status_update_body(db, &proto, poll_after, now, &body)) == 0)
+    if (r == 0)
         r = ota_db_outbox_announce(db, c->id, body, now, NULL);
     free(body);
     return r;
 }
 
-int ota_campaign_start(struct ota_db *db, const char *actor, int64_t id,
-                       enum ota_start_busy busy, unsigned poll_after, const char *store,
-                       struct ota_start_report *report, char *err, size_t errlen)
+/* Start, step 1, read only: the campaign may start, its artifact is stored, its targets
+ * are gathered (into the connection's temporary target set) and their busy ones are
+ * acceptable. Nothing is written: a refusal here changes nothing. */
+static int start_check(struct ota_db *db, int64_t id, enum ota_start_busy busy,
+                       const char *store, struct ota_start_report *rep, char *err,
+                       size_t errlen)
 {
-    static const enum ota_campaign_state allowed[] = { OTA_CAMPAIGN_CREATED };
-    struct ota_start_report rep = { 0 };
+    static const enum ota_campaign_state allowed[] = { OTA_CAMPAIGN_CREATED,
+                                                       OTA_CAMPAIGN_STARTING };
     struct ota_campaign *c = NULL;
-    char bad[OTA_ID_MAX + 1] = "", detail[160];
-    int64_t now = ota_now();
+    char bad[OTA_ID_MAX + 1] = "";
     int r;
 
-    err[0] = '\0';
-    if ((r = ota_db_begin(db)) < 0)
-        return r;
-    if ((r = campaign_check(db, id, allowed, 1, "started", "created", err, errlen, &c)) < 0 ||
+    if ((r = campaign_check(db, id, allowed, 2, "started", "created", err, errlen, &c)) < 0 ||
         (r = stored(db, store, c->artifact, err, errlen)) < 0)
         goto out;
-    r = ota_db_targets_gather(db, c, &rep.targets, bad);
+    r = ota_db_targets_gather(db, c, &rep->targets, bad);
     if (r == -EINVAL && bad[0]) {
         ota_errf(err, errlen, "campaign %lld cannot start: vehicle '%s' is no longer active",
                  (long long)id, bad);
@@ -365,31 +375,198 @@ int ota_campaign_start(struct ota_db *db, const char *actor, int64_t id,
     }
     if (r < 0)
         goto out;
-    if (rep.targets == 0) {
+    if (rep->targets == 0) {
         ota_errf(err, errlen, "campaign %lld cannot start: its target selects no active vehicle",
                  (long long)id);
         r = -EINVAL;
         goto out;
     }
-    if ((r = settle_busy(db, actor, id, busy, now, &rep, err, errlen)) < 0 ||
-        (r = ota_db_targets_deploy(db, id, c->artifact, now, &rep.installed, &rep.pending)) < 0)
+    if ((r = ota_db_targets_busy_all(db, id, &rep->busy)) < 0 || rep->busy == 0)
         goto out;
+    if (busy == OTA_START_REFUSE) {
+        ota_errf(err, errlen,
+                 "%llu of the %llu targets are in another campaign's unfinished deployment: "
+                 "start with --supersede (end those) or --skip-busy (leave them out)",
+                 (unsigned long long)rep->busy, (unsigned long long)rep->targets);
+        r = -EEXIST;
+    } else if (busy == OTA_START_SKIP_BUSY && rep->busy == rep->targets) {
+        ota_errf(err, errlen, "all %llu targets are in another campaign's unfinished "
+                 "deployment", (unsigned long long)rep->targets);
+        r = -EEXIST;
+    }
+out:
+    ota_campaign_free(c);
+    return r;
+}
+
+/* Start, step 2: created -> starting (a resumed start finds it starting), and the update
+ * message stored once: *ret_payload for the rows of the batches. */
+static int start_begin(struct ota_db *db, int64_t id, unsigned poll_after, int64_t now,
+                       int64_t *ret_payload, char *err, size_t errlen)
+{
+    static const enum ota_campaign_state allowed[] = { OTA_CAMPAIGN_CREATED,
+                                                       OTA_CAMPAIGN_STARTING };
+    struct ota_campaign *c = NULL;
+    char *body = NULL;
+    int r;
+
+    if ((r = ota_db_begin(db)) < 0)
+        return r;
+    if ((r = campaign_check(db, id, allowed, 2, "started", "created", err, errlen, &c)) < 0 ||
+        (c->state == OTA_CAMPAIGN_CREATED &&
+         (r = ota_db_campaign_set_state(db, id, OTA_CAMPAIGN_STARTING, now)) < 0) ||
+        (r = update_body(db, c, poll_after, now, &body)) < 0 ||
+        (r = ota_db_outbox_payload_add(db, body, ret_payload)) < 0)
+        goto out;
+    r = ota_db_commit(db);
+out:
+    if (r < 0)
+        ota_db_rollback(db);
+    free(body);
+    ota_campaign_free(c);
+    return r;
+}
+
+/* Start, step 3, one transaction per batch: the next targets' deployments, with their
+ * messages held back. Invisible until step 4: a 'starting' campaign offers nothing, and
+ * status reports treat its deployments as absent. 1 for a batch done, 0 when none was
+ * left. */
+static int start_batch(struct ota_db *db, const char *actor, const struct ota_campaign *c,
+                       enum ota_start_busy busy, char cursor[OTA_ID_MAX + 1], int64_t payload,
+                       int64_t now, struct ota_start_report *rep, char *err, size_t errlen)
+{
+    uint64_t n = 0, installed = 0, pending = 0;
+    int r;
+
+    if ((r = ota_db_begin(db)) < 0)
+        return r;
+    if ((r = ota_db_targets_next_batch(db, c->id, cursor, START_BATCH, &n)) < 0)
+        goto out;
+    if (n > 0 && ((r = settle_busy(db, actor, c->id, busy, now, rep, err, errlen)) < 0 ||
+                  (r = ota_db_targets_deploy(db, c->id, c->artifact, now, &installed,
+                                             &pending)) < 0 ||
+                  (r = ota_db_targets_announce_held(db, c->id, payload, now, NULL)) < 0))
+        goto out;
+    r = ota_db_commit(db);
+out:
+    if (r < 0)
+        ota_db_rollback(db);
+    return r < 0 ? r : n > 0;
+}
+
+/* Start, step 4: starting -> running (or finished, when every target already runs the
+ * artifact), which makes every deployment visible at once. */
+static int start_finish(struct ota_db *db, const char *actor, int64_t id, int64_t now,
+                        struct ota_start_report *rep, char *err, size_t errlen)
+{
+    static const enum ota_campaign_state allowed[] = { OTA_CAMPAIGN_STARTING };
+    struct ota_campaign *c = NULL;
+    char detail[192];
+    int r;
+
+    if ((r = ota_db_begin(db)) < 0)
+        return r;
+    if ((r = campaign_check(db, id, allowed, 1, "started", "starting", err, errlen, &c)) < 0)
+        goto out;
+    rep->pending = c->counts[OTA_DEPLOY_PENDING];
+    rep->installed = c->counts[OTA_DEPLOY_INSTALLED];
+    if (ota_campaign_unfinished(c) == 0 && rep->installed == 0) {
+        ota_errf(err, errlen, "campaign %lld cannot start: every target left it meanwhile",
+                 (long long)id);
+        r = -EINVAL;
+        goto out;
+    }
     r = ota_db_campaign_set_state(db, id, OTA_CAMPAIGN_RUNNING, now);
-    if (r == 0 && rep.pending == 0)
+    if (r == 0 && ota_campaign_unfinished(c) == 0)
         r = ota_db_campaign_set_state(db, id, OTA_CAMPAIGN_FINISHED, now);
-    if (r < 0 || (rep.pending > 0 && (r = announce(db, c, poll_after, now)) < 0))
+    if (r < 0)
         goto out;
     snprintf(detail, sizeof(detail),
              "%llu vehicles: %llu notified, %llu already installed, %llu superseded, %llu skipped",
-             (unsigned long long)(rep.pending + rep.installed), (unsigned long long)rep.pending,
-             (unsigned long long)rep.installed, (unsigned long long)rep.superseded,
-             (unsigned long long)rep.skipped);
+             (unsigned long long)(rep->pending + rep->installed), (unsigned long long)rep->pending,
+             (unsigned long long)rep->installed, (unsigned long long)rep->superseded,
+             (unsigned long long)rep->skipped);
     if ((r = ota_db_audit(db, actor, "campaign.start", NULL, id, detail)) < 0)
         goto out;
     r = ota_db_commit(db);
 out:
     if (r < 0)
         ota_db_rollback(db);
+    ota_campaign_free(c);
+    return r;
+}
+
+int ota_campaign_release_held(struct ota_db *db, int64_t id, unsigned max_batches,
+                              uint64_t *ret_n)
+{
+    struct ota_campaign *c = NULL;
+    uint64_t n = START_BATCH, total = 0;
+    int r = 0;
+
+    for (unsigned b = 0; n == START_BATCH && (max_batches == 0 || b < max_batches); b++) {
+        if ((r = ota_db_begin(db)) < 0)
+            break;
+        /* a pause or cancel meanwhile dropped the rows; nothing to release then */
+        if ((r = ota_db_campaign_get(db, id, &c)) == 0 && c->state == OTA_CAMPAIGN_RUNNING)
+            r = ota_db_outbox_release_held(db, id, START_BATCH, &n);
+        else if (r == 0)
+            n = 0;
+        ota_campaign_free(c);
+        c = NULL;
+        if (r == 0)
+            r = ota_db_commit(db);
+        if (r < 0) {
+            ota_db_rollback(db);
+            break;
+        }
+        total += n;
+    }
+    if (ret_n)
+        *ret_n = total;
+    return r;
+}
+
+int ota_campaign_start(struct ota_db *db, const char *actor, int64_t id,
+                       enum ota_start_busy busy, unsigned poll_after, const char *store,
+                       struct ota_start_report *report, char *err, size_t errlen)
+{
+    struct ota_start_report rep = { 0 };
+    struct ota_campaign *c = NULL;
+    char cursor[OTA_ID_MAX + 1] = "";
+    int64_t now = ota_now(), payload = 0;
+    int r;
+
+    err[0] = '\0';
+    if ((r = start_check(db, id, busy, store, &rep, err, errlen)) < 0 ||
+        (r = start_begin(db, id, poll_after, now, &payload, err, errlen)) < 0 ||
+        (r = ota_db_campaign_get(db, id, &c)) < 0)
+        goto out;
+    /* The batches need not survive a power loss (the start goes on where the database
+     * says it stopped): without an fsync each they take half the time. The step that
+     * makes the campaign visible is durable again. */
+    (void)ota_db_sync_full(db, false);
+    while ((r = start_batch(db, actor, c, busy, cursor, payload, now, &rep, err, errlen)) > 0)
+        ;
+    (void)ota_db_sync_full(db, true);
+    if (r == 0)
+        r = start_finish(db, actor, id, now, &rep, err, errlen);
+    if (r < 0) {
+        /* what the batches wrote stays invisible; 'campaign start' again goes on */
+        size_t len = strlen(err);
+
+        if (len + 1 < errlen)
+            snprintf(err + len, errlen - len, "%scampaign %lld is left 'starting' (nothing of it "
+                     "is offered): 'campaign start %lld' again goes on, 'campaign cancel "
+                     "%lld' ends it", len ? "; " : "", (long long)id, (long long)id,
+                     (long long)id);
+        goto out;
+    }
+    /* the messages, oldest first, in batches too; what a crash leaves held, ota-notifier
+     * releases */
+    (void)ota_db_sync_full(db, false);
+    r = ota_campaign_release_held(db, id, 0, NULL);
+    (void)ota_db_sync_full(db, true);
+out:
     if (report)
         *report = rep;
     ota_campaign_free(c);
@@ -452,8 +629,8 @@ out:
 int ota_campaign_cancel(struct ota_db *db, const char *actor, int64_t id, char *err,
                         size_t errlen)
 {
-    static const enum ota_campaign_state allowed[] = { OTA_CAMPAIGN_CREATED, OTA_CAMPAIGN_RUNNING,
-                                                       OTA_CAMPAIGN_PAUSED };
+    static const enum ota_campaign_state allowed[] = { OTA_CAMPAIGN_CREATED, OTA_CAMPAIGN_STARTING,
+                                                       OTA_CAMPAIGN_RUNNING, OTA_CAMPAIGN_PAUSED };
     struct ota_campaign *c = NULL;
     int64_t now = ota_now();
     uint64_t n = 0;
@@ -463,13 +640,15 @@ int ota_campaign_cancel(struct ota_db *db, const char *actor, int64_t id, char *
     err[0] = '\0';
     if ((r = ota_db_begin(db)) < 0)
         return r;
-    /* the clearing messages before the deployments end: they go to the vehicles whose
-     * deployment is still unfinished */
-    if ((r = campaign_check(db, id, allowed, 3, "cancelled", "created, running or paused", err,
-                            errlen, &c)) < 0 ||
+    if ((r = campaign_check(db, id, allowed, 4, "cancelled", "created, starting, running or paused",
+                            err, errlen, &c)) < 0 ||
         (r = ota_db_campaign_set_state(db, id, OTA_CAMPAIGN_CANCELLED, now)) < 0 ||
-        (r = ota_db_outbox_drop_campaign(db, id)) < 0 ||
-        (r = ota_db_outbox_clear_unfinished(db, id, now, NULL)) < 0 ||
+        (r = ota_db_outbox_drop_campaign(db, id)) < 0)
+        goto out;
+    /* the clearing messages before the deployments end: they go to the vehicles whose
+     * deployment is still unfinished (a start that never finished announced nothing) */
+    if ((c->state != OTA_CAMPAIGN_STARTING &&
+         (r = ota_db_outbox_clear_unfinished(db, id, now, NULL)) < 0) ||
         (r = ota_db_deployment_cancel_campaign(db, id, now, &n)) < 0)
         goto out;
     snprintf(detail, sizeof(detail), "%llu deployments cancelled", (unsigned long long)n);

@@ -1,8 +1,9 @@
 /* Campaign life cycle, the domain rules behind ota-admin's campaign commands: create
  * (what a campaign may target), start (snapshot the targets into deployments, one
  * unfinished deployment per vehicle, already-installed vehicles recorded as such), pause,
- * resume and cancel; each one transaction that moves the campaign, its deployments, its
- * counts and its messages together, with an audit event naming @actor. */
+ * resume and cancel; each moves the campaign, its deployments, its counts and its
+ * messages together (start in batches, the rest in one transaction), with an audit event
+ * naming @actor. */
 #pragma once
 #include <stddef.h>
 #include "ota_db.h"
@@ -40,17 +41,35 @@ struct ota_start_report {
     uint64_t pending;    /* deployments offered and notified */
 };
 
-/* created -> running: in one transaction, one deployment per target ('installed' for a
- * vehicle that runs the artifact already, 'pending' otherwise) and the retained update
- * message (GET /v1/updates body + issued_at) for each pending one. A campaign whose every
- * target already runs the artifact is finished at once. Refuses (reason in @err): -EINVAL
- * a campaign that is not 'created' or a target that selects no active vehicle, -ENOENT
- * an artifact deleted or missing from @store or a listed vehicle no longer active,
- * -EEXIST busy targets with OTA_START_REFUSE (or every target busy with
- * OTA_START_SKIP_BUSY). Otherwise 0, -EBUSY or -EIO. @report is filled either way. */
+/* created -> starting -> running, in steps so that a start of any size never holds the
+ * write lock for long: (1) read-only checks, and the targets gathered; a refusal here
+ * writes nothing; (2) 'starting'; (3) batches of targets, one transaction each: one
+ * deployment per target ('installed' for a vehicle that runs the artifact already,
+ * 'pending' otherwise, busy ones per @busy) and a held update message (GET /v1/updates
+ * body + issued_at) for each pending one; (4) 'running' in one transaction, which makes
+ * every deployment visible at once (a campaign whose every target runs the artifact is
+ * finished at once); (5) the held messages released, oldest first, in batches.
+ *
+ * Guarantee: until (4) vehicles are offered nothing of it and status reports treat its
+ * deployments as absent; an interrupted or failed start leaves it 'starting', and calling
+ * this again goes on where it stopped (campaign cancel ends it instead). With
+ * OTA_START_SUPERSEDE, the batches done have already ended the older deployments of
+ * their vehicles. Messages a crash left held are released by the next start call or by
+ * ota-notifier (ota_campaign_release_held).
+ *
+ * Refuses in (1) (reason in @err): -EINVAL a campaign that is not 'created' or
+ * 'starting', or a target that selects no active vehicle; -ENOENT an artifact deleted or
+ * missing from @store, or a listed vehicle no longer active; -EEXIST busy targets with
+ * OTA_START_REFUSE (or every target busy with OTA_START_SKIP_BUSY). Otherwise 0, -EBUSY
+ * or -EIO. @report is filled either way (pending and installed: the campaign's totals). */
 int ota_campaign_start(struct ota_db *db, const char *actor, int64_t id,
                        enum ota_start_busy busy, unsigned poll_after, const char *store,
                        struct ota_start_report *report, char *err, size_t errlen);
+
+/* Makes @id's held messages due, START_BATCH per transaction, while it is running; at most
+ * @max_batches transactions (0: until none is left). *ret_n (may be NULL): released. */
+int ota_campaign_release_held(struct ota_db *db, int64_t id, unsigned max_batches,
+                              uint64_t *ret_n);
 
 /* running -> paused: an emergency brake. Deployments not yet under way are held: their
  * unsent messages dropped and their retained update cleared (GET /v1/updates answers 204
@@ -60,7 +79,7 @@ int ota_campaign_pause(struct ota_db *db, const char *actor, int64_t id, char *e
 /* paused -> running: the held deployments are offered and notified again. */
 int ota_campaign_resume(struct ota_db *db, const char *actor, int64_t id, unsigned poll_after,
                         char *err, size_t errlen);
-/* created/running/paused -> cancelled: unfinished deployments cancelled (hawkBit clients
+/* created/starting/running/paused -> cancelled: unfinished deployments cancelled (hawkBit clients
  * see a cancelAction until they acknowledge it), unsent messages dropped and every
  * vehicle's retained update cleared; installed ones keep 'installed'. */
 int ota_campaign_cancel(struct ota_db *db, const char *actor, int64_t id, char *err,

@@ -381,11 +381,16 @@ static int vehicle_fill(const struct row *r, void *out)
 int ota_db_vehicle_add(struct ota_db *db, const char *id, const char *model, const char *group,
                        const char *attributes)
 {
-    int r = exec_one(db, ST_VEHICLE_ADD,
-                     ARGS(ARG_TEXT(id), ARG_TEXT(model ? model : ""), ARG_TEXT(group ? group : ""),
-                          ARG_TEXT(attributes ? attributes : "{}"), ARG_INT(ota_now())));
+    struct ota_edge e;
+    int r = ota_db_edge_get(db, id, &e); /* vehicles and edges share one id space */
 
-    return r == -ENOENT ? -EEXIST : r; /* nothing inserted: an edge has that name */
+    if (r == 0)
+        return -EEXIST;
+    if (r != -ENOENT)
+        return r;
+    return exec_one(db, ST_VEHICLE_ADD,
+                    ARGS(ARG_TEXT(id), ARG_TEXT(model ? model : ""), ARG_TEXT(group ? group : ""),
+                         ARG_TEXT(attributes ? attributes : "{}"), ARG_INT(ota_now())));
 }
 
 /* A struct filled by @fill from the row of @id, new in *ret (freed with @free_fn on error). */
@@ -842,6 +847,50 @@ int ota_db_targets_gather(struct ota_db *db, const struct ota_campaign *c, uint6
     return r;
 }
 
+int ota_db_targets_busy_all(struct ota_db *db, int64_t campaign, uint64_t *ret)
+{
+    int64_t n = 0;
+    int r = fetch_int(db, ST_TARGETS_ALL_BUSY, ARGS(ARG_INT(campaign)), &n);
+
+    if (r == 0)
+        *ret = (uint64_t)n;
+    return r;
+}
+
+static int fill_text_id(const struct row *r, void *out)
+{
+    snprintf(out, OTA_ID_MAX + 1, "%s", col_str(r, 0));
+    return 0;
+}
+
+int ota_db_targets_next_batch(struct ota_db *db, int64_t campaign, char cursor[OTA_ID_MAX + 1],
+                              unsigned limit, uint64_t *ret_n)
+{
+    int64_t n = 0;
+    int r;
+
+    if ((r = exec(db, ST_BATCH_CLEAR, NOARGS, NULL)) < 0 ||
+        (r = exec(db, ST_BATCH_FILL, ARGS(ARG_INT(campaign), ARG_TEXT(cursor), ARG_INT(limit)),
+                  &n)) < 0)
+        return r;
+    if (n > 0 && (r = fetch(db, ST_BATCH_LAST, NOARGS, fill_text_id, cursor)) < 0)
+        return r;
+    *ret_n = (uint64_t)n;
+    return 0;
+}
+
+int ota_db_targets_announce_held(struct ota_db *db, int64_t campaign, int64_t payload_id,
+                                 int64_t now, uint64_t *ret_n)
+{
+    int64_t n = 0;
+    int r = exec(db, ST_TARGETS_ANNOUNCE_HELD,
+                 ARGS(ARG_INT(campaign), ARG_ID(payload_id), ARG_INT(now)), &n);
+
+    if (r == 0 && ret_n)
+        *ret_n = (uint64_t)n;
+    return r;
+}
+
 int ota_db_targets_busy(struct ota_db *db, int64_t campaign, uint64_t *ret)
 {
     int64_t n = 0;
@@ -1286,6 +1335,27 @@ static int payload_add(struct ota_db *db, const char *payload, int64_t *ret_id)
     if (!payload || !payload[0])
         return 0;
     return fetch_int(db, ST_OUTBOX_PAYLOAD_ADD, ARGS(ARG_TEXT(payload)), ret_id);
+}
+
+int ota_db_outbox_payload_add(struct ota_db *db, const char *payload, int64_t *ret_id)
+{
+    return payload_add(db, payload, ret_id);
+}
+
+int ota_db_outbox_release_held(struct ota_db *db, int64_t campaign, unsigned limit,
+                               uint64_t *ret_n)
+{
+    int64_t n = 0;
+    int r = exec(db, ST_OUTBOX_RELEASE_HELD, ARGS(ARG_INT(campaign), ARG_INT(limit)), &n);
+
+    if (r == 0)
+        *ret_n = (uint64_t)n;
+    return r;
+}
+
+int ota_db_outbox_held_running(struct ota_db *db, int64_t before, int64_t *ret_campaign)
+{
+    return fetch_int(db, ST_OUTBOX_HELD_RUNNING, ARGS(ARG_INT(before)), ret_campaign);
 }
 
 int ota_db_outbox_insert(struct ota_db *db, const char *vehicle, int64_t campaign,

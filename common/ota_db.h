@@ -79,7 +79,8 @@ struct ota_vehicle {
 void ota_vehicle_free(struct ota_vehicle *v);
 
 /* Returns 0, -EEXIST (a vehicle or an edge has that id) or -EIO. @attributes: a JSON
- * object text or NULL for "{}". */
+ * object text or NULL for "{}". Two statements (the edge check, the insert): call it in a
+ * transaction. */
 int ota_db_vehicle_add(struct ota_db *db, const char *id, const char *model, const char *group,
                        const char *attributes);
 /* On success *ret is new; free with ota_vehicle_free(). Returns 0, -ENOENT, -EIO. */
@@ -227,7 +228,14 @@ int ota_db_model_exists(struct ota_db *db, const char *model);
  * first one that is unknown or revoked (-EINVAL). *ret_n: targets. */
 int ota_db_targets_gather(struct ota_db *db, const struct ota_campaign *c, uint64_t *ret_n,
                           char bad[OTA_ID_MAX + 1]);
-/* Targets with an unfinished deployment in another campaign. */
+/* Of all gathered targets, those with an unfinished deployment in another campaign. */
+int ota_db_targets_busy_all(struct ota_db *db, int64_t campaign, uint64_t *ret);
+/* The next batch of at most @limit gathered targets after @cursor (in id order; "" at
+ * first) that are still active and have no deployment of @campaign yet: the target set
+ * the calls below work on. @cursor moves to the batch's last id; *ret_n 0 when done. */
+int ota_db_targets_next_batch(struct ota_db *db, int64_t campaign, char cursor[OTA_ID_MAX + 1],
+                              unsigned limit, uint64_t *ret_n);
+/* Targets of the batch with an unfinished deployment in another campaign. */
 int ota_db_targets_busy(struct ota_db *db, int64_t campaign, uint64_t *ret);
 /* Leaves the busy targets out of the set (--skip-busy). */
 int ota_db_targets_skip_busy(struct ota_db *db, int64_t campaign, uint64_t *ret_skipped);
@@ -243,6 +251,10 @@ int ota_db_targets_supersede(struct ota_db *db, int64_t campaign, const char *de
  * *ret_installed, *ret_pending: how many of each. */
 int ota_db_targets_deploy(struct ota_db *db, int64_t campaign, const char *sha256,
                           int64_t now, uint64_t *ret_installed, uint64_t *ret_pending);
+/* An outbox row in state 'held' (not yet due) with payload @payload_id for each pending
+ * deployment of @campaign in the batch: released by ota_db_outbox_release_held(). */
+int ota_db_targets_announce_held(struct ota_db *db, int64_t campaign, int64_t payload_id,
+                                 int64_t now, uint64_t *ret_n);
 
 /* ---- deployments --------------------------------------------------------------------- */
 
@@ -362,6 +374,14 @@ int ota_update_topic(const char *vehicle, char *buf, size_t len);
 int ota_db_outbox_insert(struct ota_db *db, const char *vehicle, int64_t campaign,
                          const char *topic, const char *payload, bool retain,
                          enum ota_outbox_state state, int64_t now, int64_t *ret_id);
+/* Stores a message body once: *ret_id for the rows that send it (0 for ""). */
+int ota_db_outbox_payload_add(struct ota_db *db, const char *payload, int64_t *ret_id);
+/* Makes up to @limit of @campaign's held rows pending (due), oldest first. */
+int ota_db_outbox_release_held(struct ota_db *db, int64_t campaign, unsigned limit,
+                               uint64_t *ret_n);
+/* A campaign running since @before or earlier (its updated_at) that still has held rows
+ * (a start that stopped before releasing them): 0 and *ret_campaign, or -ENOENT. */
+int ota_db_outbox_held_running(struct ota_db *db, int64_t before, int64_t *ret_campaign);
 /* Inside the caller's transaction: stores @payload once and queues one pending retained
  * row per *pending* deployment of @campaign, to that vehicle's update topic, in vehicle
  * id order. *ret_count (may be NULL): rows queued. */

@@ -16,6 +16,7 @@
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
+#include "ota_campaign.h"
 #include "ota_log.h"
 #include "ntf_daemon.h"
 #include "ntf_outbox.h"
@@ -238,6 +239,30 @@ static bool drain_inotify(int fd, const char *base)
     return hit;
 }
 
+/* Messages of a running campaign still held a minute after it started running: its
+ * start stopped (a crash) before it released them. One batch per scan tick, so the
+ * loop keeps publishing meanwhile. */
+#define HELD_GRACE_S 60
+
+static void release_stale_held(struct ntf_daemon *d)
+{
+    int64_t campaign = 0;
+    uint64_t n = 0;
+
+    if (ota_db_outbox_held_running(d->db, ota_now() - HELD_GRACE_S, &campaign) != 0)
+        return;
+    if (ota_campaign_release_held(d->db, campaign, 1, &n) < 0) {
+        ota_warn("campaign %" PRId64 ": releasing its held messages: %s", campaign,
+                 ota_db_errmsg(d->db));
+        return;
+    }
+    if (n > 0) {
+        ota_info("campaign %" PRId64 ": released %" PRIu64 " messages its start left held",
+                 campaign, n);
+        d->drain_more = true;
+    }
+}
+
 static int64_t min64(int64_t a, int64_t b)
 {
     return a < b ? a : b;
@@ -354,6 +379,8 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
             d->drain_more = true;
             d->rescan = true; /* deferred rows whose time came */
             d->next_scan_ms = now + SCAN_EVERY_MS;
+            if (!d->stopping)
+                release_stale_held(d);
         }
         if (d->drain_more && d->connected && !d->stopping && ntf_window_free_slots(&d->win)) {
             d->drain_more = false;

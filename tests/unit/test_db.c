@@ -187,7 +187,7 @@ static void test_deployments(struct ota_db *db)
     uint64_t installed = 0, pending = 0, busy = 0, n = 0;
     int64_t c1 = 0, c2 = 0, *others = NULL;
     size_t nothers = 0;
-    char bad[OTA_ID_MAX + 1];
+    char bad[OTA_ID_MAX + 1], cursor[OTA_ID_MAX + 1];
 
     CHECK_INT(ota_db_campaign_insert(db, "c1", SHA_A, OTA_TARGET_GROUP, "g1", 100, &c1), 0);
     CHECK_INT(ota_db_campaign_insert(db, "c1", SHA_A, OTA_TARGET_ALL, "", 100, &c2), -EEXIST);
@@ -203,6 +203,10 @@ static void test_deployments(struct ota_db *db)
     CHECK_INT(n, 2);
     ota_campaign_free(c);
     c = NULL;
+    cursor[0] = '\0';
+    CHECK_INT(ota_db_targets_next_batch(db, c1, cursor, 100, &n), 0);
+    CHECK_INT(n, 2);
+    CHECK_STR(cursor, "V3");
     CHECK_INT(ota_db_targets_deploy(db, c1, SHA_A, 110, &installed, &pending), 0);
     CHECK_INT(installed, 1);
     CHECK_INT(pending, 1);
@@ -215,6 +219,22 @@ static void test_deployments(struct ota_db *db)
     CHECK_INT(n, 4);
     ota_campaign_free(c);
     c = NULL;
+    CHECK_INT(ota_db_targets_busy_all(db, c2, &busy), 0);
+    CHECK_INT(busy, 1);
+    /* batches of two, in id order: V1 V2, then V3 V9, then none */
+    cursor[0] = '\0';
+    CHECK_INT(ota_db_targets_next_batch(db, c2, cursor, 2, &n), 0);
+    CHECK_INT(n, 2);
+    CHECK_STR(cursor, "V2");
+    CHECK_INT(ota_db_targets_next_batch(db, c2, cursor, 2, &n), 0);
+    CHECK_INT(n, 2);
+    CHECK_STR(cursor, "V9");
+    CHECK_INT(ota_db_targets_next_batch(db, c2, cursor, 2, &n), 0);
+    CHECK_INT(n, 0);
+    CHECK_STR(cursor, "V9");
+    cursor[0] = '\0';
+    CHECK_INT(ota_db_targets_next_batch(db, c2, cursor, 100, &n), 0);
+    CHECK_INT(n, 4);
     CHECK_INT(ota_db_targets_busy(db, c2, &busy), 0);
     CHECK_INT(busy, 1);
     CHECK_INT(ota_db_targets_deploy(db, c2, SHA_B, 120, &installed, &pending), -EEXIST);
@@ -368,9 +388,11 @@ static void test_status(void)
     CHECK_INT(ota_status_apply(db, "V1", &r, "rest", 60, 0, err, sizeof(err)), -ENOENT);
     CHECK_INT(ota_db_campaign_get(db, id, &c), 0);
     {
-        char bad[OTA_ID_MAX + 1];
+        char bad[OTA_ID_MAX + 1], cursor[OTA_ID_MAX + 1] = "";
         uint64_t n;
         CHECK_INT(ota_db_targets_gather(db, c, &n, bad), 0);
+        CHECK_INT(ota_db_targets_next_batch(db, id, cursor, 100, &n), 0);
+        CHECK_INT(n, 2);
     }
     ota_campaign_free(c);
     CHECK_INT(ota_db_targets_deploy(db, id, SHA_A, 2, &installed, &pending), 0);

@@ -402,7 +402,7 @@ static void test_campaign_inserts(void)
     struct seen_rows s = { 0 };
     int64_t cid = 0;
     uint64_t n = 0, installed = 0, pending = 0;
-    char path[256], bad[OTA_ID_MAX + 1];
+    char path[256], bad[OTA_ID_MAX + 1], cursor[OTA_ID_MAX + 1];
 
     add_artifact(db);
     /* Inserted out of id order: deployments and rows still go in vehicle id order. */
@@ -426,6 +426,9 @@ static void test_campaign_inserts(void)
 
     CHECK_INT(ota_db_campaign_insert(db, "g", SHA_A, OTA_TARGET_GROUP, "g1", 1, &cid), 0);
     CHECK_INT(gather(db, OTA_TARGET_GROUP, "g1"), 3); /* V1 V2 V3; V5 is revoked, V4 in g2 */
+    cursor[0] = '\0';
+    CHECK_INT(ota_db_targets_next_batch(db, cid, cursor, 100, &n), 0);
+    CHECK_INT(n, 3);
     CHECK_INT(ota_db_targets_deploy(db, cid, SHA_A, 5, &installed, &pending), 0);
     CHECK_INT(pending, 3);
     CHECK_INT(installed, 0);
@@ -460,12 +463,67 @@ static void test_campaign_inserts(void)
     CHECK_INT(raw_int(path, "SELECT n_pending FROM campaigns"), 3);
 }
 
+/* A start in batches: the batches' messages are held (not due) until released, which
+ * happens oldest first, a limit at a time, and only while the campaign runs. */
+static void test_start_held(void)
+{
+    struct ota_db *db = open_fresh("held.db");
+    struct seen_rows s = { 0 };
+    int64_t cid = 0, pid = 0, running = 0;
+    uint64_t n = 0, installed = 0, pending = 0, total = 0;
+    char cursor[OTA_ID_MAX + 1] = "";
+
+    add_artifact(db);
+    CHECK_INT(ota_db_vehicle_add(db, "V2", "", "", NULL), 0);
+    CHECK_INT(ota_db_vehicle_add(db, "V1", "", "", NULL), 0);
+    CHECK_INT(ota_db_vehicle_add(db, "V3", "", "", NULL), 0);
+    CHECK_INT(ota_db_campaign_insert(db, "h", SHA_A, OTA_TARGET_ALL, "", 1, &cid), 0);
+    CHECK_INT(gather(db, OTA_TARGET_ALL, ""), 3);
+    CHECK_INT(ota_db_campaign_set_state(db, cid, OTA_CAMPAIGN_STARTING, 2), 0);
+    CHECK_INT(ota_db_outbox_payload_add(db, "{\"h\":1}", &pid), 0);
+    while (ota_db_targets_next_batch(db, cid, cursor, 2, &n) == 0 && n > 0) {
+        CHECK_INT(ota_db_targets_deploy(db, cid, SHA_A, 3, &installed, &pending), 0);
+        CHECK_INT(ota_db_targets_announce_held(db, cid, pid, 3, &n), 0);
+        total += n;
+    }
+    CHECK_INT(total, 3);
+    /* gathered again (a resumed start): nothing left to deploy */
+    CHECK_INT(gather(db, OTA_TARGET_ALL, ""), 3);
+    cursor[0] = '\0';
+    CHECK_INT(ota_db_targets_next_batch(db, cid, cursor, 2, &n), 0);
+    CHECK_INT(n, 0);
+    CHECK_INT(due_rows(db, 10, 0, 10, &s), 0);
+    CHECK_INT(s.n, 0);
+    /* not running yet: nothing to release */
+    CHECK_INT(ota_db_outbox_held_running(db, 100, &running), -ENOENT);
+    CHECK_INT(ota_db_campaign_set_state(db, cid, OTA_CAMPAIGN_RUNNING, 4), 0);
+    /* running since 4: not yet when asked for campaigns running since 3 or earlier */
+    CHECK_INT(ota_db_outbox_held_running(db, 3, &running), -ENOENT);
+    CHECK_INT(ota_db_outbox_held_running(db, 100, &running), 0);
+    CHECK_INT(running, cid);
+    CHECK_INT(ota_db_outbox_release_held(db, cid, 2, &n), 0);
+    CHECK_INT(n, 2);
+    CHECK_INT(due_rows(db, 10, 0, 10, &s), 0);
+    CHECK_INT(s.n, 2);
+    CHECK_STR(s.row[0].vehicle, "V1");
+    CHECK_STR(s.row[1].vehicle, "V2");
+    CHECK_INT(ota_db_outbox_release_held(db, cid, 2, &n), 0);
+    CHECK_INT(n, 1);
+    CHECK_INT(ota_db_outbox_held_running(db, 100, &running), -ENOENT);
+    memset(&s, 0, sizeof(s));
+    CHECK_INT(due_rows(db, 10, 0, 10, &s), 0);
+    CHECK_INT(s.n, 3);
+    CHECK_INT(s.row[2].payload_id, pid);
+    ota_db_close(db);
+}
+
 int main(void)
 {
     CHECK_FATAL(mkdtemp(dir) != NULL);
     test_migrate_v1();
     test_payloads_and_marks();
     test_campaign_inserts();
+    test_start_held();
     {
         char cmd[300];
 
