@@ -496,6 +496,14 @@ out:
     return r;
 }
 
+/* Between two batches: a pause longer than the database's busy retry interval (1 ms,
+ * ota_db_sqlite.c), so that every writer waiting for the lock gets it before the next
+ * batch takes it again. ~0.2 s over a start of 1M vehicles. */
+static void let_writers_in(void)
+{
+    usleep(2000);
+}
+
 int ota_campaign_release_held(struct ota_db *db, int64_t id, unsigned max_batches,
                               uint64_t *ret_n)
 {
@@ -520,6 +528,8 @@ int ota_campaign_release_held(struct ota_db *db, int64_t id, unsigned max_batche
             break;
         }
         total += n;
+        if (n == START_BATCH)
+            let_writers_in();
     }
     if (ret_n)
         *ret_n = total;
@@ -546,7 +556,7 @@ int ota_campaign_start(struct ota_db *db, const char *actor, int64_t id,
      * makes the campaign visible is durable again. */
     (void)ota_db_sync_full(db, false);
     while ((r = start_batch(db, actor, c, busy, cursor, payload, now, &rep, err, errlen)) > 0)
-        ;
+        let_writers_in();
     (void)ota_db_sync_full(db, true);
     if (r == 0)
         r = start_finish(db, actor, id, now, &rep, err, errlen);

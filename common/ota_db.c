@@ -1424,6 +1424,14 @@ int ota_db_outbox_due_begin(struct ota_db *db, int64_t now, int64_t after_id, un
                       sizeof(struct ota_outbox_row), NULL);
 }
 
+int ota_db_outbox_deferred_begin(struct ota_db *db, int64_t now, int64_t after_id,
+                                 unsigned limit, struct ota_db_iter *it)
+{
+    return iter_begin(it, db, ST_OUTBOX_DEFERRED,
+                      ARGS(ARG_INT(now), ARG_INT(after_id), ARG_INT(limit)),
+                      sizeof(struct ota_outbox_row), NULL);
+}
+
 int ota_db_outbox_list_begin(struct ota_db *db, const char *vehicle, struct ota_db_iter *it)
 {
     if (vehicle)
@@ -1552,6 +1560,25 @@ int ota_db_outbox_counts(struct ota_db *db, uint64_t counts[4])
         r = 0;
     }
     ota_db_iter_end(&it);
+    return r;
+}
+
+static int unsent_fill(const struct row *r, void *out)
+{
+    uint64_t *v = out;
+
+    v[0] = (uint64_t)col_int(r, 0);
+    v[1] = (uint64_t)col_int(r, 1);
+    return 0;
+}
+
+int ota_db_outbox_unsent(struct ota_db *db, uint64_t *ret_pending, uint64_t *ret_held)
+{
+    uint64_t v[2] = { 0, 0 };
+    int r = fetch(db, ST_OUTBOX_UNSENT, NOARGS, unsent_fill, v);
+
+    *ret_pending = v[0];
+    *ret_held = v[1];
     return r;
 }
 

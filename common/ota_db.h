@@ -401,6 +401,9 @@ int ota_db_outbox_clear_unfinished(struct ota_db *db, int64_t campaign, int64_t 
  * returns. */
 int ota_db_outbox_due_begin(struct ota_db *db, int64_t now, int64_t after_id, unsigned limit,
                             struct ota_db_iter *it);
+/* The same for the pending rows a retry put off: next_attempt_at > @now. */
+int ota_db_outbox_deferred_begin(struct ota_db *db, int64_t now, int64_t after_id,
+                                 unsigned limit, struct ota_db_iter *it);
 int ota_db_outbox_next(struct ota_db_iter *it, const struct ota_outbox_row **ret);
 /* Every row (of @vehicle when not NULL) in id order, bodies included (tests, ota-admin). */
 int ota_db_outbox_list_begin(struct ota_db *db, const char *vehicle, struct ota_db_iter *it);
@@ -436,6 +439,9 @@ int ota_db_outbox_requeue_latest(struct ota_db *db, bool skip_empty, int64_t now
                                  uint64_t *ret_count);
 /* Number of rows per state, index enum ota_outbox_state. */
 int ota_db_outbox_counts(struct ota_db *db, uint64_t counts[4]);
+/* Pending and held rows only, from the partial indexes (ota-notifier's gauges; cheaper
+ * than ota_db_outbox_counts, which counts every row for the published figure). */
+int ota_db_outbox_unsent(struct ota_db *db, uint64_t *ret_pending, uint64_t *ret_held);
 /* PRAGMA data_version (SQLite): changes when another connection commits. -ENOTSUP on
  * another backend. */
 int ota_db_data_version(struct ota_db *db, int64_t *ret);

@@ -205,12 +205,14 @@ static int page_add(const struct ota_outbox_row *r, struct ntf_page *p)
 }
 
 /* Up to @limit due rows after @after into @p, read to the end before anything is written. */
-static int page_fill(struct ota_db *db, int64_t now, int64_t after, unsigned limit,
-                     struct ntf_page *p)
+/* Up to @limit pending rows after @after: due at @now, or with @deferred put off past it. */
+static int page_fill(struct ota_db *db, int64_t now, bool deferred, int64_t after,
+                     unsigned limit, struct ntf_page *p)
 {
     const struct ota_outbox_row *row;
     struct ota_db_iter it;
-    int r = ota_db_outbox_due_begin(db, now, after, limit, &it);
+    int r = deferred ? ota_db_outbox_deferred_begin(db, now, after, limit, &it)
+                     : ota_db_outbox_due_begin(db, now, after, limit, &it);
 
     while (r == 0 && (r = ota_db_outbox_next(&it, &row)) > 0)
         r = page_add(row, p);
@@ -332,7 +334,7 @@ static int read_page(struct ntf_daemon *d, struct ntf_page *p, int64_t now, int6
     int r;
 
     page_clear(p);
-    r = page_fill(d->db, now, after, limit, p);
+    r = page_fill(d->db, now, false, after, limit, p);
     if (p->oom) {
         ota_err("reading the outbox: out of memory");
         return -ENOMEM;
@@ -645,7 +647,7 @@ int ntf_outbox_load_blocks(struct ntf_daemon *d)
         return -ENOMEM;
     for (unsigned pg = 0; pg < 10000; pg++) {
         page_clear(p);
-        r = page_fill(d->db, INT64_MAX, after, 512, p);
+        r = page_fill(d->db, now, true, after, 512, p);
         if (p->oom)
             r = -ENOMEM;
         if (r < 0)
@@ -655,8 +657,7 @@ int ntf_outbox_load_blocks(struct ntf_daemon *d)
             const struct row_copy *c = &p->v[i];
 
             after = c->id;
-            if (c->next_attempt_at > now &&
-                ntf_blocks_set(&d->blocks, c->vehicle, c->id, c->next_attempt_at) < 0) {
+            if (ntf_blocks_set(&d->blocks, c->vehicle, c->id, c->next_attempt_at) < 0) {
                 r = -ENOMEM;
                 goto out;
             }
@@ -671,14 +672,14 @@ out:
 
 int ntf_outbox_gauges(struct ntf_daemon *d)
 {
-    uint64_t counts[4] = { 0 };
-    int r = ota_db_outbox_counts(d->db, counts);
+    uint64_t pending = 0, held = 0;
+    int r = ota_db_outbox_unsent(d->db, &pending, &held);
 
     if (r < 0)
         return r;
-    if (d->stats.pending != counts[OTA_OUTBOX_PENDING] || d->stats.held != counts[OTA_OUTBOX_HELD])
+    if (d->stats.pending != pending || d->stats.held != held)
         d->stats_dirty = true;
-    d->stats.pending = counts[OTA_OUTBOX_PENDING];
-    d->stats.held = counts[OTA_OUTBOX_HELD];
+    d->stats.pending = pending;
+    d->stats.held = held;
     return 0;
 }

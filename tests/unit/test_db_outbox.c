@@ -203,6 +203,20 @@ static int due_rows(struct ota_db *db, int64_t now, int64_t after, unsigned limi
     return rc;
 }
 
+/* The pending rows a retry put off past @now (ota-notifier's start-up). */
+static int deferred_rows(struct ota_db *db, int64_t now, int64_t after, unsigned limit,
+                         struct seen_rows *s)
+{
+    const struct ota_outbox_row *r;
+    struct ota_db_iter it;
+    int rc = ota_db_outbox_deferred_begin(db, now, after, limit, &it);
+
+    while (rc == 0 && (rc = ota_db_outbox_next(&it, &r)) > 0)
+        rc = seen_cb(r, s);
+    ota_db_iter_end(&it);
+    return rc;
+}
+
 static void test_migrate_v1(void)
 {
     char path[256];
@@ -216,7 +230,7 @@ static void test_migrate_v1(void)
     CHECK_INT(ota_db_check_schema(db), -ESTALE); /* daemons refuse, they never migrate */
     CHECK_INT(ota_db_migrate(db), 0);
     CHECK_INT(ota_db_check_schema(db), 0);
-    CHECK_INT(ota_schema_sqlite_version, 3);
+    CHECK_INT(ota_schema_sqlite_version, 4);
 
     /* Every row, field by field, as it was. */
     CHECK_INT(list_rows(db, NULL, &s), 0);
@@ -249,7 +263,7 @@ static void test_migrate_v1(void)
     CHECK_INT(raw_int(path, "SELECT count(*) FROM outbox_messages WHERE topic = "
                             "'custom/topic/for-V2' AND payload = '{\"other\":true}'"),
               1);
-    CHECK_INT(raw_int(path, "PRAGMA user_version"), 3);
+    CHECK_INT(raw_int(path, "PRAGMA user_version"), 4);
     CHECK_INT(raw_int(path, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
     CHECK_INT(raw_int(path, "SELECT count(*) FROM pragma_integrity_check WHERE "
                             "integrity_check <> 'ok'"),
@@ -269,6 +283,17 @@ static void test_migrate_v1(void)
     CHECK_INT(due_rows(db, 6000, 0, 10, &s), 0);
     CHECK_INT(s.n, 3);
     CHECK_INT(s.row[0].id, 4);
+    /* deferred: exactly the one put off past now, and none once its time came */
+    memset(&s, 0, sizeof(s));
+    CHECK_INT(deferred_rows(db, 1000, 0, 10, &s), 0);
+    CHECK_INT(s.n, 1);
+    CHECK_INT(s.row[0].id, 4);
+    CHECK_INT(s.row[0].next_attempt_at, 5000);
+    memset(&s, 0, sizeof(s));
+    CHECK_INT(deferred_rows(db, 1000, 4, 10, &s), 0);
+    CHECK_INT(s.n, 0);
+    CHECK_INT(deferred_rows(db, 5000, 0, 10, &s), 0);
+    CHECK_INT(s.n, 0);
     ota_db_close(db);
 }
 
@@ -366,6 +391,9 @@ static void test_payloads_and_marks(void)
         CHECK_INT(counts[OTA_OUTBOX_PUBLISHED], 4);
         CHECK_INT(counts[OTA_OUTBOX_HELD], 1);
         CHECK_INT(counts[OTA_OUTBOX_DROPPED], 1);
+        CHECK_INT(ota_db_outbox_unsent(db, &counts[0], &counts[1]), 0);
+        CHECK_INT(counts[0], 1); /* pending */
+        CHECK_INT(counts[1], 1); /* held */
     }
     /* An explicit topic is kept as given. */
     {
