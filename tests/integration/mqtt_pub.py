@@ -6,15 +6,19 @@ thousands of vehicles' status topics at once.
 Usage: mqtt_pub.py HOST PORT CLIENT_ID < lines
   Each line of stdin is "TOPIC<TAB>PAYLOAD". Up to 100 messages are in flight at a time.
   Prints "published N" and exits 0 once every message is acknowledged; exits 1 on a
-  refused CONNECT or a lost connection, 2 on usage errors. Bounded: gives up after 120 s.
+  refused CONNECT or a lost connection, 2 on usage errors. Bounded: gives up after 120 s
+  (MQTT_PUB_DEADLINE seconds). MQTT_PUB_RETAIN=1 sets the retain flag (bench/scale.sh's
+  reference: what the broker holds per retained message of its own).
 """
+import os
 import socket
 import struct
 import sys
 import time
 
 INFLIGHT = 100
-DEADLINE_S = 120
+DEADLINE_S = int(os.environ.get("MQTT_PUB_DEADLINE", "120"))
+PUBLISH = 0x33 if os.environ.get("MQTT_PUB_RETAIN") == "1" else 0x32  # QoS 1 (+ retain)
 
 
 def varint(n):
@@ -93,7 +97,7 @@ def main():
         while next_msg < len(messages) and len(waiting) < INFLIGHT:
             mid = mid % 65535 + 1
             topic, payload = messages[next_msg]
-            conn.send(packet(0x32, mqtt_str(topic) + struct.pack("!H", mid) + payload.encode()))
+            conn.send(packet(PUBLISH, mqtt_str(topic) + struct.pack("!H", mid) + payload.encode()))
             waiting.add(mid)
             next_msg += 1
         kind, body = conn.read_packet()
