@@ -240,8 +240,11 @@ ART_SIZE=$(stat -c %s "$T/data/artifact.bin")
 
 if [[ $NEED_OTA == 1 ]]; then
     [[ -x $OTA_SERVER && -x $OTA_ADMIN ]] || fail "ota-server/ota-admin not built in $B"
+    # header_timeout as nginx's client_header_timeout (default 60 s): both count from the
+    # accept, so the idle case's connections, up for ~15 s before their first request,
+    # are held by both (ota-server's default of 10 s cut them: 408)
     ota_setup "[server]" "threads = $WORKERS" "timeout = 600" "connection_limit = $((IDLE + 1024))" \
-        "poll_after = 300"
+        "poll_after = 300" "header_timeout = 60"
     ota_admin vehicle add bench-vehicle --model bench >/dev/null
     ART_SHA=$(ota_admin artifact upload "$T/data/artifact.bin" --version 1.0 --name bench.bin | tail -n 1)
     [[ $ART_SHA =~ ^[0-9a-f]{64}$ ]] || fail "artifact upload printed '$ART_SHA'"
