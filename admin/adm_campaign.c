@@ -365,8 +365,12 @@ static int stream_rows(const struct adm_ctx *ctx, struct ota_db *db, int64_t id,
     const struct ota_deployment *d;
     struct ota_db_iter it;
     uint64_t n = 0;
-    int r = ota_db_deployments_begin(db, id, o->state, o->after, &it);
+    int r;
 
+    /* each page is read once: a small cache keeps the memory flat however long the
+     * campaign (not fatal on another backend) */
+    (void)ota_db_cache_kib(db, 2048);
+    r = ota_db_deployments_begin(db, id, o->state, o->after, &it);
     if (!ctx->json && r == 0)
         printf("%-24s %-12s %12s  %-20s %s\n", "VEHICLE", "STATE", "BYTES", "UPDATED", "DETAIL");
     while (r == 0 && (!o->limit || n < o->limit) && (r = ota_db_deployments_next(&it, &d)) > 0) {

@@ -18,19 +18,19 @@
 #
 # Environment:
 #   SCALE_SIZES     fleet sizes (default "10000 100000 1000000")
-#   SCALE_FINALS    vehicles sending final reports (default 200)
+#   SCALE_FINALS    vehicles sending final reports (default 1000)
 #   BENCH_BUILD     build dir (default $SRC/build-bench, buildtype=release)
 #   BENCH_NO_BUILD=1  use the binaries in BENCH_BUILD as they are
 #   BENCH_OUT       results file (default bench/results/scale.md)
 #   BENCH_KEEP=1    keep the temp dir
-# About 6 minutes with the defaults on 2 cores; 1M vehicles need ~3 GB of RAM (most of it
+# About 7-8 minutes with the defaults on 2 cores; 1M vehicles need ~3 GB of RAM (most of it
 # mosquitto's retained messages) and ~2 GB of disk in $TMPDIR. Loopback only, free ports,
 # every process stopped by PID (tests/integration/lib.sh).
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH=$SRC/bench
 SIZES=${SCALE_SIZES:-"10000 100000 1000000"}
-FINALS=${SCALE_FINALS:-200}
+FINALS=${SCALE_FINALS:-1000}
 OUT=${BENCH_OUT:-$BENCH/results/scale.md}
 for v in $SIZES "$FINALS"; do
     [[ $v =~ ^[1-9][0-9]{0,7}$ ]] || { echo "scale.sh: bad number '$v'" >&2; exit 2; }

@@ -331,6 +331,13 @@ int ota_db_sync_full(struct ota_db *db, bool full)
     return ota_db_sqlite_sync_full(db->c, full);
 }
 
+int ota_db_cache_kib(struct ota_db *db, unsigned kib)
+{
+    if (db->drv != &ota_db_sqlite_driver)
+        return -ENOTSUP;
+    return ota_db_sqlite_cache_kib(db->c, kib);
+}
+
 int ota_db_wal_index(struct ota_db *db, const volatile void **ret)
 {
     if (db->drv != &ota_db_sqlite_driver)

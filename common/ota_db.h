@@ -425,6 +425,11 @@ int ota_db_outbox_mark_published(struct ota_db *db, int64_t id, int64_t now);
  * at-least-once allows, and WAL keeps commits in order. Returns 0, -ENOTSUP (another
  * backend) or -EIO. */
 int ota_db_sync_full(struct ota_db *db, bool full);
+/* This connection's page cache, at most @kib KiB (ota_db_open gives 32 MiB, for the
+ * appends of a large import or start). A command that only streams rows once, such as
+ * `campaign show --vehicles`, needs little: its memory then stays flat with the campaign.
+ * Returns 0, -ENOTSUP (another backend) or -EIO. */
+int ota_db_cache_kib(struct ota_db *db, unsigned kib);
 /* Counts one more attempt and defers the row to @next_at. */
 int ota_db_outbox_retry_later(struct ota_db *db, int64_t id, int64_t next_at);
 /* Drops @campaign's unsent (held or pending) rows. */

@@ -80,4 +80,5 @@ extern const struct ota_db_driver ota_db_sqlite_driver;
 /* SQLite's own, for what only it has (ota_db.c answers -ENOTSUP on other backends). */
 int ota_db_sqlite_data_version(void *conn, int64_t *ret);
 int ota_db_sqlite_sync_full(void *conn, bool full);
+int ota_db_sqlite_cache_kib(void *conn, unsigned kib);
 int ota_db_sqlite_wal_index(void *conn, const volatile void **ret);

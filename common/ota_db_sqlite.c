@@ -641,6 +641,14 @@ int ota_db_sqlite_sync_full(void *conn, bool full)
     return exec(conn, full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
 }
 
+int ota_db_sqlite_cache_kib(void *conn, unsigned kib)
+{
+    char sql[48];
+
+    snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%u", kib);
+    return exec(conn, sql);
+}
+
 int ota_db_sqlite_wal_index(void *conn, const volatile void **ret)
 {
     struct conn *c = conn;
