@@ -103,7 +103,8 @@ _ota_test_name=clients
 
 # ---------------------------------------------------------------- helpers
 
-fcalc() { awk "BEGIN { v = $1; printf \"%.6f\", v }"; }
+# shellcheck source=lib.sh
+. "$BENCH/lib.sh"
 note() { log "note: $*"; printf '%s\n' "$*" >>"$T/notes"; }
 # row CASE METRIC OTA NGINX: one table row; "-" where a column does not apply
 row() { printf '%s|%s|%s|%s\n' "$1" "$2" "$3" "$4" >>"$T/rows"; }

@@ -153,7 +153,8 @@ export OTA_BUILD=$B OTA_SRC=$SRC
 # shellcheck source=../tests/integration/lib.sh
 . "$SRC/tests/integration/lib.sh"
 _ota_test_name=bench
-CLK_TCK=$(getconf CLK_TCK)
+# shellcheck source=lib.sh
+. "$BENCH/lib.sh"
 RES=$T/results.tsv
 : >"$RES"
 : >"$T/meta.tsv"
@@ -163,31 +164,6 @@ mkdir -p "$T/data" "$T/www/v1/artifacts"
 # ---------------------------------------------------------------- helpers
 
 now() { echo "$EPOCHREALTIME"; }
-# fcalc EXPR: floating-point arithmetic through awk
-fcalc() { awk "BEGIN { v = $1; printf \"%.6f\", v }"; }
-
-# cpu_of PID...: summed utime+stime in seconds (0 for a gone PID)
-cpu_of()
-{
-    local p t=0 v
-    for p in "$@"; do
-        v=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null) || v=0
-        t=$((t + ${v:-0}))
-    done
-    fcalc "$t / $CLK_TCK"
-}
-
-# rss_of PID...: summed VmRSS in KiB
-rss_of()
-{
-    local p t=0 v
-    for p in "$@"; do
-        v=$(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null) || v=0
-        t=$((t + ${v:-0}))
-    done
-    echo "$t"
-}
-
 # kv KEY LINE: the value of KEY=... in a loadgen result line
 kv() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"; }
 

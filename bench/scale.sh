@@ -64,13 +64,11 @@ export OTA_BUILD=$B OTA_SRC=$SRC
 # shellcheck source=../tests/integration/lib.sh
 . "$SRC/tests/integration/lib.sh"
 _ota_test_name=scale
-CLK_TCK=$(getconf CLK_TCK)
+# shellcheck source=lib.sh
+. "$BENCH/lib.sh"
 RES=$T/results.tsv
 : >"$RES"
 
-fcalc() { awk "BEGIN { v = $1; printf \"%.6f\", v }"; }
-cpu_of() { awk -v t="$CLK_TCK" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / t }' "/proc/$1/stat"; }
-rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 rec() { printf '%s|%s|%s\n' "$1" "$2" "$3" >>"$RES"; } # METRIC SIZE VALUE
 sql() { sqlite3 -cmd ".timeout 10000" "$T/ota.db" "$1"; }
 vid() { printf 'V%07d' "$1"; }
@@ -84,7 +82,7 @@ head -c 65536 /dev/urandom >"$T/fw.bin"
 
 one_size()
 {
-    local n=$1 t0 t1 c sha first_t last_t cpu0 rss0 i v code
+    local n=$1 t0 t1 c sha first_t last_t rss0 i v code
     log "== $n vehicles"
     rm -rf "$T/ota.db" "$T/ota.db-wal" "$T/ota.db-shm" "$T/store" "$T/keys"
     unset MQTT_PORT
@@ -130,10 +128,9 @@ for line in sys.stdin:
 print("%.6f %.6f %d" % (first or 0, time.time(), k))' "$T/first.msg" >"$T/sub.out" &
     local sub=$!
     sleep 0.5
-    rss0=$(rss_kib "$BROKER_PID")
+    rss0=$(rss_of "$BROKER_PID")
     t0=$EPOCHREALTIME
     ota_start_notifier
-    cpu0=0
     wait "$sub"
     read -r first_t last_t k <"$T/sub.out"
     [[ $k == "$n" ]] || fail "the subscriber got $k of $n messages"
@@ -141,18 +138,18 @@ print("%.6f %.6f %d" % (first or 0, time.time(), k))' "$T/first.msg" >"$T/sub.ou
     wait_until 60 unpublished || fail "outbox rows left unpublished"
     rec "notifier: first message after its start, s" "$n" "$(fcalc "$first_t - $t0")"
     rec "notifier: messages/s (first to last)" "$n" "$(fcalc "$n / ($last_t - $first_t)")"
-    rec "notifier: CPU µs per message" "$n" "$(fcalc "($(cpu_of "$NOTIFIER_PID") - $cpu0) * 1e6 / $n")"
+    rec "notifier: CPU µs per message" "$n" "$(fcalc "$(cpu_of "$NOTIFIER_PID") * 1e6 / $n")"
     rec "broker: RSS bytes per retained message" "$n" \
-        "$(fcalc "($(rss_kib "$BROKER_PID") - $rss0) * 1024 / $n")"
+        "$(fcalc "($(rss_of "$BROKER_PID") - $rss0) * 1024 / $n")"
     rec "broker: payload bytes per message" "$n" "$(($(wc -c <"$T/first.msg") - 1))"
     # reference: what mosquitto itself holds per retained message, a 1-byte one on a topic
     # of the same shape
-    rss0=$(rss_kib "$BROKER_PID")
+    rss0=$(rss_of "$BROKER_PID")
     awk -v n="$n" 'BEGIN { for (i = 1; i <= n; i++) printf "ref/v1/vehicles/R%07d/update\tx\n", i }' |
         MQTT_PUB_RETAIN=1 MQTT_PUB_DEADLINE=1200 python3 "$SRC/tests/integration/mqtt_pub.py" \
             127.0.0.1 "$MQTT_PORT" scale-ref >/dev/null || fail "reference publish"
     rec "broker: RSS bytes per retained 1-byte message (reference)" "$n" \
-        "$(fcalc "($(rss_kib "$BROKER_PID") - $rss0) * 1024 / $n")"
+        "$(fcalc "($(rss_of "$BROKER_PID") - $rss0) * 1024 / $n")"
 
     # final reports on keep-alive connections
     : >"$T/finals.txt"

@@ -400,9 +400,11 @@ out:
 }
 
 /* Start, step 2: created -> starting (a resumed start finds it starting), and the update
- * message stored once: *ret_payload for the rows of the batches. */
+ * message stored once: *ret_payload for the rows of the batches, *ret_c the campaign (new)
+ * for its id and artifact. */
 static int start_begin(struct ota_db *db, int64_t id, unsigned poll_after, int64_t now,
-                       int64_t *ret_payload, char *err, size_t errlen)
+                       int64_t *ret_payload, struct ota_campaign **ret_c, char *err,
+                       size_t errlen)
 {
     static const enum ota_campaign_state allowed[] = { OTA_CAMPAIGN_CREATED,
                                                        OTA_CAMPAIGN_STARTING };
@@ -418,7 +420,10 @@ static int start_begin(struct ota_db *db, int64_t id, unsigned poll_after, int64
         (r = update_body(db, c, poll_after, now, &body)) < 0 ||
         (r = ota_db_outbox_payload_add(db, body, ret_payload)) < 0)
         goto out;
-    r = ota_db_commit(db);
+    if ((r = ota_db_commit(db)) == 0) {
+        *ret_c = c;
+        c = NULL;
+    }
 out:
     if (r < 0)
         ota_db_rollback(db);
@@ -548,8 +553,7 @@ int ota_campaign_start(struct ota_db *db, const char *actor, int64_t id,
 
     err[0] = '\0';
     if ((r = start_check(db, id, busy, store, &rep, err, errlen)) < 0 ||
-        (r = start_begin(db, id, poll_after, now, &payload, err, errlen)) < 0 ||
-        (r = ota_db_campaign_get(db, id, &c)) < 0)
+        (r = start_begin(db, id, poll_after, now, &payload, &c, err, errlen)) < 0)
         goto out;
     /* The batches need not survive a power loss (the start goes on where the database
      * says it stopped): without an fsync each they take half the time. The step that

@@ -1335,18 +1335,12 @@ static int outbox_fill_body(const struct row *r, void *out)
     return 0;
 }
 
-/* Stores a non-empty body; *ret_id 0 for the empty message (no row). */
-static int payload_add(struct ota_db *db, const char *payload, int64_t *ret_id)
+int ota_db_outbox_payload_add(struct ota_db *db, const char *payload, int64_t *ret_id)
 {
     *ret_id = 0;
     if (!payload || !payload[0])
         return 0;
     return fetch_int(db, ST_OUTBOX_PAYLOAD_ADD, ARGS(ARG_TEXT(payload)), ret_id);
-}
-
-int ota_db_outbox_payload_add(struct ota_db *db, const char *payload, int64_t *ret_id)
-{
-    return payload_add(db, payload, ret_id);
 }
 
 int ota_db_outbox_release_held(struct ota_db *db, int64_t campaign, unsigned limit,
@@ -1376,7 +1370,7 @@ int ota_db_outbox_insert(struct ota_db *db, const char *vehicle, int64_t campaig
     /* The usual topic is stored as NULL (schema 002): narrower rows. */
     if (topic && ota_update_topic(vehicle, usual, sizeof(usual)) == 0 && strcmp(topic, usual) == 0)
         topic = NULL;
-    if ((r = payload_add(db, payload, &pid)) < 0)
+    if ((r = ota_db_outbox_payload_add(db, payload, &pid)) < 0)
         return r;
     r = fetch_int(db, ST_OUTBOX_INSERT,
                   ARGS(ARG_TEXT(vehicle), ARG_ID(campaign), ARG_TEXT(topic), ARG_ID(pid),
@@ -1393,7 +1387,7 @@ int ota_db_outbox_announce(struct ota_db *db, int64_t campaign, const char *payl
     int64_t pid = 0, n = 0;
     int r;
 
-    if ((r = payload_add(db, payload, &pid)) < 0)
+    if ((r = ota_db_outbox_payload_add(db, payload, &pid)) < 0)
         return r;
     r = exec(db, ST_OUTBOX_ANNOUNCE, ARGS(ARG_INT(campaign), ARG_ID(pid), ARG_INT(now)), &n);
     if (r == 0 && ret_count)

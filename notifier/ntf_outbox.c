@@ -204,8 +204,8 @@ static int page_add(const struct ota_outbox_row *r, struct ntf_page *p)
     return 0;
 }
 
-/* Up to @limit due rows after @after into @p, read to the end before anything is written. */
-/* Up to @limit pending rows after @after: due at @now, or with @deferred put off past it. */
+/* Up to @limit pending rows after @after into @p, read to the end before anything is
+ * written: due at @now, or with @deferred the ones put off past it. */
 static int page_fill(struct ota_db *db, int64_t now, bool deferred, int64_t after,
                      unsigned limit, struct ntf_page *p)
 {

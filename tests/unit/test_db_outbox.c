@@ -190,12 +190,15 @@ static int list_rows(struct ota_db *db, const char *vehicle, struct seen_rows *s
 }
 
 /* The due scan (no bodies), through seen_cb. */
-static int due_rows(struct ota_db *db, int64_t now, int64_t after, unsigned limit,
-                    struct seen_rows *s)
+/* Pending rows after @after into @s: due at @now, or with @deferred the ones a retry put
+ * off past it (ota-notifier's start-up). */
+static int scan_rows(struct ota_db *db, bool deferred, int64_t now, int64_t after,
+                     unsigned limit, struct seen_rows *s)
 {
     const struct ota_outbox_row *r;
     struct ota_db_iter it;
-    int rc = ota_db_outbox_due_begin(db, now, after, limit, &it);
+    int rc = deferred ? ota_db_outbox_deferred_begin(db, now, after, limit, &it)
+                      : ota_db_outbox_due_begin(db, now, after, limit, &it);
 
     while (rc == 0 && (rc = ota_db_outbox_next(&it, &r)) > 0)
         rc = seen_cb(r, s);
@@ -203,18 +206,16 @@ static int due_rows(struct ota_db *db, int64_t now, int64_t after, unsigned limi
     return rc;
 }
 
-/* The pending rows a retry put off past @now (ota-notifier's start-up). */
+static int due_rows(struct ota_db *db, int64_t now, int64_t after, unsigned limit,
+                    struct seen_rows *s)
+{
+    return scan_rows(db, false, now, after, limit, s);
+}
+
 static int deferred_rows(struct ota_db *db, int64_t now, int64_t after, unsigned limit,
                          struct seen_rows *s)
 {
-    const struct ota_outbox_row *r;
-    struct ota_db_iter it;
-    int rc = ota_db_outbox_deferred_begin(db, now, after, limit, &it);
-
-    while (rc == 0 && (rc = ota_db_outbox_next(&it, &r)) > 0)
-        rc = seen_cb(r, s);
-    ota_db_iter_end(&it);
-    return rc;
+    return scan_rows(db, true, now, after, limit, s);
 }
 
 static void test_migrate_v1(void)
