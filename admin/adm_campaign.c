@@ -1,6 +1,6 @@
 /* ota-admin campaign create|start|pause|resume|cancel|list|show. The rules are
  * common/ota_campaign.c's; this file parses, prints, and streams the per-vehicle rows of
- * show so its memory does not grow with the campaign. */
+ * show so its memory does not grow with the campaign. Rollouts: adm_rollout.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 #include "adm_commands.h"
 #include "adm_list.h"
 #include "adm_output.h"
+#include "adm_rollout.h"
 
 static const char *const id_name[] = { "ID" };
 
@@ -31,6 +32,15 @@ int adm_campaign_create(struct adm_ctx *ctx, int argc, char **argv)
         { "--model", ADM_OPT_STRING, &model, NULL },
         { "--all", ADM_OPT_FLAG, NULL, &all },
         { "--attr", ADM_OPT_STRING, &attr, NULL },
+        { "--stages", ADM_OPT_STRING, &spec.rollout.stages, NULL },
+        { "--success", ADM_OPT_STRING, &spec.rollout.success, NULL },
+        { "--max-failures", ADM_OPT_STRING, &spec.rollout.max_failures, NULL },
+        { "--min-finished", ADM_OPT_STRING, &spec.rollout.min_finished, NULL },
+        { "--timeout", ADM_OPT_STRING, &spec.rollout.timeout, NULL },
+        { "--start-at", ADM_OPT_STRING, &spec.rollout.start_at, NULL },
+        { "--window", ADM_OPT_STRING, &spec.rollout.window, NULL },
+        { "--canary", ADM_OPT_STRING, &spec.rollout.canary, NULL },
+        { "--manual", ADM_OPT_FLAG, NULL, &spec.rollout.manual },
     };
     struct ota_db *db = NULL;
     char err[512] = "", *attrs = NULL;
@@ -139,9 +149,7 @@ static int print_created(struct ota_db *db, int64_t id)
     return ret;
 }
 
-/* Parses the ID of a campaign command and opens the database. On success *ret_db is
- * new. Returns an enum adm_exit. */
-static int campaign_open(struct adm_ctx *ctx, const char *arg, int64_t *ret_id,
+int adm_campaign_open(struct adm_ctx *ctx, const char *arg, int64_t *ret_id,
                          struct ota_db **ret_db)
 {
     int64_t id;
@@ -214,7 +222,7 @@ int adm_campaign_start(struct adm_ctx *ctx, int argc, char **argv)
         return adm_usage(ctx, "--supersede and --skip-busy exclude each other");
     if (adm_ctx_require(ctx, keys) != ADM_EXIT_OK)
         return ADM_EXIT_FAIL;
-    ret = campaign_open(ctx, pos[0], &id, &db);
+    ret = adm_campaign_open(ctx, pos[0], &id, &db);
     if (ret != ADM_EXIT_OK)
         return ret;
     r = ota_campaign_start(db, ctx->actor, id,
@@ -243,7 +251,7 @@ static int campaign_change(struct adm_ctx *ctx, int argc, char **argv, const cha
     ret = adm_args_parse(ctx, argc, argv, NULL, 0, id_name, pos, 1, 1);
     if (ret != ADM_EXIT_OK)
         return ret;
-    ret = campaign_open(ctx, pos[0], &id, &db);
+    ret = adm_campaign_open(ctx, pos[0], &id, &db);
     if (ret != ADM_EXIT_OK)
         return ret;
     if (strcmp(done, "paused") == 0)
@@ -343,10 +351,10 @@ static int failures(struct ota_db *db, int64_t id, json_t *arr)
 
 static json_t *deployment_json(const struct ota_deployment *d)
 {
-    return json_pack("{s:s, s:s, s:I, s:s, s:b, s:o}", "vehicle", d->vehicle, "state",
+    return json_pack("{s:s, s:s, s:I, s:s, s:b, s:o, s:I}", "vehicle", d->vehicle, "state",
                      ota_deploy_state_name(d->state), "bytes", (json_int_t)d->bytes, "detail",
                      d->detail ? d->detail : "", "cancel_acked", d->cancel_acked, "updated_at",
-                     adm_json_time(d->updated_at));
+                     adm_json_time(d->updated_at), "stage", (json_int_t)d->stage);
 }
 
 struct show_opts {
@@ -431,7 +439,7 @@ int adm_campaign_show(struct adm_ctx *ctx, int argc, char **argv)
         return adm_usage(ctx, "invalid --limit '%.40s' (1 to 100000000)", limit);
     if (!limit && !ctx->json)
         o.limit = SHOW_LIMIT_DEFAULT;
-    ret = campaign_open(ctx, pos[0], &id, &db);
+    ret = adm_campaign_open(ctx, pos[0], &id, &db);
     if (ret != ADM_EXIT_OK)
         return ret;
     ret = ADM_EXIT_FAIL;
@@ -451,7 +459,8 @@ int adm_campaign_show(struct adm_ctx *ctx, int argc, char **argv)
         obj = campaign_json(c);
         fails = json_array();
         if (!obj || !fails || failures(db, id, fails) < 0 ||
-            json_object_set(obj, "failures", fails) < 0) {
+            json_object_set(obj, "failures", fails) < 0 ||
+            json_object_set_new(obj, "rollout", adm_rollout_json(db, c)) < 0) {
             adm_fail("out of memory");
             goto out;
         }
@@ -485,7 +494,9 @@ int adm_campaign_show(struct adm_ctx *ctx, int argc, char **argv)
             printf(" %s=%llu", ota_deploy_state_name((enum ota_deploy_state)s),
                    (unsigned long long)c->counts[s]);
         printf("\n");
-        r = failures(db, id, NULL);
+        r = adm_rollout_print(db, c);
+        if (r == 0)
+            r = failures(db, id, NULL);
         if (r == 0 && o.vehicles) {
             printf("\n");
             r = stream_rows(ctx, db, id, &o, last, &n);

@@ -40,6 +40,10 @@ adm_command_fn adm_campaign_resume;
 adm_command_fn adm_campaign_cancel;
 adm_command_fn adm_campaign_list;
 adm_command_fn adm_campaign_show;
+/* adm_rollout.c */
+adm_command_fn adm_campaign_advance;
+adm_command_fn adm_campaign_retry;
+adm_command_fn adm_campaign_watch;
 
 /* adm_audit.c */
 adm_command_fn adm_outbox_list;

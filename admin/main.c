@@ -37,11 +37,17 @@ static const struct adm_command {
     { "store", "gc", adm_store_gc, "[--dry-run]" },
     { "campaign", "create", adm_campaign_create,
       "--name N --artifact SHA256 (--vehicles ID,ID... | --group G | --model M |\n"
-      "                  --attr KEY=VALUE,... | --all)" },
+      "                  --attr KEY=VALUE,... | --all) [--stages 5%,25%,100%] [--success P%]\n"
+      "                  [--max-failures P%|N] [--min-finished N] [--timeout 30m]\n"
+      "                  [--start-at 2026-12-03T01:00:00Z] [--window 'mon-fri 01:00-05:00']\n"
+      "                  [--canary GROUP] [--manual]" },
     { "campaign", "start", adm_campaign_start, "ID [--supersede | --skip-busy]" },
     { "campaign", "pause", adm_campaign_pause, "ID" },
     { "campaign", "resume", adm_campaign_resume, "ID" },
     { "campaign", "cancel", adm_campaign_cancel, "ID" },
+    { "campaign", "advance", adm_campaign_advance, "ID" },
+    { "campaign", "retry", adm_campaign_retry, "ID" },
+    { "campaign", "watch", adm_campaign_watch, "ID [--interval MS] [--timeout S]" },
     { "campaign", "list", adm_campaign_list, "" },
     { "campaign", "show", adm_campaign_show,
       "ID [--vehicles] [--state S] [--after VEHICLE] [--limit N]" },

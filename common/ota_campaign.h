@@ -5,8 +5,22 @@
  * messages together (start in batches, the rest in one transaction), with an audit event
  * naming @actor. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 #include "ota_db.h"
+
+/* The rollout options as given (DESIGN.md "Rollouts"); NULL: not given. */
+struct ota_rollout_spec {
+    const char *stages;       /* "5%,25%,100%" or counts */
+    const char *success;      /* "90%" */
+    const char *max_failures; /* "10%" or a count */
+    const char *min_finished; /* a count */
+    const char *timeout;      /* "30m" */
+    const char *start_at;     /* RFC 3339 UTC or @EPOCH, in the future */
+    const char *window;       /* "mon-fri 01:00-05:00" */
+    const char *canary;       /* a group */
+    bool manual;
+};
 
 struct ota_campaign_spec {
     const char *name;
@@ -15,13 +29,18 @@ struct ota_campaign_spec {
     /* OTA_TARGET_VEHICLES: a comma list of ids; GROUP, MODEL: the label; ATTRIBUTES: a
      * JSON object of string values; ALL: "" */
     const char *target;
+    struct ota_rollout_spec rollout;
 };
 
 /* Checks @s and inserts the campaign ('created'). Refused, with the reason in @err naming
  * the option: -EINVAL (malformed: a name, id, label or attribute object that can never
- * work), -ENOENT (no such artifact or it was deleted, a group or model no vehicle has, a
- * listed vehicle that is unknown or revoked), -EEXIST (the name is taken). Otherwise 0
- * with *ret_id, -EBUSY or -EIO; nothing is written on error. */
+ * work; a rollout option that is malformed, out of range or does not fit the targets
+ * now: stages that shrink, pass 100 % or hold no vehicle, a start time in the past, an
+ * empty window, --manual/--canary without --stages, --min-finished without
+ * --max-failures, a canary group no vehicle has), -ENOENT (no such artifact or it was
+ * deleted, a group or model no vehicle has, a listed vehicle that is unknown or revoked),
+ * -EEXIST (the name is taken). Otherwise 0 with *ret_id, -EBUSY or -EIO; nothing is
+ * written on error. */
 int ota_campaign_create(struct ota_db *db, const char *actor, const struct ota_campaign_spec *s,
                         int64_t *ret_id, char *err, size_t errlen);
 
@@ -88,3 +107,44 @@ int ota_campaign_cancel(struct ota_db *db, const char *actor, int64_t id, char *
 /* Inside the caller's transaction: a running or paused campaign whose deployments have
  * all ended becomes finished. From its counts: the cost does not depend on its size. */
 int ota_campaign_finish_if_done(struct ota_db *db, int64_t id, int64_t now);
+
+/* ---- rollouts (DESIGN.md "Rollouts"; the decisions are ota_rollout.c's) ---------------- */
+
+/* Inside the caller's transaction (a status report's, whichever door it came through,
+ * or a time-driven one): applies what the running campaign @id's rules call for now:
+ * the failure brake pauses it (event "campaign.brake" naming the rule and the counts),
+ * a stage that met its success threshold opens the next one (event "campaign.stage"; its
+ * update messages are asked for, see ota_campaign_announce) or, with --manual, waits
+ * ("campaign.waiting"). From the kept counts: the cost does not depend on the campaign's
+ * size. 0, -EBUSY or -EIO. */
+int ota_campaign_rules_apply(struct ota_db *db, int64_t id, const char *actor, int64_t now);
+
+/* Queues the update messages @id's rollout asked for (a stage opened, a window opened, a
+ * resume, a retry) while it runs and offers: one transaction per batch of START_BATCH,
+ * at most @max_batches (0: until done). *ret_n (may be NULL): messages queued. */
+int ota_campaign_announce(struct ota_db *db, int64_t id, unsigned poll_after,
+                          unsigned max_batches, uint64_t *ret_n);
+
+/* The time-driven part, for ota-notifier's loop: a running campaign's start time or
+ * window opening (its offered deployments announced) or closing (their updates withdrawn
+ * as by a pause, those under way go on). *ret_changed whether it changed. */
+int ota_campaign_offering_update(struct ota_db *db, int64_t id, int64_t now, bool *ret_changed);
+
+/* --timeout: @id's deployments under way for longer than its timeout become failed
+ * (detail "timed out", through ota_status_apply() as actor "notifier", so the brake sees
+ * them), at most @limit per call. *ret_n: how many. */
+int ota_campaign_timeouts(struct ota_db *db, int64_t id, int64_t now, unsigned poll_after,
+                          unsigned limit, uint64_t *ret_n);
+
+/* `campaign advance`: opens the next stage of a running staged campaign whose open stage
+ * met its success threshold (--manual). -EINVAL (reason in @err): not running, not
+ * staged, or not waiting. Then announces the stage. */
+int ota_campaign_advance(struct ota_db *db, const char *actor, int64_t id, unsigned poll_after,
+                         char *err, size_t errlen);
+
+/* `campaign retry`: the failed deployments of a running, paused or finished campaign
+ * pending again (a finished one runs again), offered and notified where offered now;
+ * those whose vehicle is revoked or in another unfinished deployment stay failed
+ * (*ret_busy). -EINVAL: a created, starting or cancelled campaign, or none failed. */
+int ota_campaign_retry(struct ota_db *db, const char *actor, int64_t id, unsigned poll_after,
+                       uint64_t *ret_n, uint64_t *ret_busy, char *err, size_t errlen);

@@ -674,7 +674,10 @@ static void campaign_clear(void *p)
 
     free(c->name);
     free(c->target);
-    c->name = c->target = NULL;
+    free(c->rules.stages);
+    free(c->rules.window);
+    free(c->rules.canary);
+    c->name = c->target = c->rules.stages = c->rules.window = c->rules.canary = NULL;
 }
 
 void ota_campaign_free(struct ota_campaign *c)
@@ -691,7 +694,10 @@ static void campaign_free_p(void *p)
 }
 
 /* id, name, artifact, target_kind, target, state, created_at, started_at, updated_at,
- * then the counts in enum ota_deploy_state order */
+ * the counts in enum ota_deploy_state order (9..15), the rules (16..25: stages,
+ * success_bp, max_failures, max_failures_pct, min_finished, timeout_s, start_at, win,
+ * canary, manual), the rollout state (26..32: stage_count, stage_open, waiting,
+ * offering, announce_due, announce_from, announce_cursor) */
 static int campaign_fill(const struct row *r, void *out)
 {
     struct ota_campaign *c = out;
@@ -711,6 +717,23 @@ static int campaign_fill(const struct row *r, void *out)
     c->updated_at = col_int(r, 8);
     for (unsigned s = 0; s < OTA_DEPLOY_STATE_COUNT; s++)
         c->counts[s] = (uint64_t)col_int(r, 9 + s);
+    if ((ret = col_dup(r, 16, &c->rules.stages)) < 0 || (ret = col_dup(r, 23, &c->rules.window)) < 0 ||
+        (ret = col_dup(r, 24, &c->rules.canary)) < 0)
+        return ret;
+    c->rules.success_bp = (uint32_t)col_int(r, 17);
+    c->rules.max_failures = (uint64_t)col_int(r, 18);
+    c->rules.max_failures_pct = col_int(r, 19) != 0;
+    c->rules.min_finished = (uint64_t)col_int(r, 20);
+    c->rules.timeout_s = col_int(r, 21);
+    c->rules.start_at = col_int(r, 22);
+    c->rules.manual = col_int(r, 25) != 0;
+    c->stage_count = (unsigned)col_int(r, 26);
+    c->stage_open = (unsigned)col_int(r, 27);
+    c->waiting = col_int(r, 28) != 0;
+    c->offering = col_int(r, 29) != 0;
+    c->announce_due = col_int(r, 30) != 0;
+    c->announce_from = (unsigned)col_int(r, 31);
+    col_copy(r, 32, c->announce_cursor, sizeof(c->announce_cursor));
     return 0;
 }
 
@@ -755,6 +778,122 @@ int ota_db_campaign_set_state(struct ota_db *db, int64_t id, enum ota_campaign_s
 {
     return exec_one(db, ST_CAMPAIGN_SET_STATE,
                     ARGS(ARG_INT(id), ARG_TEXT(ota_campaign_state_name(s)), ARG_INT(now)));
+}
+
+static int fill_text_id(const struct row *r, void *out)
+{
+    snprintf(out, OTA_ID_MAX + 1, "%s", col_str(r, 0));
+    return 0;
+}
+
+int ota_db_campaigns_open_begin(struct ota_db *db, struct ota_db_iter *it)
+{
+    return iter_begin(it, db, ST_CAMPAIGN_LIST_OPEN, NOARGS, sizeof(struct ota_campaign),
+                      campaign_clear);
+}
+
+int ota_db_campaign_set_rules(struct ota_db *db, int64_t id, const struct ota_campaign_rules *r)
+{
+    return exec_one(db, ST_CAMPAIGN_SET_RULES,
+                    ARGS(ARG_INT(id), ARG_TEXT(r->stages ? r->stages : ""), ARG_INT(r->success_bp),
+                         ARG_INT(r->max_failures), ARG_INT(r->max_failures_pct),
+                         ARG_INT(r->min_finished), ARG_INT(r->timeout_s), ARG_INT(r->start_at),
+                         ARG_TEXT(r->window ? r->window : ""), ARG_TEXT(r->canary ? r->canary : ""),
+                         ARG_INT(r->manual)));
+}
+
+int ota_db_campaign_set_rollout(struct ota_db *db, int64_t id, unsigned stage_count,
+                                unsigned stage_open, bool waiting, bool offering)
+{
+    return exec_one(db, ST_CAMPAIGN_SET_ROLLOUT,
+                    ARGS(ARG_INT(id), ARG_INT(stage_count), ARG_INT(stage_open), ARG_INT(waiting),
+                         ARG_INT(offering)));
+}
+
+int ota_db_campaign_announce_request(struct ota_db *db, int64_t id, unsigned from)
+{
+    return exec_one(db, ST_CAMPAIGN_ANNOUNCE_REQUEST, ARGS(ARG_INT(id), ARG_INT(from)));
+}
+
+int ota_db_campaign_announce_end(struct ota_db *db, int64_t id)
+{
+    return exec_one(db, ST_ANNOUNCE_CURSOR, ARGS(ARG_INT(id), ARG_NULL));
+}
+
+int ota_db_campaign_announce_batch(struct ota_db *db, const struct ota_campaign *c,
+                                   int64_t payload_id, unsigned limit, int64_t now,
+                                   uint64_t *ret_n, bool *ret_done)
+{
+    char end[OTA_ID_MAX + 1] = "";
+    int64_t n = 0;
+    int r;
+
+    if (limit == 0)
+        return -EINVAL;
+    r = fetch(db, ST_ANNOUNCE_BATCH_END,
+              ARGS(ARG_INT(c->id), ARG_TEXT(c->announce_cursor), ARG_INT(c->announce_from),
+                   ARG_INT(c->stage_open), ARG_INT(limit - 1)),
+              fill_text_id, end);
+    if (r < 0 && r != -ENOENT)
+        return r;
+    if ((r = exec(db, ST_ANNOUNCE_BATCH,
+                  ARGS(ARG_INT(c->id), ARG_TEXT(c->announce_cursor), ARG_TEXT(end[0] ? end : NULL),
+                       ARG_INT(c->announce_from), ARG_ID(payload_id), ARG_INT(now),
+                       ARG_INT(c->stage_open)),
+                  &n)) < 0 ||
+        (r = exec_one(db, ST_ANNOUNCE_CURSOR, ARGS(ARG_INT(c->id), ARG_TEXT(end[0] ? end : NULL)))) < 0)
+        return r;
+    *ret_n = (uint64_t)n;
+    *ret_done = end[0] == '\0';
+    return 0;
+}
+
+int ota_db_stage_insert(struct ota_db *db, int64_t campaign, unsigned stage, int64_t upto_rank)
+{
+    return exec(db, ST_STAGE_INSERT, ARGS(ARG_INT(campaign), ARG_INT(stage), ARG_INT(upto_rank)),
+                NULL);
+}
+
+int ota_db_stage_opened(struct ota_db *db, int64_t campaign, unsigned stage, int64_t now)
+{
+    return exec(db, ST_STAGE_OPENED, ARGS(ARG_INT(campaign), ARG_INT(stage), ARG_INT(now)), NULL);
+}
+
+/* stage, upto_rank, opened_at, then the counts in enum ota_deploy_state order */
+static int stage_fill(const struct row *r, void *out)
+{
+    struct ota_stage *st = out;
+
+    st->stage = (unsigned)col_int(r, 0);
+    st->upto_rank = col_int(r, 1);
+    st->opened_at = col_int(r, 2);
+    for (unsigned s = 0; s < OTA_DEPLOY_STATE_COUNT; s++)
+        st->counts[s] = (uint64_t)col_int(r, 3 + s);
+    return 0;
+}
+
+int ota_db_stages_get(struct ota_db *db, int64_t campaign, struct ota_stage ret[OTA_STAGES_MAX],
+                      unsigned *ret_n)
+{
+    struct ota_db_iter it = { 0 };
+    unsigned n = 0;
+    int r;
+
+    if ((r = iter_begin(&it, db, ST_STAGE_LIST, ARGS(ARG_INT(campaign)), sizeof(struct ota_stage),
+                        NULL)) < 0)
+        goto out;
+    while ((r = iter_next(&it, stage_fill)) > 0) {
+        if (n == OTA_STAGES_MAX) {
+            r = -EIO; /* more than a campaign can have: a damaged database */
+            goto out;
+        }
+        ret[n++] = *(struct ota_stage *)it.cur;
+    }
+    if (r == 0)
+        *ret_n = n;
+out:
+    ota_db_iter_end(&it);
+    return r;
 }
 
 /* @n deployments of @campaign moved from @from to @to in the counts; OTA_DEPLOY_STATE_COUNT
@@ -854,6 +993,17 @@ int ota_db_targets_gather(struct ota_db *db, const struct ota_campaign *c, uint6
     return r;
 }
 
+int ota_db_targets_rank_at(struct ota_db *db, int64_t campaign, const char *canary,
+                           bool skip_busy, uint64_t pos, int64_t *ret_rank)
+{
+    if (pos > INT64_MAX)
+        return -EINVAL;
+    return fetch_int(db, ST_TARGETS_RANK_AT,
+                     ARGS(ARG_INT(campaign), ARG_TEXT(canary ? canary : ""), ARG_INT(skip_busy),
+                          ARG_INT(pos)),
+                     ret_rank);
+}
+
 int ota_db_targets_busy_all(struct ota_db *db, int64_t campaign, uint64_t *ret)
 {
     int64_t n = 0;
@@ -862,12 +1012,6 @@ int ota_db_targets_busy_all(struct ota_db *db, int64_t campaign, uint64_t *ret)
     if (r == 0)
         *ret = (uint64_t)n;
     return r;
-}
-
-static int fill_text_id(const struct row *r, void *out)
-{
-    snprintf(out, OTA_ID_MAX + 1, "%s", col_str(r, 0));
-    return 0;
 }
 
 int ota_db_targets_next_batch(struct ota_db *db, int64_t campaign, char cursor[OTA_ID_MAX + 1],
@@ -887,11 +1031,12 @@ int ota_db_targets_next_batch(struct ota_db *db, int64_t campaign, char cursor[O
 }
 
 int ota_db_targets_announce_held(struct ota_db *db, int64_t campaign, int64_t payload_id,
-                                 int64_t now, uint64_t *ret_n)
+                                 int upto_stage, int64_t now, uint64_t *ret_n)
 {
     int64_t n = 0;
     int r = exec(db, ST_TARGETS_ANNOUNCE_HELD,
-                 ARGS(ARG_INT(campaign), ARG_ID(payload_id), ARG_INT(now)), &n);
+                 ARGS(ARG_INT(campaign), ARG_ID(payload_id), ARG_INT(now), ARG_INT(upto_stage)),
+                 &n);
 
     if (r == 0 && ret_n)
         *ret_n = (uint64_t)n;
@@ -1011,15 +1156,18 @@ out:
     return r;
 }
 
-int ota_db_targets_deploy(struct ota_db *db, int64_t campaign, const char *sha256,
-                          int64_t now, uint64_t *ret_installed, uint64_t *ret_pending)
+int ota_db_targets_deploy(struct ota_db *db, const struct ota_campaign *c, int64_t now,
+                          uint64_t *ret_installed, uint64_t *ret_pending)
 {
-    int64_t installed = 0, pending = 0;
+    const char *canary = c->rules.canary ? c->rules.canary : "";
+    int64_t installed = 0, pending = 0, campaign = c->id;
     int r;
 
     if ((r = exec(db, ST_TARGETS_DEPLOY_INSTALLED,
-                  ARGS(ARG_INT(campaign), ARG_TEXT(sha256), ARG_INT(now)), &installed)) < 0 ||
-        (r = exec(db, ST_TARGETS_DEPLOY, ARGS(ARG_INT(campaign), ARG_TEXT(sha256), ARG_INT(now)),
+                  ARGS(ARG_INT(campaign), ARG_TEXT(c->artifact), ARG_INT(now), ARG_TEXT(canary)),
+                  &installed)) < 0 ||
+        (r = exec(db, ST_TARGETS_DEPLOY,
+                  ARGS(ARG_INT(campaign), ARG_TEXT(c->artifact), ARG_INT(now), ARG_TEXT(canary)),
                   &pending)) < 0 ||
         (r = count_move(db, campaign, OTA_DEPLOY_STATE_COUNT, OTA_DEPLOY_INSTALLED,
                         (uint64_t)installed)) < 0 ||
@@ -1055,7 +1203,8 @@ static void deployment_free_p(void *p)
 }
 
 /* d.id, d.campaign, d.vehicle, d.state, d.bytes, d.detail, d.cancel_acked, d.created_at,
- * d.updated_at, c.state, c.artifact, d.cancelled_from */
+ * d.updated_at, c.state, c.artifact, d.cancelled_from, d.stage, d.started_at, held,
+ * has a window, offering */
 static int deployment_fill(const struct row *r, void *out)
 {
     struct ota_deployment *d = out;
@@ -1078,6 +1227,11 @@ static int deployment_fill(const struct row *r, void *out)
     col_copy(r, 10, d->artifact, sizeof(d->artifact));
     if (!col_opt(r, 11) || ota_deploy_state_parse(col_str(r, 11), &d->cancelled_from) < 0)
         d->cancelled_from = OTA_DEPLOY_STATE_COUNT;
+    d->stage = (unsigned)col_int(r, 12);
+    d->started_at = col_int(r, 13);
+    d->held = col_int(r, 14) != 0;
+    d->window = col_int(r, 15) != 0;
+    d->offering = col_int(r, 16) != 0;
     return 0;
 }
 
@@ -1187,6 +1341,32 @@ int ota_db_deployment_cancel_campaign(struct ota_db *db, int64_t campaign, int64
     }
     if (ret_n)
         *ret_n = (uint64_t)changed;
+out:
+    ota_campaign_free(c);
+    return r;
+}
+
+int ota_db_deployments_stuck_begin(struct ota_db *db, int64_t campaign, int64_t before,
+                                   unsigned limit, struct ota_db_iter *it)
+{
+    return iter_begin(it, db, ST_DEPLOY_STUCK, ARGS(ARG_INT(campaign), ARG_INT(before), ARG_INT(limit)),
+                      sizeof(struct ota_deployment), deployment_clear);
+}
+
+int ota_db_deployment_retry_campaign(struct ota_db *db, int64_t campaign, int64_t now,
+                                     uint64_t *ret_n, uint64_t *ret_busy)
+{
+    struct ota_campaign *c = NULL;
+    int64_t changed = 0;
+    int r;
+
+    if ((r = ota_db_campaign_get(db, campaign, &c)) < 0)
+        return r;
+    if ((r = exec(db, ST_DEPLOY_RETRY, ARGS(ARG_INT(campaign), ARG_INT(now)), &changed)) < 0 ||
+        (r = count_move(db, campaign, OTA_DEPLOY_FAILED, OTA_DEPLOY_PENDING, (uint64_t)changed)) < 0)
+        goto out;
+    *ret_n = (uint64_t)changed;
+    *ret_busy = c->counts[OTA_DEPLOY_FAILED] - (uint64_t)changed;
 out:
     ota_campaign_free(c);
     return r;
@@ -1378,20 +1558,6 @@ int ota_db_outbox_insert(struct ota_db *db, const char *vehicle, int64_t campaig
                   &id);
     if (r == 0 && ret_id)
         *ret_id = id;
-    return r;
-}
-
-int ota_db_outbox_announce(struct ota_db *db, int64_t campaign, const char *payload,
-                           int64_t now, uint64_t *ret_count)
-{
-    int64_t pid = 0, n = 0;
-    int r;
-
-    if ((r = ota_db_outbox_payload_add(db, payload, &pid)) < 0)
-        return r;
-    r = exec(db, ST_OUTBOX_ANNOUNCE, ARGS(ARG_INT(campaign), ARG_ID(pid), ARG_INT(now)), &n);
-    if (r == 0 && ret_count)
-        *ret_count = (uint64_t)n;
     return r;
 }
 

@@ -190,6 +190,21 @@ int ota_campaign_state_parse(const char *name, enum ota_campaign_state *ret);
 /* created, starting, running and paused campaigns have not ended. */
 bool ota_campaign_state_open(enum ota_campaign_state s);
 
+/* A campaign's rollout rules as created (DESIGN.md "Rollouts", ota_rollout.h); the
+ * zero value with success_bp 10000 and min_finished 1 is "no rule". */
+struct ota_campaign_rules {
+    char *stages;           /* "5%,25%,100%"; "" not staged */
+    uint32_t success_bp;    /* 1..10000 */
+    uint64_t max_failures;  /* 0: no brake */
+    bool max_failures_pct;  /* max_failures in hundredths of a percent */
+    uint64_t min_finished;
+    int64_t timeout_s;      /* 0: none */
+    int64_t start_at;       /* 0: none */
+    char *window;           /* "" none */
+    char *canary;           /* a group ordered first; "" none */
+    bool manual;
+};
+
 struct ota_campaign {
     int64_t id;
     char *name;
@@ -203,6 +218,15 @@ struct ota_campaign {
     /* deployments by state, kept in the same transaction as every change (so reading
      * them costs nothing, whatever the campaign's size) */
     uint64_t counts[OTA_DEPLOY_STATE_COUNT];
+    struct ota_campaign_rules rules;
+    /* where the rollout is (schema 005) */
+    unsigned stage_count; /* 0: not staged */
+    unsigned stage_open;  /* stages open (deployments of stage <= it are offered) */
+    bool waiting;         /* --manual: the open stage met its threshold */
+    bool offering;        /* after start_at, inside the window (ota-notifier keeps it) */
+    bool announce_due;    /* update messages of offered pending deployments to queue */
+    unsigned announce_from;
+    char announce_cursor[OTA_ID_MAX + 1];
 };
 void ota_campaign_free(struct ota_campaign *c);
 /* Deployments of @c not yet ended. */
@@ -217,6 +241,41 @@ int ota_db_campaigns_begin(struct ota_db *db, struct ota_db_iter *it);
 int ota_db_campaigns_next(struct ota_db_iter *it, const struct ota_campaign **ret);
 int ota_db_campaign_set_state(struct ota_db *db, int64_t id, enum ota_campaign_state s,
                               int64_t now);
+/* Campaigns that have not ended (created, starting, running, paused), by id. */
+int ota_db_campaigns_open_begin(struct ota_db *db, struct ota_db_iter *it);
+/* Stores @r on a campaign just inserted (create). 0 or -EIO. */
+int ota_db_campaign_set_rules(struct ota_db *db, int64_t id, const struct ota_campaign_rules *r);
+/* The rollout state columns: stages and the one open, waiting, offering. */
+int ota_db_campaign_set_rollout(struct ota_db *db, int64_t id, unsigned stage_count,
+                                unsigned stage_open, bool waiting, bool offering);
+/* Asks for the update messages of @id's offered pending deployments of stage >= @from
+ * (merged with a request still open: the lower stage, from the first vehicle again).
+ * @from 0: every stage. */
+int ota_db_campaign_announce_request(struct ota_db *db, int64_t id, unsigned from);
+/* Ends an announce request unfinished (its updates were withdrawn). */
+int ota_db_campaign_announce_end(struct ota_db *db, int64_t id);
+/* Queues the next batch of at most @limit of those messages (payload @payload_id) after
+ * the campaign's cursor, in vehicle order, and moves the cursor; the last batch ends the
+ * request. *ret_n rows queued, *ret_done whether the request ended. */
+int ota_db_campaign_announce_batch(struct ota_db *db, const struct ota_campaign *c,
+                                   int64_t payload_id, unsigned limit, int64_t now,
+                                   uint64_t *ret_n, bool *ret_done);
+
+/* One stage of a staged campaign, with its deployments by state (kept by triggers). */
+struct ota_stage {
+    unsigned stage;      /* 1.. */
+    int64_t upto_rank;   /* the highest order rank it holds */
+    int64_t opened_at;   /* 0: not open */
+    uint64_t counts[OTA_DEPLOY_STATE_COUNT];
+};
+/* Records stage @stage of @campaign up to @upto_rank (campaign start). 0, -EEXIST, -EIO. */
+int ota_db_stage_insert(struct ota_db *db, int64_t campaign, unsigned stage, int64_t upto_rank);
+/* Marks @stage opened at @now. */
+int ota_db_stage_opened(struct ota_db *db, int64_t campaign, unsigned stage, int64_t now);
+/* @campaign's stages in order, at most OTA_STAGES_MAX: *ret_n of them in @ret. */
+#define OTA_STAGES_MAX 16
+int ota_db_stages_get(struct ota_db *db, int64_t campaign, struct ota_stage ret[OTA_STAGES_MAX],
+                      unsigned *ret_n);
 /* Whether any vehicle (of any state) has that group / model. 0 (yes), -ENOENT, -EIO. */
 int ota_db_group_exists(struct ota_db *db, const char *group);
 int ota_db_model_exists(struct ota_db *db, const char *model);
@@ -228,6 +287,11 @@ int ota_db_model_exists(struct ota_db *db, const char *model);
  * first one that is unknown or revoked (-EINVAL). *ret_n: targets. */
 int ota_db_targets_gather(struct ota_db *db, const struct ota_campaign *c, uint64_t *ret_n,
                           char bad[OTA_ID_MAX + 1]);
+/* A staged start's order: the order rank at 0-based position @pos of the gathered targets
+ * (without the busy ones when @skip_busy), ranks being a hash of (@campaign, vehicle id)
+ * with the vehicles of group @canary ("" none) first. -ENOENT past the end. */
+int ota_db_targets_rank_at(struct ota_db *db, int64_t campaign, const char *canary,
+                           bool skip_busy, uint64_t pos, int64_t *ret_rank);
 /* Of all gathered targets, those with an unfinished deployment in another campaign. */
 int ota_db_targets_busy_all(struct ota_db *db, int64_t campaign, uint64_t *ret);
 /* The next batch of at most @limit gathered targets after @cursor (in id order; "" at
@@ -249,12 +313,14 @@ int ota_db_targets_supersede(struct ota_db *db, int64_t campaign, const char *de
 /* One deployment of @campaign per target: 'installed' (detail "already installed") for
  * those whose installed artifact is @sha256, 'pending' for the rest; counts kept.
  * *ret_installed, *ret_pending: how many of each. */
-int ota_db_targets_deploy(struct ota_db *db, int64_t campaign, const char *sha256,
-                          int64_t now, uint64_t *ret_installed, uint64_t *ret_pending);
+/* Each deployment gets the stage its order rank falls in (0 when @c is not staged). */
+int ota_db_targets_deploy(struct ota_db *db, const struct ota_campaign *c, int64_t now,
+                          uint64_t *ret_installed, uint64_t *ret_pending);
 /* An outbox row in state 'held' (not yet due) with payload @payload_id for each pending
- * deployment of @campaign in the batch: released by ota_db_outbox_release_held(). */
+ * deployment of @campaign in the batch whose stage is <= @upto_stage (-1: none): released
+ * by ota_db_outbox_release_held(). */
 int ota_db_targets_announce_held(struct ota_db *db, int64_t campaign, int64_t payload_id,
-                                 int64_t now, uint64_t *ret_n);
+                                 int upto_stage, int64_t now, uint64_t *ret_n);
 
 /* ---- deployments --------------------------------------------------------------------- */
 
@@ -272,6 +338,13 @@ struct ota_deployment {
     int64_t updated_at;
     enum ota_campaign_state campaign_state;
     char artifact[65]; /* the campaign's artifact sha256 */
+    unsigned stage;     /* 0: its campaign is not staged */
+    int64_t started_at; /* its first report (0: still pending) */
+    /* pending and not offered: its campaign is not running, its stage is not open, or
+     * it is outside the start time or window */
+    bool held;
+    bool window;   /* its campaign has a maintenance window... */
+    bool offering; /* ...and is inside it (and past its start time) */
 };
 void ota_deployment_free(struct ota_deployment *d);
 
@@ -313,6 +386,15 @@ int ota_db_deployment_cancel_ack(struct ota_db *db, int64_t id);
  * NULL): how many. */
 int ota_db_deployment_cancel_campaign(struct ota_db *db, int64_t campaign, int64_t now,
                                       uint64_t *ret_n);
+/* @campaign's deployments under way since @before or earlier (--timeout), oldest first,
+ * at most @limit. */
+int ota_db_deployments_stuck_begin(struct ota_db *db, int64_t campaign, int64_t before,
+                                   unsigned limit, struct ota_db_iter *it);
+/* campaign retry: @campaign's failed deployments pending again (detail "retry", bytes 0),
+ * counts kept; those whose vehicle is in another unfinished deployment meanwhile stay
+ * failed (*ret_busy). */
+int ota_db_deployment_retry_campaign(struct ota_db *db, int64_t campaign, int64_t now,
+                                     uint64_t *ret_n, uint64_t *ret_busy);
 /* Counts by state of @campaign recounted from the rows (the kept counts are in struct
  * ota_campaign): for tests and consistency checks. */
 int ota_db_deployment_recount(struct ota_db *db, int64_t campaign,
@@ -382,17 +464,14 @@ int ota_db_outbox_release_held(struct ota_db *db, int64_t campaign, unsigned lim
 /* A campaign running since @before or earlier (its updated_at) that still has held rows
  * (a start that stopped before releasing them): 0 and *ret_campaign, or -ENOENT. */
 int ota_db_outbox_held_running(struct ota_db *db, int64_t before, int64_t *ret_campaign);
-/* Inside the caller's transaction: stores @payload once and queues one pending retained
- * row per *pending* deployment of @campaign, to that vehicle's update topic, in vehicle
- * id order. *ret_count (may be NULL): rows queued. */
-int ota_db_outbox_announce(struct ota_db *db, int64_t campaign, const char *payload,
-                           int64_t now, uint64_t *ret_count);
-/* The empty retained message to every vehicle of a *pending* deployment of @campaign
- * (pause: their update is withdrawn until resume). */
+/* The empty retained message to every vehicle of a *pending* deployment of @campaign in an
+ * open stage (pause, a window closing: their update is withdrawn until it is offered
+ * again). */
 int ota_db_outbox_clear_pending(struct ota_db *db, int64_t campaign, int64_t now,
                                 uint64_t *ret_count);
 /* The empty retained message to every vehicle of an unfinished deployment of @campaign
- * (cancel: call it before the deployments are cancelled). */
+ * that was ever offered (under way, or of an open stage) (cancel: call it before the
+ * deployments are cancelled). */
 int ota_db_outbox_clear_unfinished(struct ota_db *db, int64_t campaign, int64_t now,
                                    uint64_t *ret_count);
 /* Up to @limit pending rows with next_attempt_at <= @now and id > @after_id, in id

@@ -23,12 +23,18 @@
 #define CAMPAIGN_COLS                                                                         \
     "id, name, artifact, target_kind, target, state, created_at, coalesce(started_at, 0), "   \
     "updated_at, n_pending, n_downloading, n_downloaded, n_installing, n_installed, n_failed, " \
-    "n_cancelled"
+    "n_cancelled, stages, success_bp, max_failures, max_failures_pct, min_finished, timeout_s, " \
+    "start_at, win, canary, manual, stage_count, stage_open, waiting, offering, announce_due, "  \
+    "announce_from, announce_cursor"
 #define DEPLOY_COLS                                                                         \
     "d.id, d.campaign, d.vehicle, d.state, d.bytes, d.detail, d.cancel_acked, d.created_at, " \
-    "d.updated_at, c.state, c.artifact, d.cancelled_from FROM deployments d JOIN campaigns c "     \
-    "ON c.id = d.campaign"
+    "d.updated_at, c.state, c.artifact, d.cancelled_from, d.stage, coalesce(d.started_at, 0), " \
+    HELD ", c.win <> '', c.offering FROM deployments d JOIN campaigns c ON c.id = d.campaign"
 #define UNFINISHED_IN "('pending', 'downloading', 'downloaded', 'installing')"
+/* A deployment d of campaign c that is offered when not yet under way (schema 005): the
+ * campaign runs, after its start time and inside its window, and d's stage is open. */
+#define OFFERED_PENDING "(c.state = 'running' AND c.offering = 1 AND d.stage <= c.stage_open)"
+#define HELD "(d.state = 'pending' AND NOT " OFFERED_PENDING ")"
 #define UNFINISHED    "d.state IN " UNFINISHED_IN
 /* Schema 002: topic NULL is the vehicle's update topic, payload NULL the empty message.
  * The due scan (the notifier's hot path) reads no body; the lists join it in. */
@@ -47,6 +53,11 @@
 /* campaign start: every target into temp.start_all; then batch after batch into
  * temp.start_targets, which the ST_TARGETS_* statements work on */
 #define FILL_TARGETS "INSERT OR IGNORE INTO temp.start_all (vehicle) SELECT v.id FROM vehicles v WHERE "
+/* The stage of target t of campaign ?1 (canary group ?4): the first whose rank bound
+ * holds its rank; 0 when the campaign has no stages (no ota_rank() call then). */
+#define STAGE_OF(t) \
+    "coalesce((SELECT min(s.stage) FROM campaign_stages s WHERE s.campaign = ?1 AND " \
+    "s.upto_rank >= ota_rank(?1, " t ".vehicle, ?4 <> '' AND v.grp = ?4)), 0)"
 /* (?2 IS 'x'): 1 when ?2 is the state x, 0 otherwise, NULL included */
 #define COUNT_MOVE(s) "n_" s " = n_" s " - ?4 * (?2 IS '" s "') + ?4 * (?3 IS '" s "')"
 /* A target t with an unfinished deployment in another campaign: a lookup in the partial
@@ -99,6 +110,36 @@ static const char *const sql[ST_COUNT] = {
                            "RETURNING id",
     [ST_CAMPAIGN_GET] = "SELECT " CAMPAIGN_COLS " FROM campaigns WHERE id = ?1",
     [ST_CAMPAIGN_LIST] = "SELECT " CAMPAIGN_COLS " FROM campaigns ORDER BY id",
+    [ST_CAMPAIGN_LIST_OPEN] = "SELECT " CAMPAIGN_COLS " FROM campaigns WHERE state IN ('created', "
+                              "'starting', 'running', 'paused') ORDER BY id",
+    [ST_CAMPAIGN_SET_RULES] = "UPDATE campaigns SET stages = ?2, success_bp = ?3, max_failures = "
+                              "?4, max_failures_pct = ?5, min_finished = ?6, timeout_s = ?7, "
+                              "start_at = ?8, win = ?9, canary = ?10, manual = ?11 WHERE id = ?1",
+    [ST_CAMPAIGN_SET_ROLLOUT] = "UPDATE campaigns SET stage_count = ?2, stage_open = ?3, waiting = "
+                                "?4, offering = ?5 WHERE id = ?1",
+    /* a request still open keeps the lower stage; from the first vehicle again */
+    [ST_CAMPAIGN_ANNOUNCE_REQUEST] = "UPDATE campaigns SET announce_from = CASE WHEN announce_due "
+                                     "= 1 AND announce_from < ?2 THEN announce_from ELSE ?2 END, "
+                                     "announce_due = 1, announce_cursor = '' WHERE id = ?1",
+    /* the batch's last vehicle: the @limit-th after the cursor (none: the batch is the last) */
+    [ST_ANNOUNCE_BATCH_END] = "SELECT d.vehicle FROM deployments d WHERE d.campaign = ?1 AND "
+                              "d.state = 'pending' AND d.vehicle > ?2 AND d.stage BETWEEN ?3 AND "
+                              "?4 ORDER BY d.vehicle LIMIT 1 OFFSET ?5",
+    [ST_ANNOUNCE_BATCH] = "INSERT INTO outbox (vehicle, campaign, payload_id, retain, state, "
+                          "created_at) SELECT d.vehicle, d.campaign, ?5, 1, 'pending', ?6 FROM "
+                          "deployments d WHERE d.campaign = ?1 AND d.state = 'pending' AND "
+                          "d.vehicle > ?2 AND (?3 IS NULL OR d.vehicle <= ?3) AND d.stage "
+                          "BETWEEN ?4 AND ?7 ORDER BY d.vehicle",
+    /* ?2 NULL: the request is done */
+    [ST_ANNOUNCE_CURSOR] = "UPDATE campaigns SET announce_cursor = coalesce(?2, ''), "
+                           "announce_due = (?2 IS NOT NULL) WHERE id = ?1",
+    [ST_STAGE_INSERT] = "INSERT INTO campaign_stages (campaign, stage, upto_rank) VALUES (?1, ?2, "
+                        "?3)",
+    [ST_STAGE_OPENED] = "UPDATE campaign_stages SET opened_at = coalesce(opened_at, ?3) WHERE "
+                        "campaign = ?1 AND stage = ?2",
+    [ST_STAGE_LIST] = "SELECT stage, upto_rank, coalesce(opened_at, 0), n_pending, n_downloading, "
+                      "n_downloaded, n_installing, n_installed, n_failed, n_cancelled FROM "
+                      "campaign_stages WHERE campaign = ?1 ORDER BY stage",
     [ST_CAMPAIGN_SET_STATE] = "UPDATE campaigns SET state = ?2, updated_at = ?3, started_at = "
                               "coalesce(started_at, CASE WHEN ?2 IN ('starting', 'running') "
                               "THEN ?3 END) WHERE id = ?1",
@@ -115,6 +156,11 @@ static const char *const sql[ST_COUNT] = {
     [ST_MODEL_EXISTS] = "SELECT 1 FROM vehicles WHERE model = ?1 LIMIT 1",
     [ST_TARGETS_CLEAR] = "DELETE FROM temp.start_all",
     [ST_TARGETS_ALL_BUSY] = "SELECT count(*) FROM temp.start_all a WHERE " BUSY("a"),
+    /* ota_rank(): see rank_fn(); ?2 the canary group ('' none), ?3 leave busy ones out */
+    [ST_TARGETS_RANK_AT] = "SELECT ota_rank(?1, a.vehicle, ?2 <> '' AND v.grp = ?2) AS r FROM "
+                           "temp.start_all a JOIN vehicles v ON v.id = a.vehicle WHERE v.state = "
+                           "'active' AND (?3 = 0 OR NOT " BUSY("a") ") ORDER BY r LIMIT 1 "
+                           "OFFSET ?4",
     [ST_BATCH_CLEAR] = "DELETE FROM temp.start_targets",
     /* the next targets after ?2 that are still active and not yet deployed (a resumed
      * start skips what an interrupted one did) */
@@ -130,7 +176,7 @@ static const char *const sql[ST_COUNT] = {
                                  "state, created_at) SELECT d.vehicle, d.campaign, ?2, 1, "
                                  "'held', ?3 FROM temp.start_targets t CROSS JOIN "
                                  "deployments d ON d.campaign = ?1 AND d.vehicle = t.vehicle "
-                                 "WHERE d.state = 'pending' ORDER BY t.vehicle",
+                                 "WHERE d.state = 'pending' AND d.stage <= ?4 ORDER BY t.vehicle",
     [ST_TARGETS_FILL_GROUP] = FILL_TARGETS "v.grp = ?1 AND v.state = 'active' ORDER BY v.id",
     [ST_TARGETS_FILL_MODEL] = FILL_TARGETS "v.model = ?1 AND v.state = 'active' ORDER BY v.id",
     [ST_TARGETS_FILL_ALL] = FILL_TARGETS "v.state = 'active' ORDER BY v.id",
@@ -149,13 +195,13 @@ static const char *const sql[ST_COUNT] = {
                                "'pending') AND (campaign IS NULL OR campaign <> ?1) AND vehicle "
                                "IN (SELECT vehicle FROM temp.start_targets)",
     [ST_TARGETS_DEPLOY_INSTALLED] = "INSERT INTO deployments (campaign, vehicle, state, detail, "
-                                    "created_at, updated_at) SELECT ?1, t.vehicle, 'installed', "
-                                    "'already installed', ?3, ?3 FROM temp.start_targets t JOIN "
-                                    "vehicles v ON v.id = t.vehicle WHERE v.installed_sha256 = "
-                                    "?2 ORDER BY t.vehicle",
-    [ST_TARGETS_DEPLOY] = "INSERT INTO deployments (campaign, vehicle, state, created_at, "
-                          "updated_at) SELECT ?1, t.vehicle, 'pending', ?3, ?3 FROM "
-                          "temp.start_targets t JOIN vehicles v ON v.id = t.vehicle WHERE "
+                                    "stage, created_at, updated_at) SELECT ?1, t.vehicle, "
+                                    "'installed', 'already installed', " STAGE_OF("t") ", ?3, ?3 "
+                                    "FROM temp.start_targets t JOIN vehicles v ON v.id = "
+                                    "t.vehicle WHERE v.installed_sha256 = ?2 ORDER BY t.vehicle",
+    [ST_TARGETS_DEPLOY] = "INSERT INTO deployments (campaign, vehicle, state, stage, created_at, "
+                          "updated_at) SELECT ?1, t.vehicle, 'pending', " STAGE_OF("t") ", ?3, ?3 "
+                          "FROM temp.start_targets t JOIN vehicles v ON v.id = t.vehicle WHERE "
                           "v.installed_sha256 IS NOT ?2 ORDER BY t.vehicle",
     [ST_DEPLOY_INSERT] = "INSERT INTO deployments (campaign, vehicle, state, detail, "
                          "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5) RETURNING id",
@@ -164,21 +210,31 @@ static const char *const sql[ST_COUNT] = {
     /* The partial unique index deployments_one_unfinished finds the vehicle's only
      * unfinished deployment. */
     [ST_DEPLOY_CURRENT] = "SELECT " DEPLOY_COLS " WHERE d.vehicle = ?1 AND " UNFINISHED
-                          " AND (c.state = 'running' OR (c.state = 'paused' AND "
-                          "d.state <> 'pending'))",
+                          " AND c.state IN ('running', 'paused') AND NOT " HELD,
     [ST_DEPLOY_OPEN] = "SELECT " DEPLOY_COLS " WHERE d.vehicle = ?1 AND " UNFINISHED,
     [ST_DEPLOY_LAST_CANCELLED] = "SELECT " DEPLOY_COLS " WHERE d.vehicle = ?1 AND "
                                  "d.state = 'cancelled' AND d.cancel_acked = 0 ORDER BY d.id "
                                  "DESC LIMIT 1",
     [ST_DEPLOY_SET] = "UPDATE deployments SET state = ?3, bytes = ?4, detail = coalesce(?5, "
                       "detail), updated_at = ?6, cancelled_from = CASE WHEN ?3 = 'cancelled' "
-                      "THEN ?2 ELSE cancelled_from END WHERE id = ?1 AND state = ?2",
+                      "THEN ?2 ELSE cancelled_from END, started_at = CASE WHEN started_at IS "
+                      "NULL AND ?3 IN ('downloading', 'downloaded', 'installing') THEN ?6 ELSE "
+                      "started_at END WHERE id = ?1 AND state = ?2",
     [ST_DEPLOY_ADD_BYTES] = "UPDATE deployments AS d SET bytes = bytes + ?3 WHERE campaign = ?1 "
                             "AND vehicle = ?2 AND " UNFINISHED,
     [ST_DEPLOY_CANCEL_ACK] = "UPDATE deployments SET cancel_acked = 1 WHERE id = ?1",
     [ST_DEPLOY_CANCEL_CAMPAIGN] = "UPDATE deployments AS d SET state = 'cancelled', "
                                   "cancelled_from = state, updated_at = ?2 WHERE d.campaign = "
                                   "?1 AND " UNFINISHED,
+    /* through the partial index deployments_under_way (schema 005) */
+    [ST_DEPLOY_STUCK] = "SELECT " DEPLOY_COLS " WHERE d.campaign = ?1 AND d.state IN "
+                        "('downloading', 'downloaded', 'installing') AND d.started_at <= ?2 "
+                        "ORDER BY d.started_at LIMIT ?3",
+    [ST_DEPLOY_RETRY] = "UPDATE deployments AS d SET state = 'pending', started_at = NULL, bytes = "
+                        "0, detail = 'retry', updated_at = ?2 WHERE d.campaign = ?1 AND d.state = "
+                        "'failed' AND NOT EXISTS (SELECT 1 FROM deployments o WHERE o.vehicle = "
+                        "d.vehicle AND o.state IN " UNFINISHED_IN ") AND EXISTS (SELECT 1 FROM "
+                        "vehicles v WHERE v.id = d.vehicle AND v.state = 'active')",
     [ST_DEPLOY_COUNTS] = "SELECT state, count(*) FROM deployments WHERE campaign = ?1 "
                          "GROUP BY state",
     [ST_DEPLOY_LIST] = "SELECT " DEPLOY_COLS " WHERE d.campaign = ?1 AND d.vehicle > ?2 "
@@ -190,7 +246,8 @@ static const char *const sql[ST_COUNT] = {
     [ST_DEPLOY_FETCHABLE] = "SELECT c.state = 'paused' AND d.state = 'pending' FROM "
                             "deployments d JOIN campaigns c ON c.id = d.campaign WHERE "
                             "d.vehicle = ?1 AND c.artifact = ?2 AND d.state <> 'cancelled' AND "
-                            "c.state IN ('running', 'paused', 'finished') ORDER BY 1 LIMIT 1",
+                            "c.state IN ('running', 'paused', 'finished') AND NOT (c.state = "
+                            "'running' AND " HELD ") ORDER BY 1 LIMIT 1",
     [ST_DEPLOY_FAILURES] = "SELECT detail, count(*) FROM deployments WHERE campaign = ?1 AND "
                            "state = 'failed' GROUP BY detail ORDER BY 2 DESC, 1 LIMIT ?2",
     [ST_OUTBOX_INSERT] = "INSERT INTO outbox (vehicle, campaign, topic, payload_id, retain, state, "
@@ -247,18 +304,16 @@ static const char *const sql[ST_COUNT] = {
                                "'published') ORDER BY c.id LIMIT 1",
     [ST_OUTBOX_PAYLOAD_ADD] = "INSERT INTO outbox_payloads (body) VALUES (?1) RETURNING id",
     [ST_OUTBOX_PAYLOAD_GET] = "SELECT body FROM outbox_payloads WHERE id = ?1",
-    [ST_OUTBOX_ANNOUNCE] = "INSERT INTO outbox (vehicle, campaign, payload_id, retain, state, "
-                           "created_at) SELECT d.vehicle, d.campaign, ?2, 1, 'pending', ?3 "
-                           "FROM deployments d WHERE d.campaign = ?1 AND d.state = 'pending' "
-                           "ORDER BY d.vehicle",
     [ST_OUTBOX_CLEAR_PENDING] = "INSERT INTO outbox (vehicle, campaign, payload_id, retain, "
                                 "state, created_at) SELECT d.vehicle, d.campaign, NULL, 1, "
                                 "'pending', ?2 FROM deployments d WHERE d.campaign = ?1 AND "
-                                "d.state = 'pending' ORDER BY d.vehicle",
+                                "d.state = 'pending' AND d.stage <= (SELECT stage_open FROM "
+                                "campaigns WHERE id = ?1) ORDER BY d.vehicle",
     [ST_OUTBOX_CLEAR_UNFINISHED] = "INSERT INTO outbox (vehicle, campaign, payload_id, retain, "
                                    "state, created_at) SELECT d.vehicle, d.campaign, NULL, 1, "
                                    "'pending', ?2 FROM deployments d WHERE d.campaign = ?1 AND "
-                                   UNFINISHED " ORDER BY d.vehicle",
+                                   UNFINISHED " AND (d.state <> 'pending' OR d.stage <= (SELECT "
+                                   "stage_open FROM campaigns WHERE id = ?1)) ORDER BY d.vehicle",
     /* A run of acknowledged ids: the narrow rows of one or two pages rewritten, and their
      * entries deleted from the two partial indexes; nothing inserted into an index. NOT
      * INDEXED: walk the rowid range; through outbox_due, which the update shrinks, SQLite
@@ -304,6 +359,36 @@ static int busy_retry(void *arg, int count)
         return 0;
     usleep(BUSY_RETRY_US);
     return 1;
+}
+
+/* ota_rank(campaign, vehicle, canary): a staged campaign's order of vehicles (DESIGN.md
+ * "Rollouts"), fixed at its start: a 64-bit FNV-1a hash of the vehicle id seeded by the
+ * campaign id, mixed (splitmix64's finalizer) and cut to 62 bits, canary vehicles below
+ * every other. Deterministic, so a resumed start assigns the same stages. */
+static void rank_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    uint64_t h = 0xcbf29ce484222325ULL, seed = (uint64_t)sqlite3_value_int64(argv[0]);
+    const unsigned char *id = sqlite3_value_text(argv[1]);
+    int len = sqlite3_value_bytes(argv[1]);
+
+    (void)argc;
+    for (int i = 0; i < 8; i++) {
+        h ^= (seed >> (8 * i)) & 0xff;
+        h *= 0x100000001b3ULL;
+    }
+    for (int i = 0; id && i < len; i++) {
+        h ^= id[i];
+        h *= 0x100000001b3ULL;
+    }
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebULL;
+    h ^= h >> 31;
+    h >>= 2;
+    if (!sqlite3_value_int(argv[2]))
+        h |= 1ULL << 62;
+    sqlite3_result_int64(ctx, (sqlite3_int64)h);
 }
 
 static int map_rc(int rc)
@@ -416,6 +501,13 @@ static int connect(const char *path, bool create, void **ret)
                 "CREATE TEMP TABLE IF NOT EXISTS start_targets (vehicle TEXT PRIMARY KEY)");
     if (r < 0)
         goto out;
+    r = sqlite3_create_function_v2(c->h, "ota_rank", 3,
+                                   SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+                                   rank_fn, NULL, NULL, NULL);
+    if (r != SQLITE_OK) {
+        r = map_rc(r);
+        goto out;
+    }
     *ret = c;
     c = NULL;
 out:

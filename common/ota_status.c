@@ -153,6 +153,13 @@ static int apply_locked(struct ota_db *db, const char *vehicle, const struct ota
         ret = -EPERM;
         goto out;
     }
+    if (d->held) {
+        /* a rollout that has not offered it (yet): a later stage, or outside the window */
+        ota_errf(err, errlen, "campaign %lld has not offered this update to %s yet (a later "
+                 "stage, or outside its maintenance window)", (long long)r->campaign, vehicle);
+        ret = -EPERM;
+        goto out;
+    }
     if ((ret = record(db, vehicle, r, actor, duplicate ? "status.duplicate" : "status", now)) < 0)
         goto out;
     if (duplicate) {
@@ -169,6 +176,9 @@ static int apply_locked(struct ota_db *db, const char *vehicle, const struct ota
     if (!ota_deploy_state_final(r->state))
         goto out;
     if ((ret = ota_status_queue_refresh(db, vehicle, poll_after, now)) < 0)
+        goto out;
+    /* the report that crosses a rollout threshold acts on it, in its transaction */
+    if ((ret = ota_campaign_rules_apply(db, r->campaign, actor, now)) < 0)
         goto out;
     ret = ota_campaign_finish_if_done(db, r->campaign, now);
 out:

@@ -382,6 +382,8 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
             if (!d->stopping)
                 release_stale_held(d);
         }
+        if (!d->stopping && ntf_rollout_tick(&d->rollout, db, cfg->server.poll_after, now))
+            d->drain_more = true;
         if (d->drain_more && d->connected && !d->stopping && ntf_window_free_slots(&d->win)) {
             d->drain_more = false;
             if (ntf_outbox_drain(d) < 0)
@@ -409,6 +411,7 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
         }
 
         wake = min64(d->next_version_ms, d->next_scan_ms);
+        wake = min64(wake, d->rollout.next_ms);
         wake = min64(wake, d->next_stats_ms > now ? d->next_stats_ms : now + STATS_EVERY_MS);
         if (ntf_mqtt_fd(d->mqtt) < 0 && !d->stopping)
             wake = min64(wake, d->next_connect_ms);

@@ -10,6 +10,7 @@
 #include "ntf_stats.h"
 #include "ntf_window.h"
 #include "ntf_status.h"
+#include "ntf_rollout.h"
 
 enum ntf_broker_state { NTF_BROKER_UNKNOWN, NTF_BROKER_UP, NTF_BROKER_DOWN };
 
@@ -28,6 +29,7 @@ struct ntf_daemon {
     struct ntf_blocks blocks;
     struct ntf_stats stats;
     struct ntf_status_queue squeue;
+    struct ntf_rollout rollout;
 
     bool connected;      /* CONNACK accepted, socket up */
     bool had_connection; /* a previous connection of this process was lost */

@@ -101,6 +101,16 @@ out:
     return r;
 }
 
+/* Quirk: only deployments already under way are shown outside their window (those not
+ * yet under way are not offered then, DESIGN.md "Rollouts"); hawkBit clients read
+ * "unavailable" as "do not install yet" and keep polling. */
+static enum srv_ddi_window window_of(const struct ota_deployment *d)
+{
+    if (!d->window)
+        return SRV_DDI_WINDOW_NONE;
+    return d->offering ? SRV_DDI_WINDOW_AVAILABLE : SRV_DDI_WINDOW_UNAVAILABLE;
+}
+
 int srv_ddi_deployment(struct ota_db *db, const struct srv_ddi_env *env, const char *vehicle,
                        int64_t action, struct srv_ddi_answer *a)
 {
@@ -120,6 +130,12 @@ int srv_ddi_deployment(struct ota_db *db, const struct srv_ddi_env *env, const c
         answer_error(a, 410, "gone", "action %" PRId64 " was cancelled", action);
         goto out;
     }
+    if (d->held) {
+        /* not offered now (paused, a later stage, outside the window): as if absent,
+         * the poll answer links it once it is */
+        answer_error(a, 404, "not_found", "action %" PRId64 " is not offered now", action);
+        goto out;
+    }
     r = ota_db_artifact_get(db, d->artifact, &art);
     if (r == -ENOENT) {
         answer_error(a, 404, "not_found", "the action's artifact is gone");
@@ -127,7 +143,7 @@ int srv_ddi_deployment(struct ota_db *db, const struct srv_ddi_env *env, const c
         goto out;
     }
     if (r < 0 || (r = srv_ddi_base_url(env->public_url, env->tenant, vehicle, &base)) < 0 ||
-        (r = srv_ddi_json_deployment(base, d->id, d->campaign, art, &body)) < 0)
+        (r = srv_ddi_json_deployment(base, d->id, d->campaign, art, window_of(d), &body)) < 0)
         goto out;
     answer_body(a, 200, body);
 out:

@@ -143,7 +143,8 @@ out:
 }
 
 int srv_ddi_json_deployment(const char *base, int64_t action, int64_t module,
-                            const struct ota_artifact *a, char **ret)
+                            const struct ota_artifact *a, enum srv_ddi_window window,
+                            char **ret)
 {
     char id[24], enc[3 * 255 + 1];
     json_t *root, *artifact;
@@ -160,8 +161,16 @@ int srv_ddi_json_deployment(const char *base, int64_t action, int64_t module,
     if (!artifact)
         return -ENOMEM;
     root = json_pack("{s:s, s:{s:s, s:s, s:[{s:s, s:s, s:s, s:[o]}]}}", "id", id, "deployment",
-                     "download", SRV_DDI_HANDLING, "update", SRV_DDI_HANDLING, "chunks", "part",
-                     "os", "version", a->version, "name", a->name, "artifacts", artifact);
+                     "download", SRV_DDI_HANDLING, "update",
+                     window == SRV_DDI_WINDOW_UNAVAILABLE ? "skip" : SRV_DDI_HANDLING, "chunks",
+                     "part", "os", "version", a->version, "name", a->name, "artifacts", artifact);
+    if (root && window != SRV_DDI_WINDOW_NONE &&
+        json_object_set_new(json_object_get(root, "deployment"), "maintenanceWindow",
+                            json_string(window == SRV_DDI_WINDOW_AVAILABLE ? "available"
+                                                                           : "unavailable")) < 0) {
+        json_decref(root);
+        root = NULL;
+    }
     return dump(root, ret);
 }
 

@@ -39,12 +39,19 @@ int srv_ddi_url_segment(const char *s, char *buf, size_t len);
 /* The "download"/"update" values of a deployment answer. */
 #define SRV_DDI_HANDLING "forced"
 
-/* GET {base}/deploymentBase/{action}: id, deployment.download/update, one chunk (part
- * "os", version and name of @a) holding @a with sha1/md5/sha256, integer size and the
- * download + md5sum links to {base}/softwaremodules/{module}/artifacts/{name}. @a is
- * borrowed. *ret is new (free()). Returns 0, -EINVAL (file name too long) or -ENOMEM. */
+/* A deployment's maintenance window, as hawkBit reports it: none (no key), or
+ * "maintenanceWindow": "available" / "unavailable" (then "update": "skip": hawkBit's way
+ * to say "download, but install only inside the window"). */
+enum srv_ddi_window { SRV_DDI_WINDOW_NONE, SRV_DDI_WINDOW_AVAILABLE, SRV_DDI_WINDOW_UNAVAILABLE };
+
+/* GET {base}/deploymentBase/{action}: id, deployment.download/update (and
+ * maintenanceWindow per @window), one chunk (part "os", version and name of @a) holding
+ * @a with sha1/md5/sha256, integer size and the download + md5sum links to
+ * {base}/softwaremodules/{module}/artifacts/{name}. @a is borrowed. *ret is new (free()).
+ * Returns 0, -EINVAL (file name too long) or -ENOMEM. */
 int srv_ddi_json_deployment(const char *base, int64_t action, int64_t module,
-                            const struct ota_artifact *a, char **ret);
+                            const struct ota_artifact *a, enum srv_ddi_window window,
+                            char **ret);
 
 /* GET {base}/cancelAction/{action}: {"id":"N","cancelAction":{"stopId":"N"}}.
  * *ret is new (free()). Returns 0 or -ENOMEM. */

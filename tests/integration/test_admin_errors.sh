@@ -157,7 +157,8 @@ refused 1 "campaign create for a model no vehicle has" "no vehicle is of model '
     ota_admin campaign create --name empty --artifact "$sha" --model nomodel
 refused 2 "campaign create with a 100 KB --model" "--model: 1 to 128 printable characters" \
     ota_admin campaign create --name empty --artifact "$sha" --model "$(head -c 102400 /dev/zero | tr '\0' m)"
-[[ ${#ERRS} -lt 400 ]] || fail "a 100 KB --model is echoed back (${#ERRS} bytes)"
+[[ $ERRS != *mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm* && ${#ERRS} -lt 1000 ]] ||
+    fail "a 100 KB --model is echoed back (${#ERRS} bytes)"
 ota_admin vehicle add VIN4 --group g4 >/dev/null
 empty=$(ota_admin campaign create --name empty --artifact "$sha" --group g4)
 ota_admin vehicle revoke VIN4 >/dev/null

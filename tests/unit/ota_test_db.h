@@ -128,3 +128,13 @@ static inline int ota_test_events(struct ota_db *db, const char *kind, char *las
     ota_db_iter_end(&it);
     return n;
 }
+
+/* ota_db_targets_deploy() for an unstaged campaign @id of artifact @sha256. */
+static inline int ota_test_deploy(struct ota_db *db, int64_t id, const char *sha256, int64_t now,
+                                  uint64_t *ret_installed, uint64_t *ret_pending)
+{
+    struct ota_campaign c = { .id = id, .rules = { .canary = "" } };
+
+    snprintf(c.artifact, sizeof(c.artifact), "%s", sha256);
+    return ota_db_targets_deploy(db, &c, now, ret_installed, ret_pending);
+}

@@ -7,6 +7,7 @@
 #include "ota_test.h"
 #include "ota_db.h"
 #include "ota_schema.h"
+#include "ota_test_db.h"
 
 #define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 
@@ -231,7 +232,7 @@ static void test_migrate_v1(void)
     CHECK_INT(ota_db_check_schema(db), -ESTALE); /* daemons refuse, they never migrate */
     CHECK_INT(ota_db_migrate(db), 0);
     CHECK_INT(ota_db_check_schema(db), 0);
-    CHECK_INT(ota_schema_sqlite_version, 4);
+    CHECK_INT(ota_schema_sqlite_version, 5);
 
     /* Every row, field by field, as it was. */
     CHECK_INT(list_rows(db, NULL, &s), 0);
@@ -264,7 +265,7 @@ static void test_migrate_v1(void)
     CHECK_INT(raw_int(path, "SELECT count(*) FROM outbox_messages WHERE topic = "
                             "'custom/topic/for-V2' AND payload = '{\"other\":true}'"),
               1);
-    CHECK_INT(raw_int(path, "PRAGMA user_version"), 4);
+    CHECK_INT(raw_int(path, "PRAGMA user_version"), 5);
     CHECK_INT(raw_int(path, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
     CHECK_INT(raw_int(path, "SELECT count(*) FROM pragma_integrity_check WHERE "
                             "integrity_check <> 'ok'"),
@@ -458,11 +459,33 @@ static void test_campaign_inserts(void)
     cursor[0] = '\0';
     CHECK_INT(ota_db_targets_next_batch(db, cid, cursor, 100, &n), 0);
     CHECK_INT(n, 3);
-    CHECK_INT(ota_db_targets_deploy(db, cid, SHA_A, 5, &installed, &pending), 0);
+    CHECK_INT(ota_test_deploy(db, cid, SHA_A, 5, &installed, &pending), 0);
     CHECK_INT(pending, 3);
     CHECK_INT(installed, 0);
-    CHECK_INT(ota_db_outbox_announce(db, cid, "{\"body\":1}", 6, &n), 0);
-    CHECK_INT(n, 3);
+    /* the announce job (resume, a stage opening): batches of two, after a cursor */
+    CHECK_INT(ota_db_campaign_set_state(db, cid, OTA_CAMPAIGN_RUNNING, 6), 0);
+    CHECK_INT(ota_db_campaign_announce_request(db, cid, 0), 0);
+    {
+        struct ota_campaign *c = NULL;
+        int64_t pid = 0;
+        uint64_t total = 0;
+        bool done = false;
+
+        CHECK_INT(ota_db_outbox_payload_add(db, "{\"body\":1}", &pid), 0);
+        for (int b = 0; b < 5 && !done; b++) {
+            CHECK_INT(ota_db_campaign_get(db, cid, &c), 0);
+            CHECK(c->announce_due);
+            CHECK_INT(ota_db_campaign_announce_batch(db, c, pid, 2, 6, &n, &done), 0);
+            CHECK_INT(n, b == 0 ? 2 : 1);
+            total += n;
+            ota_campaign_free(c);
+        }
+        CHECK(done);
+        CHECK_INT(total, 3);
+        CHECK_INT(ota_db_campaign_get(db, cid, &c), 0);
+        CHECK(!c->announce_due);
+        ota_campaign_free(c);
+    }
     CHECK_INT(due_rows(db, 10, 0, 10, &s), 0);
     CHECK_INT(s.n, 3);
     CHECK_STR(s.row[0].vehicle, "V1");
@@ -484,7 +507,7 @@ static void test_campaign_inserts(void)
         free(body);
     }
     /* the same targets again: one unfinished deployment per vehicle */
-    CHECK_INT(ota_db_targets_deploy(db, cid, SHA_A, 5, &installed, &pending), -EEXIST);
+    CHECK_INT(ota_test_deploy(db, cid, SHA_A, 5, &installed, &pending), -EEXIST);
     ota_db_close(db);
     path_of("start.db", path, sizeof(path));
     CHECK_INT(raw_int(path, "SELECT count(*) FROM outbox_payloads"), 1);
@@ -511,8 +534,8 @@ static void test_start_held(void)
     CHECK_INT(ota_db_campaign_set_state(db, cid, OTA_CAMPAIGN_STARTING, 2), 0);
     CHECK_INT(ota_db_outbox_payload_add(db, "{\"h\":1}", &pid), 0);
     while (ota_db_targets_next_batch(db, cid, cursor, 2, &n) == 0 && n > 0) {
-        CHECK_INT(ota_db_targets_deploy(db, cid, SHA_A, 3, &installed, &pending), 0);
-        CHECK_INT(ota_db_targets_announce_held(db, cid, pid, 3, &n), 0);
+        CHECK_INT(ota_test_deploy(db, cid, SHA_A, 3, &installed, &pending), 0);
+        CHECK_INT(ota_db_targets_announce_held(db, cid, pid, 0, 3, &n), 0);
         total += n;
     }
     CHECK_INT(total, 3);

@@ -173,7 +173,26 @@ static void test_json(void)
     json_decref(root);
     free(s);
 
-    CHECK_INT(srv_ddi_json_deployment(base, 7, 3, &a, &s), 0);
+    /* a window: "available" installs as usual; "unavailable" says skip the update */
+    {
+        static const struct {
+            enum srv_ddi_window w;
+            const char *mw, *update;
+        } t[] = { { SRV_DDI_WINDOW_AVAILABLE, "available", "forced" },
+                  { SRV_DDI_WINDOW_UNAVAILABLE, "unavailable", "skip" } };
+        for (size_t i = 0; i < 2; i++) {
+            json_t *dep;
+            CHECK_INT(srv_ddi_json_deployment(base, 7, 3, &a, t[i].w, &s), 0);
+            root = load(s);
+            dep = json_object_get(root, "deployment");
+            CHECK_STR(jstr(dep, "maintenanceWindow"), t[i].mw);
+            CHECK_STR(jstr(dep, "update"), t[i].update);
+            CHECK_STR(jstr(dep, "download"), "forced");
+            json_decref(root);
+            free(s);
+        }
+    }
+    CHECK_INT(srv_ddi_json_deployment(base, 7, 3, &a, SRV_DDI_WINDOW_NONE, &s), 0);
     root = load(s);
     CHECK_STR(jstr(root, "id"), "7");
     {
@@ -181,6 +200,7 @@ static void test_json(void)
         json_t *chunk = json_array_get(json_object_get(dep, "chunks"), 0);
         CHECK_STR(jstr(dep, "download"), "forced");
         CHECK_STR(jstr(dep, "update"), "forced");
+        CHECK(json_object_get(dep, "maintenanceWindow") == NULL);
         CHECK_STR(jstr(chunk, "part"), "os");
         CHECK_STR(jstr(chunk, "version"), "2.1");
         CHECK_STR(jstr(chunk, "name"), "up date.swu");

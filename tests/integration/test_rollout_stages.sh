@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# test_rollout_stages.sh: staged rollouts with real vehicles, a real broker and notifier
+# (issue "staged rollouts"). 200 vehicles, stages 5%,25%,100%:
+#   1. 10% of the fleet fails (some in stage 1): the campaign pauses itself inside stage 1,
+#      the event names the rule and the counts, and no vehicle of a later stage was ever
+#      notified (outbox and the broker's retained messages) or offered (its polls: 204).
+#   2. No failures: every stage opens in order, each only after the one before met its
+#      success threshold (every vehicle's first report comes after its stage opened).
+#   3. --manual: the next stage waits for `campaign advance`, which is refused (exit 2)
+#      while the stage is not done and on an unstaged campaign.
+# Bad rollout options at create: exit 2, the option named, nothing written.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/notifier_lib.sh"
+
+# 200 vehicles; the sanitizer build drives 50 (each costs several times more there)
+N=${OTA_TEST_FLEET:-200}
+S1=$(((N * 5 + 99) / 100))   # stage sizes, cumulative: 5 % and 25 %, rounded up
+S2=$(((N * 25 + 99) / 100))
+sql()
+{
+    sqlite3 -readonly "$T/ota.db" "$1"
+}
+
+ota_start_broker
+ota_setup "[server]" "poll_after = 1"
+ids=()
+{
+    echo "id,group"
+    for ((i = 1; i <= N; i++)); do
+        id=$(printf 'R%03d' $i)
+        ids+=("$id")
+        echo "$id,fleet"
+    done
+} >"$T/fleet.csv"
+ota_admin vehicle import "$T/fleet.csv" >/dev/null
+"$OTA_SRC/certs/mkfleet.py" "$T/pki" "$T/fleet-certs" "${ids[@]}" || fail "mkfleet.py failed"
+for v in 1 2 3; do
+    head -c $((40000 + v)) /dev/urandom >"$T/fw$v.bin"
+    SHA[v]=$(ota_admin artifact upload "$T/fw$v.bin" --version "$v.0" --name "fw$v.bin")
+done
+ota_start_server
+ota_start_notifier
+
+# ---- bad rollout options: exit 2 naming the option, nothing written
+digest_before=$(sqlite3 -readonly "$T/ota.db" .dump | sha256sum)
+bad()
+{
+    local want=$1
+    shift
+    ota_expect 2 "create $*" ota_admin campaign create --name bad --artifact "${SHA[1]}" --all "$@"
+    check_contains "create $* names $want" "$want" "$ERRS"
+}
+bad --stages --stages 25%,10%
+bad --stages --stages 50%,150%
+bad --stages --stages 0%,100%
+bad --stages --stages 1,1
+bad --stages --stages 300          # more than the 200 targets
+bad --stages --stages 0.1%,0.2%    # 1 and 1 vehicle: stage 2 holds none
+bad --success --stages 5% --success 0%
+bad --success --stages 5% --success 101%
+bad --max-failures --max-failures 0
+bad --max-failures --max-failures 120%
+bad --min-finished --min-finished 5
+bad --min-finished --max-failures 3 --min-finished 0
+bad --timeout --timeout 0s
+bad --timeout --timeout 40d
+bad --window --window 'mon-fri 05:00-05:00'
+bad --window --window 'someday 01:00-02:00'
+bad --window --window ''
+bad --start-at --start-at 2020-01-01T00:00:00Z
+bad --start-at --start-at tomorrow
+bad --manual --manual
+bad --canary --canary fleet
+bad --canary --stages 5% --canary nosuchgroup
+check_eq "refused creates wrote nothing" "$digest_before" "$(sqlite3 -readonly "$T/ota.db" .dump | sha256sum)"
+ota_expect 2 "advance on an unknown campaign id form" ota_admin campaign advance x
+
+# stage_of CID VEHICLE; stage_members CID STAGE: from campaign show --vehicles
+members()
+{
+    ota_admin campaign show "$1" --vehicles --json | jq -r --argjson s "$2" \
+        '.deployments[] | select(.stage == $s) | .vehicle' | LC_ALL=C sort
+}
+run_fleet()
+{
+    local name=$1 timeout=$2
+    shift 2
+    timeout $((timeout + 30)) "$OTA_VEHICLE" --server "$SERVER_URL" --cacert "$T/pki/ca.crt" \
+        --pubkey "$T/keys/ota.pub" --dir "$T/$name" --fleet "$N" --fleet-certs "$T/fleet-certs" \
+        --fleet-ids 'R%03d' --parallel 16 --poll-interval 0.5 --timeout "$timeout" "$@" \
+        >"$T/$name.out" 2>"$T/$name.log"
+}
+events_of()
+{
+    ota_admin events --campaign "$1" --kind "$2" --json | jq -r '.events[] | .detail'
+}
+
+# ---- 1. the brake: 10 % of the fleet fails, two of them in stage 1
+A=$(ota_admin campaign create --name brake --artifact "${SHA[1]}" --all --stages 5%,25%,100% \
+    --max-failures 10% --min-finished 3)
+ota_admin campaign start "$A" >/dev/null
+members "$A" 1 >"$T/a1"
+check_eq "stage 1 size" "$S1" "$(wc -l <"$T/a1")"
+check_eq "stage 2 size" $((S2 - S1)) "$(members "$A" 2 | wc -l)"
+check_eq "stage 3 size" $((N - S2)) "$(members "$A" 3 | wc -l)"
+# 10 % of the fleet fails: the first two of stage 1 and the rest in stage 3
+{
+    head -n 2 "$T/a1"
+    members "$A" 3 | head -n $((N / 10 - 2))
+} >"$T/a-fail"
+check_eq "failing vehicles" $((N / 10)) "$(wc -l <"$T/a-fail")"
+rc=0
+run_fleet fleet-a 12 --fail-ids "@$T/a-fail" --fail-reason "flash write error" || rc=$?
+check_eq "brake campaign state" paused "$(ota_admin campaign show "$A" --json | jq -r .state)"
+brake=$(events_of "$A" campaign.brake)
+check_contains "brake event names the rule" "max-failures 10% reached: " "$brake"
+[[ $brake =~ ([0-9]+)\ failed\ of\ ([0-9]+)\ ended ]] || fail "brake event counts: '$brake'"
+f=${BASH_REMATCH[1]} e=${BASH_REMATCH[2]}
+((e >= 3 && f * 10 >= e && f <= 2)) || fail "brake at $f failed of $e ended"
+echo "ok - paused by the brake inside stage 1: $brake"
+check_eq "stage 1 still the open one" 1 "$(ota_admin campaign show "$A" --json | jq .rollout.stage_open)"
+# nobody outside stage 1 was ever notified or offered
+ota_admin outbox list --json | jq -r --argjson c "$A" \
+    '.outbox[] | select(.campaign == $c) | .vehicle' | LC_ALL=C sort -u >"$T/a-notified"
+check_eq "only stage-1 vehicles in the outbox" "" "$(comm -13 "$T/a1" "$T/a-notified")"
+[[ -s $T/a-notified ]] || fail "stage 1 was never notified"
+ntf_retained >"$T/a-retained"
+if grep -q "\"campaign\":$A," "$T/a-retained"; then
+    grep "\"campaign\":$A," "$T/a-retained" | cut -c1-80 >&2
+    fail "retained update messages of the paused campaign remain"
+fi
+check_eq "no later-stage deployment moved" 0 \
+    "$(sql "SELECT count(*) FROM deployments WHERE campaign = $A AND stage > 1 AND state <> 'pending'")"
+check_eq "a later-stage vehicle's artifact request" 404 \
+    "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$T/pki/ca.crt" \
+        --cert "$T/fleet-certs/$(members "$A" 2 | head -n 1).crt" \
+        --key "$T/fleet-certs/$(members "$A" 2 | head -n 1).key" "$SERVER_URL/v1/artifacts/${SHA[1]}")"
+fails=$(ota_admin campaign show "$A" --json | jq -r '.failures[] | "\(.count) \(.detail)"')
+check_contains "show groups the failure reasons" "flash write error" "$fails"
+show=$(ota_admin campaign show "$A")
+check_contains "show has stage 1" "stage 1   open" "$show"
+check_contains "show has stage 3" "stage 3   waiting" "$show"
+echo "ok - no vehicle of stage 2 or 3 was notified or offered"
+ota_admin campaign cancel "$A" >/dev/null
+
+# ---- 2. no failures: every stage in order, each after the one before met its threshold
+B=$(ota_admin campaign create --name clean --artifact "${SHA[2]}" --all --stages 5%,25%,100%)
+ota_admin campaign start "$B" >/dev/null
+run_fleet fleet-b 150 || { ota_log_tail "$T/fleet-b.log"; fail "fleet B failed"; }
+check_eq "clean campaign finished" finished "$(ota_admin campaign show "$B" --json | jq -r .state)"
+check_eq "all installed" $N "$(ota_admin campaign show "$B" --json | jq .counts.installed)"
+events_of "$B" campaign.stage >"$T/b-stages"
+check_eq "two stage openings" 2 "$(wc -l <"$T/b-stages")"
+check_contains "stage 2 after stage 1 met" "stage 2 of 3 opened: stage 1 of 3 met success 100%: $S1 of $S1 installed" "$(cat "$T/b-stages")"
+check_contains "stage 3 after stage 2 met" "stage 3 of 3 opened: stage 2 of 3 met success 100%: $S2 of $S2 installed" "$(cat "$T/b-stages")"
+# every vehicle's first report comes after its stage opened (event ids are in commit order)
+for s in 2 3; do
+    opened=$(ota_admin events --campaign "$B" --kind campaign.stage --json |
+        jq --arg p "stage $s of" '[.events[] | select(.detail | startswith($p)) | .id] | min')
+    early=$(sql "SELECT count(*) FROM events e JOIN deployments d ON d.campaign = e.campaign AND
+        d.vehicle = e.vehicle WHERE e.campaign = $B AND e.kind = 'status' AND d.stage = $s AND
+        e.id < $opened")
+    check_eq "stage $s reports before it opened" 0 "$early"
+done
+echo "ok - stages opened in order, each after the one before was installed"
+
+# ---- 3. --manual: stage 2 waits for campaign advance
+C=$(ota_admin campaign create --name manual --artifact "${SHA[3]}" --all --stages 5% --manual)
+ota_expect 2 "advance before stage 1 is done" ota_admin campaign advance "$C"
+ota_admin campaign start "$C" >/dev/null
+ota_expect 2 "advance while stage 1 runs" ota_admin campaign advance "$C"
+check_contains "advance refusal says why" "is not waiting" "$ERRS"
+run_fleet fleet-c 60 &
+fleet_pid=$!
+waiting()
+{
+    [[ $(ota_admin campaign show "$C" --json | jq .rollout.waiting) == true ]]
+}
+wait_until 60 waiting
+check_contains "waiting event" "waiting for 'campaign advance'" "$(events_of "$C" campaign.waiting)"
+sleep 2 # the notifier's rule tick ran meanwhile: still nothing opened
+check_eq "nothing opened without advance" 1 "$(ota_admin campaign show "$C" --json | jq .rollout.stage_open)"
+check_eq "stage 2 not notified" 0 "$(sql "SELECT count(*) FROM outbox o JOIN deployments d ON
+    d.campaign = o.campaign AND d.vehicle = o.vehicle WHERE o.campaign = $C AND d.stage = 2")"
+ota_admin campaign advance "$C" >"$T/advance.out"
+check_contains "advance answer" "stage 2 of 2 open" "$(cat "$T/advance.out")"
+rc=0
+wait "$fleet_pid" || rc=$?
+check_eq "manual fleet exit" 0 "$rc"
+check_eq "manual campaign finished" finished "$(ota_admin campaign show "$C" --json | jq -r .state)"
+ota_expect 2 "advance on a finished campaign" ota_admin campaign advance "$C"
+D=$(ota_admin campaign create --name flat --artifact "${SHA[1]}" --vehicles R001)
+ota_admin campaign start "$D" >/dev/null
+ota_expect 2 "advance on an unstaged campaign" ota_admin campaign advance "$D"
+check_contains "unstaged refusal" "not staged" "$ERRS"
+echo "ok - --manual waits for advance; advance refused when not waiting"
+ota_stop "$NOTIFIER_PID"
+ota_stop "$SERVER_PID"
