@@ -5,7 +5,9 @@
 # database, store and signing key in ./state, starts mosquitto, ota-server and
 # ota-notifier on free loopback ports, uploads a generated sample artifact, enrolls three
 # vehicles, starts a campaign and runs the three vehicles through the update (two learn
-# of it over MQTT, one polls REST), printing progress and then `ota-admin campaign show`.
+# of it over MQTT, one polls REST), printing progress and then `ota-admin campaign show`;
+# then a staged rollout to 20 simulated vehicles, one failing on purpose, followed with
+# `ota-admin campaign watch`.
 # The stack then stays up, with its addresses printed, until Ctrl-C.
 #
 # Usage: deploy/quickstart.sh [--exit] [--state DIR] [--build DIR]
@@ -263,6 +265,42 @@ for v in "${vehicles[@]}"; do
 done
 [[ $failed -eq 0 ]] || exit 1
 echo "all ${#vehicles[@]} vehicles installed firmware 1.0.$run and the bytes match."
+
+# A staged rollout: 20 simulated vehicles, stages 10 %, 50 %, 100 %, one of the last stage
+# failing on purpose, followed with `campaign watch` until the campaign ends.
+fleet_n=20
+say "a staged rollout to $fleet_n simulated vehicles (one fails on purpose)"
+fleet_ids=()
+for ((i = 1; i <= fleet_n; i++)); do
+    fleet_ids+=("$(printf 'QSFLEET%02d' "$i")")
+done
+if [[ ! -s $pki/fleet/${fleet_ids[-1]}.crt ]]; then
+    "$root/certs/mkfleet.py" "$pki" "$pki/fleet" "${fleet_ids[@]}"
+fi
+for v in "${fleet_ids[@]}"; do
+    admin vehicle show "$v" >/dev/null 2>&1 || admin vehicle add "$v" --model demo --group quickstart-fleet >/dev/null
+done
+small=$state/demo/firmware-1.1.$run.bin
+head -c $((1024 * 1024)) /dev/urandom >"$small"
+sha2=$(admin artifact upload "$small" --version "1.1.$run" --name "firmware.bin")
+staged=$(admin campaign create --name "quickstart-staged-$run-$(date +%s)" --artifact "$sha2" \
+    --group quickstart-fleet --stages 10%,50%,100% --max-failures 3 --min-finished 5)
+admin campaign start "$staged" >/dev/null
+# the vehicle that fails: one of the last stage, so the first two open as they should
+bad=$(admin campaign show "$staged" --vehicles --json |
+    jq -r '[.deployments[] | select(.stage == 3) | .vehicle] | first')
+"$vehicle_bin" --server "https://localhost:$server_port" --cacert "$pki/ca.crt" \
+    --pubkey "$state/keys/ota.pub" --dir "$state/fleet" --fleet "$fleet_n" \
+    --fleet-certs "$pki/fleet" --fleet-ids 'QSFLEET%02d' --poll-interval 0.5 --timeout 120 \
+    --fail-ids "$bad" --fail-reason "demo: flash verify error" >>"$state/fleet.log" 2>&1 &
+fleet_pid=$!
+say "ota-admin campaign watch $staged"
+admin campaign watch "$staged" --timeout 150 || failed=1
+wait "$fleet_pid" || true # one vehicle failed on purpose: exit 1
+admin campaign show "$staged"
+[[ $failed -eq 0 ]] || exit 1
+echo "staged rollout $staged: $(admin campaign show "$staged" --json |
+    jq -r '"\(.counts.installed) installed, \(.counts.failed) failed (\(.failures[0].detail))"')"
 
 cat <<EOF
 

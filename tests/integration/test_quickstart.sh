@@ -23,9 +23,19 @@ check_contains "second run keeps the initialised state" "already initialised" \
     "$(cat "$T/quickstart-2.out")"
 
 admin() { "$OTA_ADMIN" --config "$state/ota.conf" "$@"; }
-check_eq "campaigns" "finished finished" \
+check_eq "campaigns" "finished finished finished finished" \
     "$(admin campaign list --json | jq -r '[.campaigns[].state] | join(" ")')"
-for cid in 1 2; do
+# the staged rollouts (2 and 4): 19 installed, one failed on purpose, both stages opened,
+# and campaign watch showed them
+for cid in 2 4; do
+    check_eq "staged campaign $cid" "19 1 demo: flash verify error" \
+        "$(admin campaign show $cid --json | jq -r '"\(.counts.installed) \(.counts.failed) \(.failures[0].detail)"')"
+    check_eq "staged campaign $cid stage openings" 2 \
+        "$(admin events --campaign $cid --kind campaign.stage --json | jq '.events | length')"
+done
+check_contains "watch shows the stages" "stage 3   open" "$(cat "$T/quickstart-1.out")"
+check_contains "watch ends at finished" "finished" "$(grep "^campaign 2 " "$T/quickstart-1.out" | tail -n 1)"
+for cid in 1 3; do
     check_eq "campaign $cid counts" "3 3" \
         "$(admin campaign show $cid --vehicles --json | jq -r '"\(.counts.installed) \(.deployments | length)"')"
     for v in "${vins[@]}"; do
@@ -35,8 +45,8 @@ for cid in 1 2; do
     done
 done
 # Two vehicles learnt of the update over MQTT and reported there, one polled REST.
-check_contains "MQTT reports recorded" '"actor":"mqtt"' "$(admin events --campaign 2 --json)"
-check_contains "REST reports recorded" '"actor":"rest"' "$(admin events --campaign 2 --json)"
+check_contains "MQTT reports recorded" '"actor":"mqtt"' "$(admin events --campaign 3 --json)"
+check_contains "REST reports recorded" '"actor":"rest"' "$(admin events --campaign 3 --json)"
 # Nothing of the stack is left running: its pid file is gone.
 [[ ! -e $state/quickstart.pids ]] || fail "quickstart.pids left behind"
 echo "ok - quickstart stopped its processes"

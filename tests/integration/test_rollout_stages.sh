@@ -146,7 +146,24 @@ ota_admin campaign cancel "$A" >/dev/null
 # ---- 2. no failures: every stage in order, each after the one before met its threshold
 B=$(ota_admin campaign create --name clean --artifact "${SHA[2]}" --all --stages 5%,25%,100%)
 ota_admin campaign start "$B" >/dev/null
+ota_admin campaign watch "$B" --json --interval 100 --timeout 200 >"$T/watch.jsonl" 2>"$T/watch.err" &
+watch_pid=$!
 run_fleet fleet-b 150 || { ota_log_tail "$T/fleet-b.log"; fail "fleet B failed"; }
+rc=0
+wait "$watch_pid" || rc=$?
+check_eq "watch --json ends with the campaign" 0 "$rc"
+jq -e . "$T/watch.jsonl" >/dev/null || fail "watch --json: a line that is not JSON"
+check_eq "watch saw every stage open, in order" "1 2 3" \
+    "$(jq -r .stage_open "$T/watch.jsonl" | uniq | tr '\n' ' ' | sed 's/ $//')"
+check_eq "watch's last line" "finished $N" "$(tail -n 1 "$T/watch.jsonl" | jq -r '"\(.state) \(.counts.installed)"')"
+[[ $(wc -l <"$T/watch.jsonl") -ge 4 ]] || fail "watch --json: only $(wc -l <"$T/watch.jsonl") lines"
+[[ $(jq -c '[.counts, .stage_open, .state]' "$T/watch.jsonl" | uniq -d | wc -l) -eq 0 ]] ||
+    fail "watch --json printed a line without a change"
+# on a terminal it redraws (clears the screen) and shows the stages
+script -qfec "$OTA_ADMIN --config $OTA_CONF campaign watch $B" /dev/null >"$T/watch.tty" </dev/null
+grep -q $'\e\[H\e\[2J' "$T/watch.tty" || fail "watch on a terminal does not redraw"
+check_contains "watch on a terminal" "stage 3   open" "$(cat "$T/watch.tty")"
+echo "ok - campaign watch: one JSON line per change, a redrawn screen on a terminal"
 check_eq "clean campaign finished" finished "$(ota_admin campaign show "$B" --json | jq -r .state)"
 check_eq "all installed" $N "$(ota_admin campaign show "$B" --json | jq .counts.installed)"
 events_of "$B" campaign.stage >"$T/b-stages"

@@ -3,7 +3,7 @@
 # notifier, the clock moved through OTA_TEST_CLOCK (no test sleeps through a window):
 #   1. --timeout turns a stuck deployment failed ("timed out"), which counts for the brake
 #      (--max-failures 1 pauses); `campaign retry` offers it again.
-#   2. --window: closed, nothing is offered or notified; when it opens the vehicles are
+#   2. --start-at: nothing before it. --window: closed, nothing is offered or notified; when it opens the vehicles are
 #      notified and offered; a DDI client sees maintenanceWindow "available", and once the
 #      window closes again "unavailable" (update "skip") for its deployment under way,
 #      while the pending one is withdrawn.
@@ -80,7 +80,25 @@ check_contains "retry refusal" "no failed deployment" "$ERRS"
 ota_admin campaign cancel "$D" >/dev/null
 clock 0
 
-# ---- 2. a maintenance window: one hour starting two hours from now (UTC)
+# ---- 2a. --start-at: nothing offered or notified before it, both after it
+S=$(ota_admin campaign create --name later --artifact "$SHA" --vehicles T2 \
+    --start-at "@$(($(date -u +%s) + 3600))")
+ota_admin campaign start "$S" >/dev/null
+check_eq "before --start-at: nothing offered" 204 "$(code T2 /v1/updates)"
+check_eq "before --start-at: nothing notified" 0 "$(sql "SELECT count(*) FROM outbox WHERE campaign = $S")"
+clock 3660
+started()
+{
+    [[ $(sql "SELECT count(*) FROM outbox WHERE campaign = $S AND state = 'published'") == 1 ]]
+}
+wait_until 15 started
+check_eq "after --start-at: offered" 200 "$(code T2 /v1/updates)"
+check_contains "start time event" "offering: start time" \
+    "$(ota_admin events --campaign "$S" --kind campaign.window --json | jq -r '.events[].detail')"
+ota_admin campaign cancel "$S" >/dev/null
+clock 0
+
+# ---- 2b. a maintenance window: one hour starting two hours from now (UTC)
 now=$(date -u +%s)
 h=$(((now / 3600 + 2) % 24))
 start_s=$(((now / 3600 + 2) * 3600)) # the next time the window opens
