@@ -6,6 +6,7 @@
 #include <string.h>
 #include "ota_log.h"
 #include "ota_util.h"
+#include "veh_fail.h"
 #include "veh_run.h"
 
 #define FLEET_MAX 100000
@@ -55,6 +56,11 @@ static const char usage_text[] =
     "  --cuts N              ...for the first N attempts (default 1)\n"
     "  --corrupt-byte OFF    flip the byte at offset OFF as it arrives\n"
     "  --stall S             stop reading for S seconds at half the artifact\n"
+    "  --fail-ids LIST|@FILE  these vehicles fail on purpose: download and verify, report\n"
+    "                        installing, then failed (comma list, or one id per line)\n"
+    "  --fail-rate P         also those whose id hashes below P% (FNV-1a 64 of the id\n"
+    "                        mod 10000 < P*100): the same ids every run, about P%\n"
+    "  --fail-reason TEXT    the failed report's detail (default \"" VEH_FAIL_REASON_DEFAULT "\")\n"
     "\n"
     "Exit: 0 installed (fleet: all), 1 failed, 2 usage, 3 nothing finished within\n"
     "--timeout (--once), 4 deployment withdrawn (--once).\n";
@@ -89,6 +95,9 @@ enum {
     OPT_FLEET_FIRST,
     OPT_PARALLEL,
     OPT_JSON,
+    OPT_FAIL_IDS,
+    OPT_FAIL_RATE,
+    OPT_FAIL_REASON,
 };
 
 static const struct option long_opts[] = {
@@ -121,6 +130,9 @@ static const struct option long_opts[] = {
     { "fleet-first", required_argument, NULL, OPT_FLEET_FIRST },
     { "parallel", required_argument, NULL, OPT_PARALLEL },
     { "json", no_argument, NULL, OPT_JSON },
+    { "fail-ids", required_argument, NULL, OPT_FAIL_IDS },
+    { "fail-rate", required_argument, NULL, OPT_FAIL_RATE },
+    { "fail-reason", required_argument, NULL, OPT_FAIL_REASON },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
@@ -163,7 +175,9 @@ static int parse_u(const char *s, uint64_t max, uint64_t *ret, const char *name)
 
 int main(int argc, char **argv)
 {
-    struct veh_opts o = {
+    _Static_assert(VEH_FAIL_REASON_MAX == 200, "--fail-reason's message says 200");
+    /* static: what --fail-ids allocates stays reachable on every early return */
+    static struct veh_opts o = {
         .mode = VEH_MODE_POLL,
         .mqtt_host = "127.0.0.1",
         .topic_prefix = "ota/v1",
@@ -291,6 +305,32 @@ int main(int argc, char **argv)
         case OPT_JSON:
             o.json = true;
             break;
+        case OPT_FAIL_IDS: {
+            char err[160];
+            int r = veh_fail_ids(&o.fail, optarg, err, sizeof(err));
+            if (r == -ENOMEM) {
+                fprintf(stderr, "ota-vehicle: out of memory\n");
+                return VEH_EXIT_FAILED;
+            }
+            if (r < 0) {
+                veh_fail_clear(&o.fail);
+                return usage_error("%s", err);
+            }
+            break;
+        }
+        case OPT_FAIL_RATE:
+            if (veh_fail_rate(optarg, &o.fail.rate_bp) < 0) {
+                veh_fail_clear(&o.fail);
+                return usage_error("--fail-rate: '%s' is not a percentage 0..100", optarg);
+            }
+            break;
+        case OPT_FAIL_REASON:
+            if (!veh_fail_reason_valid(optarg)) {
+                veh_fail_clear(&o.fail);
+                return usage_error("%s", "--fail-reason: 1 to 200 printable ASCII characters");
+            }
+            o.fail.reason = optarg;
+            break;
         case 'v':
             o.verbose++;
             break;
@@ -323,6 +363,10 @@ int main(int argc, char **argv)
     }
     if (o.mode == VEH_MODE_MQTT && !o.mqtt_port)
         o.mqtt_port = o.mqtt_cafile ? 8883 : 1883;
+    if (!o.fail.reason)
+        o.fail.reason = VEH_FAIL_REASON_DEFAULT;
     ota_log_setup("ota-vehicle", o.verbose ? OTA_LOG_DEBUG : OTA_LOG_INFO);
-    return veh_run(&o);
+    c = veh_run(&o);
+    veh_fail_clear(&o.fail);
+    return c;
 }

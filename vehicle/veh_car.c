@@ -313,6 +313,10 @@ static void car_install(struct veh_car *c)
         return;
     }
     car_report(c, OTA_DEPLOY_INSTALLING, c->job.size, NULL);
+    if (veh_fail_chosen(&c->o->fail, c->id)) {
+        car_fail(c, c->o->fail.reason); /* on purpose: --fail-ids, --fail-rate */
+        return;
+    }
     r = veh_store_install(c->dir, c->job.sha256, c->job.name);
     if (r < 0) {
         snprintf(err, sizeof(err), "install: %s", strerror(-r));

@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 #include "ota_sign.h"
 #include "veh_dl.h"
+#include "veh_fail.h"
 
 enum veh_mode { VEH_MODE_POLL, VEH_MODE_MQTT };
 
@@ -32,6 +33,7 @@ struct veh_opts {
     int64_t poll_interval_ms; /* -1 = as the server says (poll_after) */
     uint64_t max_size;        /* largest artifact accepted */
     struct veh_faults faults;
+    struct veh_fail fail; /* vehicles that fail on purpose */
     unsigned fleet; /* 0 = a single vehicle */
     const char *fleet_certs;
     const char *fleet_ids; /* a pattern with %d, or @FILE */

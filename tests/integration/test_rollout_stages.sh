@@ -131,10 +131,14 @@ if grep -q "\"campaign\":$A," "$T/a-retained"; then
 fi
 check_eq "no later-stage deployment moved" 0 \
     "$(sql "SELECT count(*) FROM deployments WHERE campaign = $A AND stage > 1 AND state <> 'pending'")"
-check_eq "a later-stage vehicle's artifact request" 404 \
+check_eq "a later-stage vehicle's artifact request (paused)" 409 \
     "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$T/pki/ca.crt" \
         --cert "$T/fleet-certs/$(members "$A" 2 | head -n 1).crt" \
         --key "$T/fleet-certs/$(members "$A" 2 | head -n 1).key" "$SERVER_URL/v1/artifacts/${SHA[1]}")"
+later=$(members "$A" 3 | tail -n 1)
+grep -qE "GET /v1/updates 204 .* $later\$" "$T/server.log" ||
+    fail "stage-3 vehicle $later never polled (or was offered something)"
+grep -qE "GET /v1/updates 200 .* $later\$" "$T/server.log" && fail "stage-3 vehicle $later was offered the update"
 fails=$(ota_admin campaign show "$A" --json | jq -r '.failures[] | "\(.count) \(.detail)"')
 check_contains "show groups the failure reasons" "flash write error" "$fails"
 show=$(ota_admin campaign show "$A")
