@@ -81,12 +81,16 @@ members()
     ota_admin campaign show "$1" --vehicles --json | jq -r --argjson s "$2" \
         '.deployments[] | select(.stage == $s) | .vehicle' | LC_ALL=C sort
 }
+# run_fleet NAME TIMEOUT [N] [ota-vehicle args]: R001..RN (default all) as one fleet
 run_fleet()
 {
-    local name=$1 timeout=$2
+    local name=$1 timeout=$2 n=$N
     shift 2
-    timeout $((timeout + 30)) "$OTA_VEHICLE" --server "$SERVER_URL" --cacert "$T/pki/ca.crt" \
-        --pubkey "$T/keys/ota.pub" --dir "$T/$name" --fleet "$N" --fleet-certs "$T/fleet-certs" \
+    [[ ${1:-} != [0-9]* ]] || { n=$1; shift; }
+    # FLEET_EXEC=1 (in the background): exec, so that $! is timeout(1), which passes a
+    # SIGTERM on to ota-vehicle
+    ${FLEET_EXEC:+exec} timeout $((timeout + 30)) "$OTA_VEHICLE" --server "$SERVER_URL" --cacert "$T/pki/ca.crt" \
+        --pubkey "$T/keys/ota.pub" --dir "$T/$name" --fleet "$n" --fleet-certs "$T/fleet-certs" \
         --fleet-ids 'R%03d' --parallel 16 --poll-interval 0.5 --timeout "$timeout" "$@" \
         >"$T/$name.out" 2>"$T/$name.log"
 }
@@ -109,8 +113,17 @@ check_eq "stage 3 size" $((N - S2)) "$(members "$A" 3 | wc -l)"
     members "$A" 3 | head -n $((N / 10 - 2))
 } >"$T/a-fail"
 check_eq "failing vehicles" $((N / 10)) "$(wc -l <"$T/a-fail")"
-rc=0
-run_fleet fleet-a 12 --fail-ids "@$T/a-fail" --fail-reason "flash write error" || rc=$?
+FLEET_EXEC=1 run_fleet fleet-a 60 --fail-ids "@$T/a-fail" --fail-reason "flash write error" &
+fleet_pid=$!
+paused()
+{
+    [[ $(ota_admin campaign show "$A" --json | jq -r .state) == paused ]]
+}
+wait_until 60 paused || { ota_log_tail "$T/fleet-a.log"; fail "the brake did not pause the campaign"; }
+sleep 2 # the fleet goes on polling meanwhile: nothing more may be offered
+kill -TERM "$fleet_pid"
+wait "$fleet_pid" || true
+pgrep -f -- "--dir $T/fleet-a " >/dev/null && fail "fleet A still runs after SIGTERM"
 check_eq "brake campaign state" paused "$(ota_admin campaign show "$A" --json | jq -r .state)"
 brake=$(events_of "$A" campaign.brake)
 check_contains "brake event names the rule" "max-failures 10% reached: " "$brake"
@@ -186,12 +199,14 @@ done
 echo "ok - stages opened in order, each after the one before was installed"
 
 # ---- 3. --manual: stage 2 waits for campaign advance
-C=$(ota_admin campaign create --name manual --artifact "${SHA[3]}" --all --stages 5% --manual)
+M=20 # the manual campaign's vehicles: R001..R020
+C=$(ota_admin campaign create --name manual --artifact "${SHA[3]}" \
+    --vehicles "$(printf 'R%03d,' $(seq 1 $M) | sed 's/,$//')" --stages 10% --manual)
 ota_expect 2 "advance before stage 1 is done" ota_admin campaign advance "$C"
 ota_admin campaign start "$C" >/dev/null
 ota_expect 2 "advance while stage 1 runs" ota_admin campaign advance "$C"
 check_contains "advance refusal says why" "is not waiting" "$ERRS"
-run_fleet fleet-c 60 &
+FLEET_EXEC=1 run_fleet fleet-c 60 "$M" &
 fleet_pid=$!
 waiting()
 {
