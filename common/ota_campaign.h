@@ -3,7 +3,7 @@
  * unfinished deployment per vehicle, already-installed vehicles recorded as such), pause,
  * resume and cancel; each moves the campaign, its deployments, its counts and its
  * messages together (start in batches, the rest in one transaction), with an audit event
- * naming @actor. */
+ * naming @actor. Staged rollouts (the last section) are ota_campaign_rollout.c's. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
