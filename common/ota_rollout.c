@@ -31,32 +31,22 @@ static int parse_uint(const char *s, size_t len, uint64_t max, uint64_t *ret)
 int ota_rollout_amount_parse(const char *s, bool allow_count, struct ota_rollout_amount *ret)
 {
     size_t len = strlen(s);
-    const char *dot;
-    uint64_t whole = 0, frac = 0;
+    uint64_t v = 0;
+    char num[16];
 
     if (len > 0 && s[len - 1] == '%') {
-        len--;
-        dot = memchr(s, '.', len);
-        if (dot) {
-            size_t flen = len - (size_t)(dot - s) - 1;
-
-            if (flen == 0 || flen > 2 || parse_uint(dot + 1, flen, 99, &frac) < 0)
-                return -EINVAL;
-            if (flen == 1)
-                frac *= 10;
-            len = (size_t)(dot - s);
-        }
-        if (parse_uint(s, len, 100, &whole) < 0)
+        if (len >= sizeof(num))
             return -EINVAL;
-        whole = whole * 100 + frac;
-        if (whole == 0 || whole > OTA_ROLLOUT_BP_ALL)
+        memcpy(num, s, len - 1);
+        num[len - 1] = '\0';
+        if (ota_parse_decimal(num, 100, 2, &v) < 0 || v == 0 || v > OTA_ROLLOUT_BP_ALL)
             return -EINVAL;
-        *ret = (struct ota_rollout_amount){ .value = whole, .percent = true };
+        *ret = (struct ota_rollout_amount){ .value = v, .percent = true };
         return 0;
     }
-    if (!allow_count || parse_uint(s, len, COUNT_MAX, &whole) < 0 || whole == 0)
+    if (!allow_count || parse_uint(s, len, COUNT_MAX, &v) < 0 || v == 0)
         return -EINVAL;
-    *ret = (struct ota_rollout_amount){ .value = whole, .percent = false };
+    *ret = (struct ota_rollout_amount){ .value = v, .percent = false };
     return 0;
 }
 

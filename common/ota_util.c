@@ -32,6 +32,30 @@ int ota_parse_u64n(const char *s, size_t len, uint64_t max, uint64_t *ret)
     return 0;
 }
 
+int ota_parse_decimal(const char *s, uint64_t max_whole, unsigned digits, uint64_t *ret)
+{
+    const char *dot = s ? strchr(s, '.') : NULL;
+    uint64_t whole, frac = 0, scale = 1;
+    size_t flen = 0;
+    int r;
+
+    if (!s || digits > 9)
+        return -EINVAL;
+    for (unsigned i = 0; i < digits; i++)
+        scale *= 10;
+    if ((r = ota_parse_u64n(s, dot ? (size_t)(dot - s) : strlen(s), max_whole, &whole)) < 0)
+        return r;
+    if (dot) {
+        flen = strlen(dot + 1);
+        if (flen == 0 || flen > digits || ota_parse_u64n(dot + 1, flen, scale - 1, &frac) < 0)
+            return -EINVAL;
+        for (size_t i = flen; i < digits; i++)
+            frac *= 10;
+    }
+    *ret = whole * scale + frac;
+    return 0;
+}
+
 int ota_parse_u64(const char *s, uint64_t max, uint64_t *ret)
 {
     if (!s)

@@ -13,6 +13,10 @@ int ota_parse_u64(const char *s, uint64_t max, uint64_t *ret);
 /* Like ota_parse_u64() for @len bytes that need not be NUL-terminated. */
 int ota_parse_u64n(const char *s, size_t len, uint64_t max, uint64_t *ret);
 
+/* The whole of @s as "W" or "W.F" with W <= @max_whole and 1..@digits fraction digits,
+ * scaled by 10^@digits ("12.5" with 2 digits: 1250). -EINVAL or -ERANGE otherwise. */
+int ota_parse_decimal(const char *s, uint64_t max_whole, unsigned digits, uint64_t *ret);
+
 /* True if @id is a valid vehicle/edge id ([A-Za-z0-9._-]{1,64}). */
 bool ota_id_valid(const char *id);
 

@@ -149,20 +149,11 @@ static int usage_error(const char *fmt, const char *arg)
 /* "S" or "S.fff" seconds into milliseconds (at most a day). */
 static int parse_seconds_ms(const char *s, int64_t *ret)
 {
-    const char *dot = strchr(s, '.');
-    uint64_t sec, frac = 0;
-    size_t flen = 0;
+    uint64_t ms;
 
-    if (ota_parse_u64n(s, dot ? (size_t)(dot - s) : strlen(s), 86400, &sec) < 0)
+    if (ota_parse_decimal(s, 86400, 3, &ms) < 0)
         return -EINVAL;
-    if (dot) {
-        flen = strlen(dot + 1);
-        if (flen == 0 || flen > 3 || ota_parse_u64n(dot + 1, flen, 999, &frac) < 0)
-            return -EINVAL;
-        for (size_t i = flen; i < 3; i++)
-            frac *= 10;
-    }
-    *ret = (int64_t)(sec * 1000 + frac);
+    *ret = (int64_t)ms;
     return 0;
 }
 

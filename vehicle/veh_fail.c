@@ -70,22 +70,11 @@ int veh_fail_ids(struct veh_fail *f, const char *arg, char *err, size_t errlen)
 
 int veh_fail_rate(const char *s, uint32_t *ret_bp)
 {
-    const char *dot = strchr(s, '.');
-    uint64_t whole, frac = 0;
-    size_t flen = 0;
+    uint64_t bp;
 
-    if (ota_parse_u64n(s, dot ? (size_t)(dot - s) : strlen(s), 100, &whole) < 0)
+    if (ota_parse_decimal(s, 100, 2, &bp) < 0 || bp > 10000)
         return -EINVAL;
-    if (dot) {
-        flen = strlen(dot + 1);
-        if (flen == 0 || flen > 2 || ota_parse_u64n(dot + 1, flen, 99, &frac) < 0)
-            return -EINVAL;
-        if (flen == 1)
-            frac *= 10;
-    }
-    if (whole * 100 + frac > 10000)
-        return -EINVAL;
-    *ret_bp = (uint32_t)(whole * 100 + frac);
+    *ret_bp = (uint32_t)bp;
     return 0;
 }
 

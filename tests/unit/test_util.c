@@ -38,6 +38,35 @@ static void test_parse(void)
     CHECK_INT(ota_parse_u64(NULL, 1, &(uint64_t){ 0 }), -EINVAL);
 }
 
+/* "W.F" scaled: percentages in hundredths, seconds in milliseconds */
+static void test_decimal(void)
+{
+    static const struct {
+        const char *in;
+        uint64_t max;
+        unsigned digits;
+        int rc;
+        uint64_t v;
+    } t[] = {
+        { "12.5", 100, 2, 0, 1250 },   { "12.25", 100, 2, 0, 1225 }, { "100", 100, 2, 0, 10000 },
+        { "0.01", 100, 2, 0, 1 },      { "1.5", 86400, 3, 0, 1500 }, { "0.001", 86400, 3, 0, 1 },
+        { "86400", 86400, 3, 0, 86400000 },
+        { "101", 100, 2, -ERANGE, 0 }, { "1.234", 100, 2, -EINVAL, 0 }, { "1.", 100, 2, -EINVAL, 0 },
+        { ".5", 100, 2, -EINVAL, 0 },  { "-1", 100, 2, -EINVAL, 0 },   { "1.-5", 100, 2, -EINVAL, 0 },
+        { "", 100, 2, -EINVAL, 0 },    { "1e2", 100, 2, -EINVAL, 0 },  { "1.5", 100, 0, -EINVAL, 0 },
+    };
+
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        uint64_t v = 777;
+        int rc = ota_parse_decimal(t[i].in, t[i].max, t[i].digits, &v);
+
+        if (rc != t[i].rc)
+            fprintf(stderr, "decimal '%s'\n", t[i].in);
+        CHECK_INT(rc, t[i].rc);
+        CHECK_INT(v, rc == 0 ? t[i].v : 777);
+    }
+}
+
 static void test_ids(void)
 {
     char long_id[70];
@@ -121,6 +150,7 @@ static void test_transitions(void)
 int main(void)
 {
     test_parse();
+    test_decimal();
     test_ids();
     test_dates();
     test_transitions();
