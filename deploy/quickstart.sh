@@ -6,7 +6,7 @@
 # ota-notifier on free loopback ports, uploads a generated sample artifact, enrolls three
 # vehicles, starts a campaign and runs the three vehicles through the update (two learn
 # of it over MQTT, one polls REST), printing progress and then `ota-admin campaign show`;
-# then a staged rollout to 20 simulated vehicles, one failing on purpose, followed with
+# then a staged rollout to 10 simulated vehicles, one failing on purpose, followed with
 # `ota-admin campaign watch`.
 # The stack then stays up, with its addresses printed, until Ctrl-C.
 #
@@ -266,9 +266,9 @@ done
 [[ $failed -eq 0 ]] || exit 1
 echo "all ${#vehicles[@]} vehicles installed firmware 1.0.$run and the bytes match."
 
-# A staged rollout: 20 simulated vehicles, stages 10 %, 50 %, 100 %, one of the last stage
+# A staged rollout: 10 simulated vehicles, stages 10 %, 50 %, 100 %, one of the last stage
 # failing on purpose, followed with `campaign watch` until the campaign ends.
-fleet_n=20
+fleet_n=10
 say "a staged rollout to $fleet_n simulated vehicles (one fails on purpose)"
 fleet_ids=()
 for ((i = 1; i <= fleet_n; i++)); do

@@ -120,7 +120,7 @@ paused()
     [[ $(ota_admin campaign show "$A" --json | jq -r .state) == paused ]]
 }
 wait_until 60 paused || { ota_log_tail "$T/fleet-a.log"; fail "the brake did not pause the campaign"; }
-sleep 2 # the fleet goes on polling meanwhile: nothing more may be offered
+sleep 1 # the fleet goes on polling meanwhile: nothing more may be offered
 kill -TERM "$fleet_pid"
 wait "$fleet_pid" || true
 pgrep -f -- "--dir $T/fleet-a " >/dev/null && fail "fleet A still runs after SIGTERM"
@@ -205,7 +205,7 @@ done
 echo "ok - stages opened in order, each after the one before was installed"
 
 # ---- 3. --manual: stage 2 waits for campaign advance
-M=20 # the manual campaign's vehicles: R001..R020
+M=10 # the manual campaign's vehicles: R001..R010
 C=$(ota_admin campaign create --name manual --artifact "${SHA[3]}" \
     --vehicles "$(printf 'R%03d,' $(seq 1 $M) | sed 's/,$//')" --stages 10% --manual)
 ota_expect 2 "advance before stage 1 is done" ota_admin campaign advance "$C"
@@ -220,7 +220,7 @@ waiting()
 }
 wait_until 60 waiting
 check_contains "waiting event" "waiting for 'campaign advance'" "$(events_of "$C" campaign.waiting)"
-sleep 2 # the notifier's rule tick ran meanwhile: still nothing opened
+sleep 1.5 # the notifier's rule tick (every second) ran meanwhile: still nothing opened
 check_eq "nothing opened without advance" 1 "$(ota_admin campaign show "$C" --json | jq .rollout.stage_open)"
 check_eq "stage 2 not notified" 0 "$(sql "SELECT count(*) FROM outbox o JOIN deployments d ON
     d.campaign = o.campaign AND d.vehicle = o.vehicle WHERE o.campaign = $C AND d.stage = 2")"
