@@ -13,7 +13,7 @@
 #   OTA_NO_ASAN=1   skip the sanitizer build
 #   OTA_FUZZ_DIR    fuzz build dir (default build-fuzz), configured with CC=clang
 #   OTA_NO_FUZZ=1   skip the fuzz stage
-#   OTA_FUZZ_TIME   seconds each harness fuzzes (default 8, tests/fuzz/run-fuzz.sh)
+#   OTA_FUZZ_TIME   seconds each harness fuzzes (default 5, tests/fuzz/run-fuzz.sh)
 #   OTA_TEST_JOBS   parallel tests (default 2: the integration tests start daemons and
 #                   a broker each; more than two at a time makes slow CI hosts flaky)
 #   OTA_NO_DEPS=1   do not check Debian packages

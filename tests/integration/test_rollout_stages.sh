@@ -113,7 +113,13 @@ check_eq "stage 3 size" $((N - S2)) "$(members "$A" 3 | wc -l)"
     members "$A" 3 | head -n $((N / 10 - 2))
 } >"$T/a-fail"
 check_eq "failing vehicles" $((N / 10)) "$(wc -l <"$T/a-fail")"
-FLEET_EXEC=1 run_fleet fleet-a 60 --fail-ids "@$T/a-fail" --fail-reason "flash write error" &
+# the fleet: stage 1 and ten vehicles of stage 3 (which must keep polling and get nothing)
+{
+    cat "$T/a1"
+    members "$A" 3 | head -n 10
+} >"$T/a-fleet"
+FLEET_EXEC=1 run_fleet fleet-a 60 "$(wc -l <"$T/a-fleet")" --fleet-ids "@$T/a-fleet" \
+    --fail-ids "@$T/a-fail" --fail-reason "flash write error" &
 fleet_pid=$!
 paused()
 {
