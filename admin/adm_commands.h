@@ -18,6 +18,9 @@ adm_command_fn adm_vehicle_revoke;
 adm_command_fn adm_vehicle_reinstate;
 adm_command_fn adm_vehicle_set;
 
+/* adm_cdn.c */
+adm_command_fn adm_cdn_link;
+
 /* adm_edge.c */
 adm_command_fn adm_edge_add;
 adm_command_fn adm_edge_list;

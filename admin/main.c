@@ -28,6 +28,7 @@ static const struct adm_command {
     { "edge", "list", adm_edge_list, "" },
     { "edge", "revoke", adm_edge_revoke, "NAME" },
     { "edge", "reinstate", adm_edge_reinstate, "NAME" },
+    { "cdn", "link", adm_cdn_link, "SHA256|PATH --vehicle ID [--expires T]" },
     { "artifact", "upload", adm_artifact_upload,
       "FILE --version V [--name NAME] [--hw HW] [--signature FILE.minisig]" },
     { "artifact", "list", adm_artifact_list, "" },

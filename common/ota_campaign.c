@@ -339,7 +339,7 @@ int ota_campaign_update_body(struct ota_db *db, const struct ota_campaign *c, un
     struct ota_deployment proto = { .campaign = c->id };
 
     memcpy(proto.artifact, c->artifact, sizeof(proto.artifact));
-    return ota_status_update_body(db, &proto, poll_after, now, ret_body);
+    return ota_status_update_body(db, &proto, NULL, poll_after, now, ret_body);
 }
 
 /* A staged start's stages: the highest order rank of each (the last holds every rank). */

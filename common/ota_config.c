@@ -63,6 +63,13 @@ static const struct key_desc keys[] = {
       "250", 60000 },
     NUM("notifier", "max_inflight", notifier.max_inflight, "100", 65535),
     STR("notifier", "stats_file", notifier.stats_file, ""),
+    /* checked as a whole by ota_cdn_open(): they depend on each other */
+    STR("cdn", "base_url", cdn.base_url, ""),
+    STR("cdn", "token", cdn.token, ""),
+    { "cdn", "token_ttl", KEY_POSITIVE, offsetof(struct ota_config, cdn.token_ttl), "3600",
+      30 * 86400 },
+    STR("cdn", "key_file", cdn.key_file, ""),
+    STR("cdn", "key_pair_id", cdn.key_pair_id, ""),
 };
 
 static const struct key_desc *find_key(const char *section, const char *key)

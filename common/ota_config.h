@@ -61,6 +61,13 @@ struct ota_config {
         unsigned max_inflight; /* QoS 1 messages awaiting PUBACK */
         char *stats_file;      /* counters written here (Prometheus text); "" = none */
     } notifier;
+    struct {
+        char *base_url;     /* "" = artifact links stay origin links (ota_cdn.h) */
+        char *token;        /* nginx, akamai, cloudfront or none */
+        unsigned token_ttl; /* seconds a link is valid at most */
+        char *key_file;
+        char *key_pair_id; /* cloudfront */
+    } cdn;
 };
 
 /* Fills @c with the defaults. Returns 0 or -ENOMEM. Free with ota_config_clear(). */

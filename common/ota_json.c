@@ -49,6 +49,29 @@ int ota_json_update_encode(const struct ota_update_info *u, char **ret)
     return dump_compact(o, ret);
 }
 
+int ota_json_update_relink(const char *text, size_t len, ota_json_link_fn *link, void *ctx,
+                           char **ret)
+{
+    json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+    json_t *art = json_object_get(o, "artifact");
+    const char *sha256 = json_string_value(json_object_get(art, "sha256"));
+    char url[1024];
+    int r = -EINVAL;
+
+    if (!sha256 || !ota_sha256_hex_valid(sha256) || !json_is_string(json_object_get(art, "url")))
+        goto out;
+    if ((r = link(ctx, sha256, url, sizeof(url))) < 0)
+        goto out;
+    r = -ENOMEM;
+    if (json_object_set_new(art, "url", json_string(url)) < 0)
+        goto out;
+    r = dump_compact(o, ret);
+    o = NULL; /* dump_compact() took it */
+out:
+    json_decref(o);
+    return r;
+}
+
 void ota_update_info_clear(struct ota_update_info *u)
 {
     if (!u)

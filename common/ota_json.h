@@ -33,6 +33,16 @@ int ota_json_update_decode(const char *text, size_t len, struct ota_update_info 
                            size_t errlen);
 void ota_update_info_clear(struct ota_update_info *u);
 
+/* Writes the link to artifact @sha256 into @url (@len bytes). Returns 0 or negative. */
+typedef int ota_json_link_fn(void *ctx, const char *sha256, char *url, size_t len);
+
+/* The announcement @text with artifact.url replaced by what @link makes for its sha256,
+ * everything else kept in its order (the notifier puts a fresh CDN link into a stored
+ * message as it publishes it). *ret new. Returns 0, -EINVAL (not an announcement),
+ * -ENOMEM or @link's error. */
+int ota_json_update_relink(const char *text, size_t len, ota_json_link_fn *link, void *ctx,
+                           char **ret);
+
 struct ota_status_report {
     int64_t campaign;
     enum ota_deploy_state state;

@@ -138,39 +138,6 @@ static int b64_decode(const struct span *s, uint8_t *out, size_t want)
     return 0;
 }
 
-/* Reads a whole small file into @buf (NUL-terminated). -EINVAL if it has @cap bytes or more. */
-static int read_small_file(const char *path, char *buf, size_t cap, size_t *ret_len)
-{
-    size_t len = 0;
-    int fd, r = 0;
-
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return -errno;
-    for (;;) {
-        ssize_t n = read(fd, buf + len, cap - len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            r = errno == EISDIR ? -EINVAL : -EIO;
-            goto out;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-        if (len == cap) {
-            r = -EINVAL;
-            goto out;
-        }
-    }
-    buf[len] = '\0';
-    *ret_len = len;
-out:
-    close(fd);
-    return r;
-}
-
 static void seckey_checksum(const uint8_t *skstruct, uint8_t out[CHK_BYTES])
 {
     crypto_generichash_state st;
@@ -317,7 +284,7 @@ int ota_sign_key_load(const char *path, struct ota_sign_key **ret)
         r = -ENOMEM;
         goto out;
     }
-    r = read_small_file(path, text, KEY_FILE_MAX, &len);
+    r = ota_read_small_file(path, text, KEY_FILE_MAX, &len);
     if (r < 0)
         goto out;
     r = -EINVAL;
@@ -390,7 +357,7 @@ int ota_sign_pub_load(const char *path, struct ota_sign_pub *ret)
     size_t len = 0;
     int r;
 
-    r = read_small_file(path, text, sizeof text, &len);
+    r = ota_read_small_file(path, text, sizeof text, &len);
     if (r < 0)
         return r;
     return ota_sign_pub_parse(text, len, ret);

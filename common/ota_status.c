@@ -7,7 +7,7 @@
 #include "ota_status.h"
 #include "ota_util.h"
 
-int ota_status_update_body(struct ota_db *db, const struct ota_deployment *d,
+int ota_status_update_body(struct ota_db *db, const struct ota_deployment *d, const char *url,
                            unsigned poll_after, int64_t issued_at, char **ret)
 {
     struct ota_artifact *a = NULL;
@@ -22,6 +22,7 @@ int ota_status_update_body(struct ota_db *db, const struct ota_deployment *d,
     u.name = a->name;
     u.version = a->version;
     u.signature = a->signature;
+    u.url = (char *)url; /* only read by the encoder */
     u.poll_after = poll_after;
     u.issued_at = issued_at;
     r = ota_json_update_encode(&u, ret);
@@ -38,7 +39,7 @@ int ota_status_queue_refresh(struct ota_db *db, const char *vehicle, unsigned po
 
     r = ota_db_deployment_current(db, vehicle, &d);
     if (r == 0)
-        r = ota_status_update_body(db, d, poll_after, now, &body);
+        r = ota_status_update_body(db, d, NULL, poll_after, now, &body);
     else if (r == -ENOENT)
         r = 0; /* nothing current: the empty retained message clears the topic */
     if (r == 0)

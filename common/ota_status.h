@@ -37,6 +37,7 @@ int ota_status_queue_refresh(struct ota_db *db, const char *vehicle, unsigned po
                              int64_t now);
 
 /* Builds the update body for a deployment (GET /v1/updates, and with @issued_at > 0 the
- * MQTT message). *ret new (free()). Returns 0, -ENOENT (artifact gone), -ENOMEM, -EIO. */
-int ota_status_update_body(struct ota_db *db, const struct ota_deployment *d,
+ * MQTT message), with @url as artifact.url (NULL: the origin path, /v1/artifacts/<sha256>;
+ * a CDN link otherwise, ota_cdn_link()). *ret new (free()). Returns 0, -ENOENT (artifact gone), -ENOMEM, -EIO. */
+int ota_status_update_body(struct ota_db *db, const struct ota_deployment *d, const char *url,
                            unsigned poll_after, int64_t issued_at, char **ret);

@@ -275,3 +275,35 @@ const char *ota_actor(char *buf, size_t len)
         snprintf(buf, len, "uid %u", (unsigned)uid);
     return buf;
 }
+
+int ota_read_small_file(const char *path, char *buf, size_t cap, size_t *ret_len)
+{
+    size_t len = 0;
+    int fd, r = 0;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return -errno;
+    for (;;) {
+        ssize_t n = read(fd, buf + len, cap - len);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            r = errno == EISDIR ? -EINVAL : -EIO;
+            goto out;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+        if (len == cap) {
+            r = -EINVAL;
+            goto out;
+        }
+    }
+    buf[len] = '\0';
+    *ret_len = len;
+out:
+    close(fd);
+    return r;
+}

@@ -62,3 +62,7 @@ void ota_http_date(int64_t t, char *buf, size_t len);
 int ota_http_date_parse(const char *s, int64_t *ret);
 
 #define OTA_POLL_AFTER_DEFAULT 300 /* seconds, [server] poll_after */
+
+/* Reads a whole small file into @buf (NUL-terminated) and its length into *ret_len.
+ * Returns 0, -EINVAL (a folder, or @cap bytes or more), -EIO or -errno of open(). */
+int ota_read_small_file(const char *path, char *buf, size_t cap, size_t *ret_len);

@@ -17,6 +17,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 #include "ota_campaign.h"
+#include "ota_cdn.h"
 #include "ota_log.h"
 #include "ntf_daemon.h"
 #include "ntf_outbox.h"
@@ -308,6 +309,9 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
         snprintf(err, errlen, "notifier.max_inflight: %s", strerror(-r));
         goto out;
     }
+    r = ota_cdn_open(cfg, &d->cdn, err, errlen);
+    if (r < 0)
+        goto out;
     r = ntf_mqtt_new(cfg, &mqtt_ops, d, err, errlen, &d->mqtt);
     if (r < 0)
         goto out;
@@ -487,6 +491,7 @@ out:
         ntf_outbox_page_free(d->page);
         ntf_blocks_free(&d->blocks);
         ntf_status_queue_free(&d->squeue);
+        ota_cdn_free(d->cdn);
         free(d);
     }
     return r;

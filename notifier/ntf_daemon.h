@@ -21,6 +21,8 @@ struct ntf_page;
  * first of the batch. */
 #define NTF_FLUSH_DELAY_MS 50
 
+struct ota_cdn;
+
 struct ntf_daemon {
     const struct ota_config *cfg; /* borrowed */
     struct ota_db *db;            /* borrowed */
@@ -30,6 +32,7 @@ struct ntf_daemon {
     struct ntf_stats stats;
     struct ntf_status_queue squeue;
     struct ntf_rollout rollout;
+    struct ota_cdn *cdn; /* NULL: messages keep the origin link they were stored with */
 
     bool connected;      /* CONNACK accepted, socket up */
     bool had_connection; /* a previous connection of this process was lost */

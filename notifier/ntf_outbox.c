@@ -34,7 +34,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "ota_cdn.h"
 #include "ota_db.h"
+#include "ota_json.h"
+#include "ota_util.h"
 #include "ota_log.h"
 #include "ntf_daemon.h"
 #include "ntf_outbox.h"
@@ -284,9 +287,24 @@ static void defer_row(struct ntf_daemon *d, int64_t id, const char *vehicle, uin
 
 /* Returns 1 if the connection is gone (stop the drain), -EBUSY/-ENOMEM/-EIO if the body
  * could not be read (stop the drain, try again later), 0 otherwise. */
+struct relink_ctx {
+    struct ota_cdn *cdn;
+    const char *vehicle;
+};
+
+static int cdn_link(void *ctx, const char *sha256, char *url, size_t len)
+{
+    struct relink_ctx *lc = ctx;
+    char path[96];
+
+    snprintf(path, sizeof(path), "/v1/artifacts/%s", sha256);
+    return ota_cdn_link(lc->cdn, path, lc->vehicle, ota_cdn_expiry(lc->cdn, ota_now()), url,
+                        len);
+}
+
 static int publish_row(struct ntf_daemon *d, const struct row_copy *c)
 {
-    char topic[NTF_TOPIC_MAX];
+    char topic[NTF_TOPIC_MAX], *linked = NULL;
     const char *payload;
     size_t payload_len;
     int mid = 0, r;
@@ -310,7 +328,24 @@ static int publish_row(struct ntf_daemon *d, const struct row_copy *c)
                 r == -ENOMEM ? "out of memory" : ota_db_errmsg(d->db));
         return r;
     }
+    if (d->cdn && payload_len > 0) {
+        /* the stored message has the origin path; each vehicle gets its own CDN link,
+         * fresh from now (a retained one read later may be expired: the vehicle then asks
+         * GET /v1/updates for a new one) */
+        struct relink_ctx lc = { d->cdn, c->vehicle };
+
+        r = ota_json_update_relink(payload, payload_len, cdn_link, &lc, &linked);
+        if (r == -ENOMEM)
+            return r;
+        if (r < 0) {
+            defer_row(d, c->id, c->vehicle, c->attempts, "its CDN link cannot be made");
+            return 0;
+        }
+        payload = linked;
+        payload_len = strlen(linked);
+    }
     r = ntf_mqtt_publish(d->mqtt, topic, payload, payload_len, c->retain, &mid);
+    free(linked);
     if (r == -ENOTCONN)
         return 1;
     if (r < 0) {

@@ -23,6 +23,7 @@
 #include "srv_admin.h"
 #include "srv_artifact.h"
 #include "srv_ctx.h"
+#include "ota_cdn.h"
 #include "srv_db.h"
 #include "srv_guard.h"
 #include "srv_interpose.h"
@@ -243,6 +244,11 @@ int main(int argc, char **argv)
         goto fail;
     if (srv_tls_new(&cfg, &ctx.tls, err, sizeof(err)) < 0)
         goto fail;
+    if (ota_cdn_open(&cfg, &ctx.cdn, err, sizeof(err)) < 0)
+        goto fail;
+    if (ctx.cdn)
+        ota_info("artifact links point at %s (cdn.token = %s)", cfg.cdn.base_url,
+                 ota_cdn_token_name(ota_cdn_token_type(ctx.cdn)));
     ctx.access_fd = open_access_log(cfg.server.access_log, err, sizeof(err));
     if (ctx.access_fd < 0)
         goto fail;
@@ -382,6 +388,7 @@ out:
     srv_metrics_free(ctx.metrics);
     srv_db_free(ctx.db);
     srv_tls_free(ctx.tls);
+    ota_cdn_free(ctx.cdn);
     ota_config_clear(&cfg);
     return ret;
 }

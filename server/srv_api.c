@@ -7,7 +7,9 @@
 #include <string.h>
 #include <gnutls/crypto.h>
 
+#include "ota_cdn.h"
 #include "ota_json.h"
+#include "ota_util.h"
 #include "ota_status.h"
 #include "srv_cache.h"
 #include "srv_range.h"
@@ -42,7 +44,7 @@ static int updates_build(struct srv_req *req, struct ota_db *db, bool *ret_none,
 {
     struct ota_deployment *d = NULL;
     struct MHD_Response *r200 = NULL, *r304 = NULL;
-    char *body = NULL;
+    char *body = NULL, link[OTA_CDN_LINK_MAX];
     size_t len;
     int r;
 
@@ -56,7 +58,19 @@ static int updates_build(struct srv_req *req, struct ota_db *db, bool *ret_none,
         *ret_mhd = srv_reply_error(req, 503, "unavailable", "database unavailable");
         goto out;
     }
-    r = ota_status_update_body(db, d, req->ctx->cfg->server.poll_after, 0, &body);
+    if (req->ctx->cdn) {
+        char path[96];
+
+        snprintf(path, sizeof(path), "/v1/artifacts/%s", d->artifact);
+        r = ota_cdn_link(req->ctx->cdn, path, req->client,
+                         ota_cdn_expiry(req->ctx->cdn, ota_now()), link, sizeof(link));
+        if (r < 0) {
+            *ret_mhd = srv_reply_error(req, 500, "cdn", "the CDN link cannot be made");
+            goto out;
+        }
+    }
+    r = ota_status_update_body(db, d, req->ctx->cdn ? link : NULL,
+                               req->ctx->cfg->server.poll_after, 0, &body);
     if (r < 0) {
         *ret_mhd = r == -ENOMEM ? MHD_NO
                                 : srv_reply_error(req, r == -ENOENT ? 500 : 503, "unavailable",
@@ -121,6 +135,10 @@ enum MHD_Result srv_updates_get(struct srv_req *req, const char *rest, const cha
     (void)upload_size;
     if (e && e->update == SRV_CACHE_UPDATE_NONE)
         return srv_reply_empty(req, 204);
+    /* A CDN link in the cached body expires: a new half-period makes a new body. */
+    if (e && e->update == SRV_CACHE_UPDATE_BODY && req->ctx->cdn &&
+        e->cdn_period != ota_cdn_period(req->ctx->cdn, ota_now()))
+        e->update = SRV_CACHE_UPDATE_UNKNOWN;
     if (e && e->update == SRV_CACHE_UPDATE_BODY) {
         r200 = e->resp200;
         r304 = e->resp304;
@@ -142,6 +160,7 @@ enum MHD_Result srv_updates_get(struct srv_req *req, const char *rest, const cha
             srv_cache_set_update(e, r200, r304, etagbuf, len); /* takes both */
             if (e->update != SRV_CACHE_UPDATE_BODY)
                 return MHD_NO;
+            e->cdn_period = req->ctx->cdn ? ota_cdn_period(req->ctx->cdn, ota_now()) : 0;
             r200 = e->resp200;
             r304 = e->resp304;
             etag = e->etag;

@@ -15,6 +15,7 @@
 #include "ota_json.h"
 #include "ota_store.h"
 #include "ota_util.h"
+#include "srv_ddi_json.h"
 #include "srv_mapcache.h"
 #include "srv_range.h"
 
@@ -215,13 +216,19 @@ enum MHD_Result srv_artifact_serve(struct srv_req *req, const char *sha256,
         }
         b->size = art->size;
         snprintf(etag, sizeof(etag), "\"%s\"", sha256);
-    } else {
+    } else if (part == SRV_ARTIFACT_MINISIG) {
         b->ctype = CT_MINISIG;
         b->mem = strdup(art->signature ? art->signature : "");
         if (!b->mem)
             goto out;
         b->size = strlen(b->mem);
         snprintf(etag, sizeof(etag), "\"%s.minisig\"", sha256);
+    } else {
+        b->ctype = CT_MINISIG;
+        if (srv_ddi_md5sum_body(art, &b->mem) < 0)
+            goto out;
+        b->size = strlen(b->mem);
+        snprintf(etag, sizeof(etag), "\"%s.MD5SUM\"", sha256);
     }
     /* Last-Modified is the artifact's upload time from the database, not the file's
      * mtime: it survives store copies and restores, and the bytes never change. */
@@ -342,6 +349,8 @@ enum MHD_Result srv_artifact_get(struct srv_req *req, const char *rest, const ch
     (void)upload_size;
     if (len == 64 + strlen(".minisig") && strcmp(rest + 64, ".minisig") == 0)
         part = SRV_ARTIFACT_MINISIG;
+    else if (len == 64 + strlen(".MD5SUM") && strcmp(rest + 64, ".MD5SUM") == 0)
+        part = SRV_ARTIFACT_MD5SUM; /* the md5sum link of hawkBit clients behind a CDN */
     else if (len != 64)
         return srv_reply_error(req, 404, "not_found", "no such artifact");
     memcpy(sha256, rest, 64);

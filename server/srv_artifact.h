@@ -17,6 +17,7 @@
 enum srv_artifact_part {
     SRV_ARTIFACT_BYTES,   /* the artifact itself */
     SRV_ARTIFACT_MINISIG, /* its minisign signature text */
+    SRV_ARTIFACT_MD5SUM,  /* "<md5>  <name>\n", as hawkBit's .MD5SUM */
 };
 
 /* Serves @sha256's bytes or signature to @req (GET or HEAD), already authorised by the
@@ -25,7 +26,7 @@ enum srv_artifact_part {
 enum MHD_Result srv_artifact_serve(struct srv_req *req, const char *sha256,
                                    enum srv_artifact_part part);
 
-/* Route handler for /v1/artifacts/{sha256}[.minisig]: vehicles may fetch only artifacts
+/* Route handler for /v1/artifacts/{sha256}[.minisig|.MD5SUM]: vehicles may fetch only artifacts
  * of their own non-cancelled deployments (404 otherwise), edges any. */
 srv_handler_fn srv_artifact_get;
 

@@ -30,6 +30,7 @@ struct srv_cache_entry {
     struct MHD_Response *resp304; /* ETag, Cache-Control; cache's ref */
     char etag[40];
     size_t body_len;
+    int64_t cdn_period; /* the body's CDN link belongs to this period (ota_cdn_period) */
 };
 
 struct srv_cache;

@@ -3,6 +3,7 @@
 #include <stdatomic.h>
 #include "ota_config.h"
 
+struct ota_cdn;
 struct srv_db;
 struct srv_guard;
 struct srv_mapcache;
@@ -16,6 +17,7 @@ struct srv_ctx {
     struct srv_mapcache *maps;    /* shared mappings of store files */
     struct srv_tls *tls;
     struct srv_guard *guard;      /* request framing and header deadlines (mTLS listener) */
+    struct ota_cdn *cdn;          /* NULL: artifact links are origin links */
     int access_fd;       /* access log: 2 (stderr) or an O_APPEND file */
     atomic_uint active;  /* requests in flight, for a bounded SIGTERM drain */
 };

@@ -1,5 +1,6 @@
 /* hawkBit DDI route handler: authorises the controller, reads bodies, queues answers. */
 #include "srv_ddi.h"
+#include "ota_util.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -73,22 +74,16 @@ static enum MHD_Result serve_artifact(struct srv_req *req, struct ota_db *db,
 {
     struct ota_artifact *art = NULL;
     enum MHD_Result ret;
-    char *body = NULL;
     int r = srv_ddi_artifact_find(db, req->client, p->module, p->filename, &art);
 
     if (r < 0)
         return srv_artifact_refuse(req, r);
-    if (p->kind == SRV_DDI_ARTIFACT) {
-        /* same Range/ETag/conditional rules as /v1/artifacts/; SWUpdate reports no bytes,
-         * so what it is sent counts on its deployment */
+    /* same Range/ETag/conditional rules as /v1/artifacts/; SWUpdate reports no bytes, so
+     * what it is sent counts on its deployment */
+    if (p->kind == SRV_DDI_ARTIFACT)
         req->bytes_campaign = p->module;
-        ret = srv_artifact_serve(req, art->sha256, SRV_ARTIFACT_BYTES);
-    } else if (srv_ddi_md5sum_body(art, &body) < 0) {
-        ret = MHD_NO;
-    } else {
-        ret = srv_reply_data(req, 200, "text/plain; charset=utf-8", body, strlen(body));
-    }
-    free(body);
+    ret = srv_artifact_serve(req, art->sha256,
+                             p->kind == SRV_DDI_ARTIFACT ? SRV_ARTIFACT_BYTES : SRV_ARTIFACT_MD5SUM);
     ota_artifact_free(art);
     return ret;
 }
@@ -101,6 +96,8 @@ enum MHD_Result srv_ddi_handle(struct srv_req *req, const char *rest, const char
         .public_url = cfg->server.public_url,
         .tenant = cfg->server.tenant,
         .poll_after = cfg->server.poll_after,
+        .cdn = req->ctx->cdn,
+        .now = ota_now(),
     };
     struct srv_ddi_answer a = { 0 };
     struct srv_ddi_path p;

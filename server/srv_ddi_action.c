@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ota_cdn.h"
 #include "ota_status.h"
 #include "srv_ddi_feedback.h"
 #include "srv_ddi_json.h"
@@ -111,12 +112,31 @@ static enum srv_ddi_window window_of(const struct ota_deployment *d)
     return d->offering ? SRV_DDI_WINDOW_AVAILABLE : SRV_DDI_WINDOW_UNAVAILABLE;
 }
 
+/* With a CDN, the artifact's links are the content-addressed ones every client shares
+ * (one cache entry per artifact), not per-controller paths an edge may not fetch. */
+static int cdn_links(const struct srv_ddi_env *env, const char *vehicle, const char *sha256,
+                     char *download, char *md5sum)
+{
+    char path[96];
+    int64_t expires;
+    int r;
+
+    if (!env->cdn)
+        return 0;
+    expires = ota_cdn_expiry(env->cdn, env->now);
+    snprintf(path, sizeof(path), "/v1/artifacts/%s", sha256);
+    if ((r = ota_cdn_link(env->cdn, path, vehicle, expires, download, OTA_CDN_LINK_MAX)) < 0)
+        return r;
+    snprintf(path, sizeof(path), "/v1/artifacts/%s.MD5SUM", sha256);
+    return ota_cdn_link(env->cdn, path, vehicle, expires, md5sum, OTA_CDN_LINK_MAX);
+}
+
 int srv_ddi_deployment(struct ota_db *db, const struct srv_ddi_env *env, const char *vehicle,
                        int64_t action, struct srv_ddi_answer *a)
 {
     struct ota_deployment *d = NULL;
     struct ota_artifact *art = NULL;
-    char *base = NULL, *body = NULL;
+    char *base = NULL, *body = NULL, download[OTA_CDN_LINK_MAX], md5sum[OTA_CDN_LINK_MAX];
     int r = own_deployment(db, vehicle, action, &d);
 
     if (r == -ENOENT) {
@@ -143,7 +163,9 @@ int srv_ddi_deployment(struct ota_db *db, const struct srv_ddi_env *env, const c
         goto out;
     }
     if (r < 0 || (r = srv_ddi_base_url(env->public_url, env->tenant, vehicle, &base)) < 0 ||
-        (r = srv_ddi_json_deployment(base, d->id, d->campaign, art, window_of(d), &body)) < 0)
+        (r = cdn_links(env, vehicle, art->sha256, download, md5sum)) < 0 ||
+        (r = srv_ddi_json_deployment(base, env->cdn ? download : NULL, env->cdn ? md5sum : NULL,
+                                     d->id, d->campaign, art, window_of(d), &body)) < 0)
         goto out;
     answer_body(a, 200, body);
 out:

@@ -15,6 +15,10 @@ struct srv_ddi_env {
     const char *public_url; /* [server] public_url */
     const char *tenant;     /* [server] tenant */
     unsigned poll_after;    /* [server] poll_after: config.polling.sleep */
+    /* NULL: artifact links at the origin ({base}/softwaremodules/...); else content-
+     * addressed links at the CDN with the vehicle's token, valid from @now */
+    struct ota_cdn *cdn;
+    int64_t now;
 };
 
 /* An answer: status, and either a JSON body (2xx) or an error code and message. */

@@ -142,9 +142,9 @@ out:
     return r;
 }
 
-int srv_ddi_json_deployment(const char *base, int64_t action, int64_t module,
-                            const struct ota_artifact *a, enum srv_ddi_window window,
-                            char **ret)
+int srv_ddi_json_deployment(const char *base, const char *download, const char *md5sum,
+                            int64_t action, int64_t module, const struct ota_artifact *a,
+                            enum srv_ddi_window window, char **ret)
 {
     char id[24], enc[3 * 255 + 1];
     json_t *root, *artifact;
@@ -156,8 +156,12 @@ int srv_ddi_json_deployment(const char *base, int64_t action, int64_t module,
     artifact = json_pack(
         "{s:s, s:{s:s, s:s, s:s}, s:I, s:{s:o, s:o}}", "filename", a->name, "hashes", "sha1",
         a->sha1, "md5", a->md5, "sha256", a->sha256, "size", (json_int_t)a->size, "_links",
-        "download", href("%s/softwaremodules/%" PRId64 "/artifacts/%s", base, module, enc),
-        "md5sum", href("%s/softwaremodules/%" PRId64 "/artifacts/%s.MD5SUM", base, module, enc));
+        "download",
+        download ? href("%s", download)
+                 : href("%s/softwaremodules/%" PRId64 "/artifacts/%s", base, module, enc),
+        "md5sum",
+        md5sum ? href("%s", md5sum)
+               : href("%s/softwaremodules/%" PRId64 "/artifacts/%s.MD5SUM", base, module, enc));
     if (!artifact)
         return -ENOMEM;
     root = json_pack("{s:s, s:{s:s, s:s, s:[{s:s, s:s, s:s, s:[o]}]}}", "id", id, "deployment",

@@ -47,9 +47,11 @@ enum srv_ddi_window { SRV_DDI_WINDOW_NONE, SRV_DDI_WINDOW_AVAILABLE, SRV_DDI_WIN
 /* GET {base}/deploymentBase/{action}: id, deployment.download/update (and
  * maintenanceWindow per @window), one chunk (part "os", version and name of @a) holding
  * @a with sha1/md5/sha256, integer size and the download + md5sum links to
- * {base}/softwaremodules/{module}/artifacts/{name}. @a is borrowed. *ret is new (free()).
+ * {base}/softwaremodules/{module}/artifacts/{name}, or @download and @md5sum when not
+ * NULL (CDN links). @a is borrowed. *ret is new (free()).
  * Returns 0, -EINVAL (file name too long) or -ENOMEM. */
-int srv_ddi_json_deployment(const char *base, int64_t action, int64_t module,
+int srv_ddi_json_deployment(const char *base, const char *download, const char *md5sum,
+                            int64_t action, int64_t module,
                             const struct ota_artifact *a, enum srv_ddi_window window,
                             char **ret);
 

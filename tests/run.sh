@@ -16,7 +16,7 @@
 #   OTA_FUZZ_TIME   seconds each harness fuzzes (default 5, tests/fuzz/run-fuzz.sh)
 #   OTA_TEST_JOBS   parallel tests (default 2: the integration tests start daemons and
 #                   a broker each; more than two at a time makes slow CI hosts flaky)
-#   OTA_NO_DEPS=1   do not check Debian packages
+#   OTA_NO_DEPS=1   do not check Debian packages nor install tests/npm
 # Exit: 0 when everything built and every test passed (or was skipped), 1 otherwise.
 # The last line of the output is always the count, so CI can read it.
 set -uo pipefail
@@ -49,6 +49,11 @@ step()
 if [[ ${OTA_NO_DEPS:-0} != 1 ]]; then
     step "checking Debian packages"
     if ! "$src/deploy/install-deps.sh"; then
+        summary 0 1 0
+        exit 1
+    fi
+    step "installing the npm reference code (tests/npm)"
+    if ! "$src/tests/npm/install.sh"; then
         summary 0 1 0
         exit 1
     fi

@@ -182,7 +182,7 @@ static void test_json(void)
                   { SRV_DDI_WINDOW_UNAVAILABLE, "unavailable", "skip" } };
         for (size_t i = 0; i < 2; i++) {
             json_t *dep;
-            CHECK_INT(srv_ddi_json_deployment(base, 7, 3, &a, t[i].w, &s), 0);
+            CHECK_INT(srv_ddi_json_deployment(base, NULL, NULL, 7, 3, &a, t[i].w, &s), 0);
             root = load(s);
             dep = json_object_get(root, "deployment");
             CHECK_STR(jstr(dep, "maintenanceWindow"), t[i].mw);
@@ -192,7 +192,7 @@ static void test_json(void)
             free(s);
         }
     }
-    CHECK_INT(srv_ddi_json_deployment(base, 7, 3, &a, SRV_DDI_WINDOW_NONE, &s), 0);
+    CHECK_INT(srv_ddi_json_deployment(base, NULL, NULL, 7, 3, &a, SRV_DDI_WINDOW_NONE, &s), 0);
     root = load(s);
     CHECK_STR(jstr(root, "id"), "7");
     {
@@ -219,6 +219,22 @@ static void test_json(void)
     CHECK_STR(jstr(json_object_get(links, "md5sum"), "href"),
               "https://ota.example:8443/DEFAULT/controller/v1/VIN1/softwaremodules/3/artifacts/"
               "up%20date.swu.MD5SUM");
+    json_decref(root);
+    free(s);
+
+    /* behind a CDN: the links given, verbatim (content-addressed, with the token) */
+    CHECK_INT(srv_ddi_json_deployment(base, "https://cdn.example/v1/artifacts/" SHA_A "?md5=x&expires=9",
+                                      "https://cdn.example/v1/artifacts/" SHA_A ".MD5SUM?md5=y&expires=9",
+                                      7, 3, &a, SRV_DDI_WINDOW_NONE, &s), 0);
+    root = load(s);
+    art = json_array_get(json_object_get(json_array_get(json_object_get(json_object_get(root,
+                         "deployment"), "chunks"), 0), "artifacts"), 0);
+    links = json_object_get(art, "_links");
+    CHECK_STR(jstr(json_object_get(links, "download"), "href"),
+              "https://cdn.example/v1/artifacts/" SHA_A "?md5=x&expires=9");
+    CHECK_STR(jstr(json_object_get(links, "md5sum"), "href"),
+              "https://cdn.example/v1/artifacts/" SHA_A ".MD5SUM?md5=y&expires=9");
+    CHECK_STR(jstr(art, "filename"), "up date.swu");
     json_decref(root);
     free(s);
 
