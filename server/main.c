@@ -284,6 +284,7 @@ int main(int argc, char **argv)
     if (srv_interpose_init(ctx.guard, cfg.server.tls_batching, MHD_get_version(), &batching, err,
                            sizeof(err)) < 0)
         goto fail;
+    ctx.counts_sent = true; /* every gnutls_record_send() now reaches srv_route_sent() */
     if (cfg.server.tls_batching && !batching)
         ota_warn("libmicrohttpd %s: TLS record batching is off (proven on 0.9.75 only)",
                  MHD_get_version());

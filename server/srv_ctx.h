@@ -1,6 +1,7 @@
 /* The one server context every handler gets: configuration and the shared services. */
 #pragma once
 #include <stdatomic.h>
+#include <stdbool.h>
 #include "ota_config.h"
 
 struct ota_cdn;
@@ -19,5 +20,6 @@ struct srv_ctx {
     struct srv_guard *guard;      /* request framing and header deadlines (mTLS listener) */
     struct ota_cdn *cdn;          /* NULL: artifact links are origin links */
     int access_fd;       /* access log: 2 (stderr) or an O_APPEND file */
+    bool counts_sent;    /* srv_route_sent() sees every send: cut answers count those */
     atomic_uint active;  /* requests in flight, for a bounded SIGTERM drain */
 };

@@ -7,7 +7,9 @@
  * - gnutls_record_recv: every byte a peer sends passes srv_guard (strict framing, body
  *   limits, refusals) before libmicrohttpd parses it; see srv_guard.h.
  * - gnutls_record_send: several TLS records per write event (srv_tls_batch.h), on a
- *   libmicrohttpd version where that was proven safe, else GnuTLS's as is.
+ *   libmicrohttpd version where that was proven safe, else GnuTLS's as is; what GnuTLS
+ *   took for the socket is counted per connection (srv_route_sent()), so a cut answer
+ *   is logged with the bytes it really cost.
  * - poll: the access log's per-thread buffer is written before a worker thread waits
  *   (srv_alog.c), then ppoll() does the waiting.
  * Each hook keeps no state of its own beyond the resolved functions, written once by
@@ -26,6 +28,7 @@
 #include "srv_alog.h"
 #include "srv_guard.h"
 #include "srv_record.h"
+#include "srv_route.h"
 #include "srv_tls_batch.h"
 
 static srv_record_send_fn *real_send;
@@ -67,10 +70,15 @@ int srv_interpose_init(struct srv_guard *guard, bool want_batching, const char *
 
 ssize_t gnutls_record_send(gnutls_session_t session, const void *data, size_t size)
 {
+    ssize_t n;
+
     if (!real_send)
         return GNUTLS_E_INTERNAL_ERROR; /* before srv_interpose_init(): nothing sends */
-    return batching ? srv_tls_batch_send(real_send, session, data, size)
-                    : real_send(session, data, size);
+    n = batching ? srv_tls_batch_send(real_send, session, data, size)
+                 : real_send(session, data, size);
+    if (n > 0)
+        srv_route_sent(session, (size_t)n);
+    return n;
 }
 
 ssize_t gnutls_record_recv(gnutls_session_t session, void *data, size_t size)

@@ -23,6 +23,9 @@ struct srv_conn {
     /* srv_guard refused the current request's body: its completion logs this */
     enum srv_frame_error refusal;
     uint64_t refusal_bytes;
+    /* plaintext bytes GnuTLS took for the socket (srv_route_sent()), responses' headers
+     * included: what a cut download really cost */
+    uint64_t sent;
 };
 
 /* One request; allocated on the first call, freed when MHD reports it completed. */
@@ -44,7 +47,8 @@ struct srv_req {
     int64_t last_seen; /* the vehicle's, as read at authentication */
     int64_t start_us;
     unsigned status;
-    uint64_t bytes; /* body bytes handed to MHD */
+    uint64_t bytes; /* body bytes handed to MHD; at completion, the ones sent */
+    uint64_t sent_at_start; /* sc->sent when the request began */
     bool corked;    /* srv_req_cork() held the socket's partial segments */
     /* a hawkBit download of this campaign's artifact: its bytes count on the deployment
      * when the request completes (0: none) */

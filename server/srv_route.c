@@ -222,8 +222,10 @@ static enum MHD_Result begin(struct srv_ctx *ctx, struct MHD_Connection *conn, c
     req->ctx = ctx;
     req->conn = conn;
     req->sc = conn_state(conn);
-    if (req->sc)
+    if (req->sc) {
         req->sc->in_request = true;
+        req->sent_at_start = req->sc->sent;
+    }
     req->method = method;
     /* An absolute-form target (§3.2.2 of RFC 9112) comes whole from libmicrohttpd, which
      * split off the query; routes see its path. */
@@ -319,6 +321,10 @@ void srv_route_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
         srv_metrics_refused(ctx->metrics, req->sc->refusal);
         req->sc->refusal = SRV_FRAME_OK;
     }
+    /* A cut answer counts what went to the socket, not what MHD was handed (a download
+     * cut after 1 MB is not the whole artifact); its headers are in that count. */
+    if (!ok && ctx->counts_sent && req->sc && req->sc->sent - req->sent_at_start < req->bytes)
+        req->bytes = req->sc->sent - req->sent_at_start;
     /* A request cut before any answer is logged as 499, as nginx does. */
     if (!ok && req->status == 0)
         req->status = 499;
@@ -361,6 +367,15 @@ void srv_route_refused(void *cls, struct srv_guard_conn *c, enum srv_frame_error
     srv_metrics_refused(ctx->metrics, why);
     srv_metrics_request(ctx->metrics, NROUTES, e.status, bytes, 0);
     srv_alog_request(ctx->access_fd, &e);
+}
+
+void srv_route_sent(gnutls_session_t s, size_t n)
+{
+    struct MHD_Connection *conn = gnutls_session_get_ptr(s);
+    struct srv_conn *sc = conn ? conn_state(conn) : NULL;
+
+    if (sc)
+        sc->sent += n;
 }
 
 /* After the client's Finished: the handshake completed (counted at close otherwise).

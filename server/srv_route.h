@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include "srv_guard.h"
 #include "srv_reply.h"
@@ -59,6 +60,11 @@ void srv_route_connection(void *cls, struct MHD_Connection *conn, void **socket_
 uint64_t srv_route_body_limit(void *cls, const char *method, const char *path);
 void srv_route_refused(void *cls, struct srv_guard_conn *c, enum srv_frame_error e,
                        uint64_t bytes);
+
+/* GnuTLS took @n plaintext bytes of @s's connection for the socket (srv_interpose.c calls
+ * it; then set ctx->counts_sent). libmicrohttpd stores its connection as the session's
+ * user pointer. */
+void srv_route_sent(gnutls_session_t s, size_t n);
 
 /* The route table's labels for srv_metrics_new(): @ret_names/@ret_methods are static
  * arrays of *ret_n entries. */
