@@ -6,14 +6,12 @@
 # cancelled campaign that reaches it as cancelAction and is acknowledged.
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
+# shellcheck source=swupdate/swupdate_lib.sh
+source "$(dirname "$0")/swupdate/swupdate_lib.sh"
 
 SWU=$OTA_SRC/tests/integration/swupdate
-command -v swupdate >/dev/null || {
-    echo "swupdate is not installed: skipped"
-    exit 77
-}
+swupdate_check
 command -v python3 >/dev/null || fail "python3 is needed for the cutting relay"
-[[ $(swupdate -h 2>&1) == *--suricatta* ]] || fail "this swupdate has no suricatta built in"
 
 PROXY_PORT=$(ota_free_port)
 ota_setup "[server]" "poll_after = 2" "public_url = https://localhost:$PROXY_PORT"
@@ -40,57 +38,7 @@ ota_spawn cutproxy python3 "$SWU/cutproxy.py" "$PROXY_PORT" "$SERVER_PORT" 26214
 wait_until 10 _ota_port_accepts "$PROXY_PORT"
 
 # ---- suricatta's configuration: mTLS client certificate, the fleet CA, DEFAULT tenant
-cat >"$T/swupdate.cfg" <<EOF
-globals :
-{
-	verbose = true;
-	loglevel = 5;
-};
-identify : (
-	{ name = "hwRevision"; value = "1.0"; },
-	{ name = "serial"; value = "VIN1-serial"; }
-);
-suricatta :
-{
-	tenant = "DEFAULT";
-	id = "VIN1";
-	url = "https://localhost:$PROXY_PORT";
-	polldelay = 1;
-	retry = 5;
-	retrywait = 1;
-	connection-timeout = 10;
-	cafile = "$T/pki/ca.crt";
-	sslkey = "$T/pki/VIN1.key";
-	sslcert = "$T/pki/VIN1.crt";
-};
-EOF
-
-# swupdate_run NAME [suricatta args]: SWUpdate in the foreground of its own timeout (which
-# puts it in its own process group and stops the whole group on SIGTERM), with its
-# sockets and temp files in $T/swtmp; pid in SWU_PID, log in $T/NAME.log.
-swupdate_run()
-{
-    local name=$1
-    shift
-    ota_spawn "$name" env TMPDIR="$T/swtmp" timeout 120 swupdate -f "$T/swupdate.cfg" \
-        -k "$T/signer/signer.crt" -H ota-test:1.0 -l 5 -v -u "-p 1 $*"
-    SWU_PID=$SPAWN_PID
-}
-
-# swupdate_stop: SIGTERM to its timeout (forwarded to the group), bounded wait.
-swupdate_stop()
-{
-    local i
-    kill -TERM "$SWU_PID" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$SWU_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$SWU_PID" 2>/dev/null; then
-        kill -KILL "$SWU_PID" 2>/dev/null || true
-    fi
-    wait "$SWU_PID" 2>/dev/null || true
-}
+swupdate_config VIN1 "https://localhost:$PROXY_PORT"
 
 dep_field()
 {
