@@ -24,6 +24,7 @@
 #define MQTT_ACK_WAIT_MS 5000  /* then the final report goes over REST as well */
 #define MQTT_GRACE_MS    2000  /* mqtt mode polls REST while the broker is not there */
 #define DL_MAX_RETRIES   10    /* consecutive interrupted attempts (faults excluded) */
+#define DL_MAX_REFRESHES 3     /* refused links in a row with no byte gained in between */
 #define RETRY_BASE_MS    250
 #define RETRY_MAX_MS     10000
 #define URL_MAX          2048
@@ -57,6 +58,9 @@ struct veh_car {
     unsigned poll_after;
     unsigned poll_failures;
     bool gone_check; /* the artifact went away: is the deployment still ours? */
+    bool refreshing; /* ...or its link was refused: then a new link resumes it */
+    unsigned refreshes;     /* refused links since the download last gained bytes */
+    uint64_t refresh_have;  /* bytes on disk at the last refusal */
     bool held;       /* its campaign is paused (409): the download waits for the next offer */
 
     bool have_job;
@@ -380,6 +384,27 @@ static void dl_done(struct veh_xfer *x, CURLcode rc)
         c->phase = CAR_RETRY;
         c->wake_ms = now + (fault ? 100 : retry_delay_ms(c->retries));
         return;
+    case VEH_DL_REFUSED:
+        /* A CDN refused the link (expired, 401/403/410): ask /v1/updates for a fresh one
+         * and resume. Bounded: a link refused again and again with no progress is not
+         * an expiry. Without a CDN it is the origin refusing us: the poll tells. */
+        release_slot(c);
+        if (c->dl.have > c->refresh_have)
+            c->refreshes = 0;
+        c->refresh_have = c->dl.have;
+        if (++c->refreshes > DL_MAX_REFRESHES) {
+            snprintf(why, sizeof(why), "download: the link was refused %u times: %s",
+                     DL_MAX_REFRESHES, c->dl.reason);
+            car_fail(c, why);
+            return;
+        }
+        ota_info("%s: download link refused at %" PRIu64 "/%" PRIu64 " (%s); asking for a new one",
+                 c->id, c->dl.have, c->job.size, c->dl.reason);
+        c->gone_check = true;
+        c->refreshing = true;
+        c->etag[0] = '\0';
+        car_start_poll(c, now);
+        return;
     case VEH_DL_GONE:
         /* Cancelled, or no longer ours: ask /v1/updates before calling it a failure. */
         release_slot(c);
@@ -428,6 +453,16 @@ static void car_start_download(struct veh_car *c, int64_t now)
     c->phase = CAR_DOWNLOADING;
 }
 
+/* The link of announcement @u (its url, or the origin path of its sha256) into @buf. */
+static int offer_link(const struct veh_car *c, const struct ota_update_info *u, char *buf,
+                      size_t len)
+{
+    char def[96];
+
+    snprintf(def, sizeof(def), "/v1/artifacts/%s", u->sha256);
+    return veh_url_resolve(c->o->server, u->url ? u->url : def, buf, len);
+}
+
 /* Takes an announcement (polled or from MQTT); @u is moved from on acceptance. */
 static void car_offer(struct veh_car *c, struct ota_update_info *u, int64_t now)
 {
@@ -437,6 +472,12 @@ static void car_offer(struct veh_car *c, struct ota_update_info *u, int64_t now)
 
     if (c->have_job) {
         if (c->job.campaign == u->campaign && strcmp(c->job.sha256, u->sha256) == 0) {
+            /* A newer link to the same bytes (a CDN token with a later expiry) serves
+             * the next attempt; one running goes on with the link it has. */
+            char link[URL_MAX];
+
+            if (offer_link(c, u, link, sizeof(link)) == 0)
+                memcpy(c->url, link, sizeof(link));
             /* the same again (a poll, a re-delivered retained message), or the resume of a
              * paused campaign whose download waits */
             if (c->held) {
@@ -473,6 +514,8 @@ static void car_offer(struct veh_car *c, struct ota_update_info *u, int64_t now)
     c->have_job = true;
     c->step = 0;
     c->retries = 0;
+    c->refreshes = 0;
+    c->refresh_have = 0;
     c->reason[0] = '\0';
     if (c->job.campaign <= 0)
         bad = "announcement without a campaign";
@@ -486,13 +529,8 @@ static void car_offer(struct veh_car *c, struct ota_update_info *u, int64_t now)
         bad = "announcement: no version";
     else if (!c->job.signature || strlen(c->job.signature) > OTA_SIGN_TEXT_MAX)
         bad = "announcement: signature missing or too long";
-    if (!bad) {
-        char def[96];
-
-        snprintf(def, sizeof(def), "/v1/artifacts/%s", c->job.sha256);
-        if (veh_url_join(c->o->server, c->job.url ? c->job.url : def, c->url, sizeof(c->url)) < 0)
-            bad = "announcement: artifact url is not a path on the server";
-    }
+    if (!bad && offer_link(c, &c->job, c->url, sizeof(c->url)) < 0)
+        bad = "announcement: artifact url is neither a path on the server nor an https link";
     if (bad) {
         car_fail(c, bad);
         return;
@@ -552,9 +590,10 @@ static void poll_done(struct veh_xfer *x, CURLcode rc)
     long st = c->resp.status;
     struct ota_update_info u = { 0 };
     char err[256];
-    bool gone_check = c->gone_check;
+    bool gone_check = c->gone_check, refreshing = c->refreshing;
 
     c->gone_check = false;
+    c->refreshing = false;
     curl_slist_free_all(c->poll_hdrs);
     c->poll_hdrs = NULL;
     c->phase = CAR_IDLE;
@@ -598,6 +637,16 @@ static void poll_done(struct veh_xfer *x, CURLcode rc)
     if (gone_check) {
         if (st == 200 && c->have_job && u.campaign == c->job.campaign &&
             strcmp(u.sha256, c->job.sha256) == 0) {
+            char link[URL_MAX];
+
+            if (refreshing && offer_link(c, &u, link, sizeof(link)) == 0) {
+                /* still ours: resume from where it stopped with the fresh link */
+                memcpy(c->url, link, sizeof(link));
+                ota_update_info_clear(&u);
+                ota_info("%s: new download link; resuming at %" PRIu64, c->id, c->dl.have);
+                car_start_download(c, now);
+                return;
+            }
             ota_update_info_clear(&u);
             car_fail(c, "download: the server no longer serves the artifact (HTTP 404)");
             return;

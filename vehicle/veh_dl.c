@@ -191,7 +191,9 @@ enum veh_dl_result veh_dl_finish(struct veh_dl *dl, CURLcode rc)
     case VEH_RESUME_DISCARD:
         return VEH_DL_RETRY;
     case VEH_RESUME_FAIL:
-        if (st == 403 || st == 404 || st == 410)
+        if (st == 401 || st == 403 || st == 410)
+            return VEH_DL_REFUSED;
+        if (st == 404)
             return VEH_DL_GONE;
         if (st == 409)
             return VEH_DL_HELD;

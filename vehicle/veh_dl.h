@@ -19,7 +19,9 @@ struct veh_faults {
 enum veh_dl_result {
     VEH_DL_COMPLETE, /* all bytes are in the partial file (fsynced) */
     VEH_DL_RETRY,    /* interrupted; call veh_dl_prepare() again (reason says why) */
-    VEH_DL_GONE,     /* 403/404/410: the server no longer offers it to us */
+    VEH_DL_GONE,     /* 404: the server no longer offers it to us */
+    VEH_DL_REFUSED,  /* 401/403/410: the link was refused (a CDN's expired or foreign
+                      * token, or a vehicle the origin stopped serving): ask for a new one */
     VEH_DL_HELD,     /* 409: its campaign is paused: wait, poll, go on when it resumes */
     VEH_DL_FAIL,     /* give up (reason says why) */
 };
@@ -62,7 +64,7 @@ int veh_dl_prepare(struct veh_dl *dl, CURL *easy, const char *url, const struct 
                    struct veh_xfer *x, bool verbose);
 
 /* Classifies the attempt that ended with @rc; fsyncs on VEH_DL_COMPLETE. dl->reason says
- * why for RETRY/GONE/FAIL. */
+ * why for RETRY/GONE/REFUSED/FAIL. */
 enum veh_dl_result veh_dl_finish(struct veh_dl *dl, CURLcode rc);
 
 /* Resumes a paused (stalled) transfer if its time has come. Returns true if it did. */

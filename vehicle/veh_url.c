@@ -28,6 +28,32 @@ int veh_url_join(const char *base, const char *path, char *buf, size_t len)
     return 0;
 }
 
+int veh_url_resolve(const char *base, const char *link, char *buf, size_t len)
+{
+    const char *host;
+    int n;
+
+    if (!base || !link)
+        return -EINVAL;
+    if (link[0] == '/')
+        return veh_url_join(base, link, buf, len);
+    if (strncmp(link, "https://", 8) == 0)
+        host = link + 8;
+    else if (strncmp(link, "http://", 7) == 0 && strncmp(base, "http://", 7) == 0)
+        host = link + 7; /* never a downgrade from an https server */
+    else
+        return -EINVAL;
+    if (host[0] == '\0' || host[0] == '/' || host[0] == '@')
+        return -EINVAL;
+    for (const char *p = link; *p; p++)
+        if (*p <= ' ' || *p > '~')
+            return -EINVAL;
+    n = snprintf(buf, len, "%s", link);
+    if (n < 0 || (size_t)n >= len)
+        return -ENAMETOOLONG;
+    return 0;
+}
+
 int veh_url_topic(const char *prefix, const char *id, const char *leaf, char *buf, size_t len)
 {
     int n;

@@ -97,6 +97,25 @@ static void test_url(void)
                            sizeof(buf)),
               -ENAMETOOLONG);
 
+    /* artifact links: a path on the server, or absolute at a CDN (API and download
+     * hosts differ) */
+    CHECK_INT(veh_url_resolve("https://o:8443", "/v1/artifacts/ab", buf, sizeof(buf)), 0);
+    CHECK_STR(buf, "https://o:8443/v1/artifacts/ab");
+    CHECK_INT(veh_url_resolve("https://o:8443", "https://cdn.example/v1/a?md5=x&e=1", buf,
+                              sizeof(buf)), 0);
+    CHECK_STR(buf, "https://cdn.example/v1/a?md5=x&e=1");
+    CHECK_INT(veh_url_resolve("https://o", "http://cdn.example/a", buf, sizeof(buf)), -EINVAL);
+    CHECK_INT(veh_url_resolve("http://o", "http://cdn.example/a", buf, sizeof(buf)), 0);
+    CHECK_INT(veh_url_resolve("https://o", "https:///a", buf, sizeof(buf)), -EINVAL);
+    CHECK_INT(veh_url_resolve("https://o", "https://@evil/a", buf, sizeof(buf)), -EINVAL);
+    CHECK_INT(veh_url_resolve("https://o", "https://cdn/a b", buf, sizeof(buf)), -EINVAL);
+    CHECK_INT(veh_url_resolve("https://o", "https://cdn/a\r\nX: y", buf, sizeof(buf)), -EINVAL);
+    CHECK_INT(veh_url_resolve("https://o", "ftp://cdn/a", buf, sizeof(buf)), -EINVAL);
+    CHECK_INT(veh_url_resolve("https://o", "cdn/a", buf, sizeof(buf)), -EINVAL);
+    CHECK_INT(veh_url_resolve("https://o", "//cdn/a", buf, sizeof(buf)), -EINVAL);
+    CHECK_INT(veh_url_resolve("https://o", "https://cdn.example/0123456789012345678901234567890123456789012345678901",
+                              buf, sizeof(buf)), -ENAMETOOLONG);
+
     CHECK_INT(veh_url_topic("ota/v1", "VEH0001", "update", buf, sizeof(buf)), 0);
     CHECK_STR(buf, "ota/v1/vehicles/VEH0001/update");
     CHECK_INT(veh_url_topic("ota/+", "VEH0001", "update", buf, sizeof(buf)), -EINVAL);
