@@ -20,13 +20,20 @@ head -c "$size" /dev/urandom >"$T/fw.bin"
 A=$(ota_admin artifact upload "$T/fw.bin" --version 2.0 --name fw.bin)
 head -c 4096 /dev/urandom >"$T/other.bin"
 B=$(ota_admin artifact upload "$T/other.bin" --version 1.0 --name other.bin)
-for v in VIN1 VIN2 NOCAMPAIGN REVOKED CANCELLED; do
+FLEET=8
+fleet_ids=()
+for ((i = 1; i <= FLEET; i++)); do
+    fleet_ids+=("$(printf 'FLT%03d' "$i")")
+done
+for v in VIN1 VIN2 NOCAMPAIGN REVOKED CANCELLED EXP1 "${fleet_ids[@]}"; do
     ota_client_cert "$v" >/dev/null
     ota_admin vehicle add "$v" >/dev/null
 done
 ota_client_cert UNREGISTERED >/dev/null
 C=$(ota_admin campaign create --name edge --artifact "$A" --vehicles VIN1,VIN2,REVOKED)
 ota_admin campaign start "$C" >/dev/null
+CF=$(ota_admin campaign create --name fleet --artifact "$A" --vehicles "$(IFS=,; echo "${fleet_ids[*]},EXP1")")
+ota_admin campaign start "$CF" >/dev/null
 CX=$(ota_admin campaign create --name cancelled --artifact "$B" --vehicles CANCELLED)
 ota_admin campaign start "$CX" >/dev/null
 ota_start_server
@@ -94,3 +101,72 @@ ota_admin campaign cancel "$CX" >/dev/null
 check_eq "a cancelled vehicle gets no link" 204 "$(ota_curl CANCELLED -o /dev/null -w '%{http_code}' /v1/updates)"
 check_eq "not an artifact path" 404 "$(edge_code VIN1 "$EDGE_URL/v1/updates")"
 check_eq "the origin saw none of the refused requests" "$before" "$(origin_artifact_lines)"
+
+# ---- a fleet through the edge: half cut half way and resumed, every byte verified
+origin_bytes() # bytes the origin sent for artifact A (all to the edge)
+{
+    awk -v p="/v1/artifacts/$A" '$3 == p && ($4 == 200 || $4 == 206) { s += $5 } END { print s + 0 }' "$T/server.log"
+}
+origin_fetches()
+{
+    awk -v p="/v1/artifacts/$A" '$3 == p && ($4 == 200 || $4 == 206) { n++ } END { print n + 0 }' "$T/server.log"
+}
+fleet_run() # NAME FIRST COUNT [options]
+{
+    local name=$1 first=$2 count=$3
+    shift 3
+    ota_spawn "$name" timeout 170 "$OTA_VEHICLE" --server "$SERVER_URL" --cacert "$T/pki/ca.crt" \
+        --pubkey "$T/keys/ota.pub" --dir "$T/$name" --fleet "$count" --fleet-certs "$T/pki" \
+        --fleet-ids 'FLT%03d' --fleet-first "$first" --parallel 4 --poll-interval 0.2 \
+        --timeout 120 --once "$@"
+}
+fleet_run cut 1 $((FLEET / 2)) --cut-after $((size / 2 + 12345)) --cuts 1
+cut_pid=$SPAWN_PID
+fleet_run whole $((FLEET / 2 + 1)) $((FLEET / 2))
+whole_pid=$SPAWN_PID
+delivered=0
+for name in cut whole; do
+    pid=cut_pid
+    [[ $name == cut ]] || pid=whole_pid
+    rc=0
+    wait "${!pid}" || rc=$?
+    unset "_ota_names[${!pid}]"
+    [[ $rc -eq 0 ]] || { ota_log_tail "$T/$name.log"; fail "fleet $name exited $rc"; }
+    summary=$(grep '^done ' "$T/$name.log")
+    [[ $summary =~ ^done\ $((FLEET / 2))\ failed\ 0\ bytes\ ([0-9]+) ]] ||
+        fail "fleet $name: summary '$summary'"
+    delivered=$((delivered + BASH_REMATCH[1]))
+done
+for id in "${fleet_ids[@]}"; do
+    dir=$T/cut/$id
+    [[ -d $dir ]] || dir=$T/whole/$id
+    cmp -s "$T/fw.bin" "$dir/installed/fw.bin" || fail "$id: installed bytes differ"
+done
+echo "ok - $FLEET vehicles installed through the edge, every byte verified"
+n=$(grep -c "resuming" "$T/cut.log" || true)
+[[ $n -ge $((FLEET / 2)) ]] || fail "only $n of the cut downloads resumed"
+grep -E "CN=FLT001.* \"/v1/artifacts/$A\?md5=[^ ]*\" 206 " "$T/edge/access.log" >/dev/null ||
+    fail "no resumed (206) request of FLT001 at the edge"
+echo "ok - the cut downloads resumed at the edge (206)"
+if grep -qE " /v1/artifacts/$A [0-9]+ [0-9]+ [0-9.]+ FLT" "$T/server.log"; then
+    fail "a fleet vehicle fetched the artifact from the origin"
+fi
+fetches=$(origin_fetches) sent=$(origin_bytes) slices=$(((size + (8 << 20) - 1) / (8 << 20)))
+echo "origin: $fetches fetches, $sent bytes for $slices slices of a $size-byte artifact"
+[[ $fetches -le $((2 * slices)) && $sent -le $((size + size / 2)) ]] ||
+    fail "the origin sent $sent bytes in $fetches fetches: slices are not fetched about once"
+echo "ok - each slice fetched about once from the origin ($fetches fetches, $sent bytes)"
+echo "offload: the origin sent $sent bytes for $delivered delivered: $(awk -v a="$sent" -v b="$delivered" 'BEGIN { printf "%.4f", a / b }') origin bytes per delivered byte"
+
+# ---- a link that expires mid-download: the edge says 410, the vehicle asks the origin for
+# a fresh link and finishes (token_ttl 8: links live 4 to 8 s; the download stalls 10 s
+# half way, then is cut, and the resume meets the expired link)
+ota_vehicle_once EXP1 --stall 10 --cut-after $((size * 6 / 10)) --cuts 1 --timeout 60
+[[ $VRC -eq 0 ]] || { ota_log_tail "$T/EXP1.log"; fail "EXP1 exited $VRC"; }
+cmp -s "$T/fw.bin" "$T/EXP1/installed/fw.bin" || fail "EXP1: installed bytes differ"
+grep -qE "CN=EXP1.* 410 " "$T/edge/access.log" || fail "the edge never refused EXP1's expired link"
+check_contains "EXP1 asked for a new link" "asking for a new one" "$(cat "$T/EXP1.log")"
+check_contains "EXP1 resumed with it" "new download link; resuming" "$(cat "$T/EXP1.log")"
+echo "ok - a link that expired mid-download was refreshed and the download finished"
+ota_stop "$EDGE_PID"
+ota_stop "$SERVER_PID"
