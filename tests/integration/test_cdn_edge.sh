@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Behind the nginx edge of deploy/cdn/ (stock nginx, secure_link, slice, proxy_cache_lock),
 # with [cdn] token = nginx:
-# - the origin hands out absolute links at the edge (GET /v1/updates, DDI download and
-#   md5sum hrefs), each with the vehicle's token;
+# - the origin hands out absolute links at the edge (GET /v1/updates, the MQTT update
+#   message, DDI download and md5sum hrefs), each with the vehicle's token;
 # - the edge refuses, without calling the origin, a forged token, an expired one, another
 #   vehicle's, another artifact's, a request without a token and one without a certificate,
 #   and so whoever the origin refuses (unregistered, revoked, not in a campaign, cancelled)
@@ -12,6 +12,7 @@
 # - a vehicle whose link expires mid-download gets a fresh one and finishes.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/cdn_lib.sh"
+source "$(dirname "$0")/notifier_lib.sh"
 
 cdn_prepare
 ota_setup "${CDN_CONF[@]}" "token_ttl = 8" "[server]" "poll_after = 2"
@@ -70,6 +71,27 @@ md5=$(jq -r '.deployment.chunks[0].artifacts[0]._links.md5sum.href' "$T/ddi.json
 check_eq "the DDI md5sum file through the edge" "$(md5sum "$T/fw.bin" | cut -d' ' -f1)  fw.bin" \
     "$(ota_curl_edge VIN1 "$md5")"
 echo "ok - DDI download and md5sum hrefs are edge links, and the md5sum file is served"
+
+# MQTT: the notifier publishes each vehicle's own edge link (the stored message has the
+# origin path; the link is made as it is published), and it works at the edge
+ota_start_broker
+ota_start_notifier
+msg_of() # VEHICLE: its retained update message
+{
+    ntf_sub -t "ota/v1/vehicles/$1/update" --retained-only -W 2 -C 1
+}
+wait_until 10 test -n "$(msg_of FLT001)" || fail "no retained update message for FLT001"
+M=$(msg_of FLT001 | jq -r .artifact.url)
+[[ $M =~ ^$EDGE_URL/v1/artifacts/$A\?md5=[A-Za-z0-9_-]{22}\&expires=[0-9]+$ ]] ||
+    fail "FLT001's MQTT message does not carry an edge link: $M"
+[[ $M != "$(msg_of FLT002 | jq -r .artifact.url)" ]] || fail "two vehicles' messages share a link"
+check_contains "the stored message keeps the origin path" "\"url\":\"/v1/artifacts/$A\"" \
+    "$(ota_admin outbox list --vehicle FLT001 --json | jq -r '.outbox[0].payload')"
+check_eq "FLT001's MQTT link at the edge" 206 \
+    "$(ota_curl_edge FLT001 -o /dev/null -w '%{http_code}' -r 0-0 "$M")"
+echo "ok - the MQTT update message carries the vehicle's own edge link"
+ota_stop "$NOTIFIER_PID"
+ota_stop "$BROKER_PID"
 
 # ---- refused at the edge, the origin never asked
 origin_artifact_lines()
