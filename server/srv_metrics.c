@@ -201,7 +201,8 @@ int srv_metrics_render(struct srv_metrics *m, char **ret, size_t *ret_len)
                 put(&b, "ota_http_requests_total{route=\"%s\",method=\"%s\",status=\"other\"} %" PRIu64 "\n",
                     route_label(m, r), method_label(m, r), v);
         }
-    put(&b, "# HELP ota_http_response_bytes_total Body bytes sent, by route.\n"
+    put(&b, "# HELP ota_http_response_bytes_total Body bytes sent, by route (a cut answer: "
+            "what reached the socket).\n"
             "# TYPE ota_http_response_bytes_total counter\n");
     for (unsigned r = 0; r <= m->nroutes; r++)
         put(&b, "ota_http_response_bytes_total{route=\"%s\",method=\"%s\"} %" PRIu64 "\n",

@@ -12,14 +12,11 @@
 #include "veh_car.h"
 #include "veh_check.h"
 #include "veh_mqtt.h"
-#include "veh_report.h"
+#include "veh_reporter.h"
 #include "veh_store.h"
 #include "veh_url.h"
 
 #define UPDATE_BODY_MAX  (64 * 1024) /* GET /v1/updates body, as the MQTT message */
-#define REPORT_BODY_MAX  4096        /* what we keep of a status answer (errors) */
-#define REPORT_TRIES     5
-#define REPORT_RETRY_MS  1000
 #define FINISH_WAIT_MS   15000 /* at most this long for the last reports to go out */
 #define MQTT_ACK_WAIT_MS 5000  /* then the final report goes over REST as well */
 #define MQTT_GRACE_MS    2000  /* mqtt mode polls REST while the broker is not there */
@@ -76,18 +73,7 @@ struct veh_car {
     bool last_resent; /* the final report of `last` was sent again after a restart */
     struct veh_store_state last;
 
-    struct veh_report_queue rq;
-    CURL *rep_easy;
-    struct veh_xfer rep_x;
-    struct veh_resp rep_resp;
-    struct veh_buf rep_body;
-    struct curl_slist *rep_hdrs;
-    char *rep_json;
-    bool rep_busy;
-    unsigned rep_tries;
-    int64_t rep_wake_ms;
-    bool final_over_rest;
-    char status_url[URL_MAX];
+    struct veh_reporter rep;
 
     struct veh_mqtt *mqtt;
     struct veh_mqtt_cfg mqtt_cfg;
@@ -101,7 +87,6 @@ struct veh_car {
     char reason[OTA_STATUS_DETAIL_MAX];
 };
 
-static void car_pump_reports(struct veh_car *c, int64_t now);
 static void car_start_download(struct veh_car *c, int64_t now);
 
 int veh_ctx_start(struct veh_ctx *ctx, struct veh_xfer *x)
@@ -136,94 +121,7 @@ static void car_report(struct veh_car *c, enum ota_deploy_state state, uint64_t 
         return;
     /* Only queued here: this may run inside a libcurl callback, where adding a transfer
      * is not allowed; veh_car_tick() sends. */
-    if (veh_report_push(&c->rq, &e, c->rep_busy) < 0)
-        ota_debug("%s: report queue full, %s report dropped", c->id, ota_deploy_state_name(state));
-}
-
-static void rep_done(struct veh_xfer *x, CURLcode rc)
-{
-    struct veh_car *c = x->owner;
-    const struct veh_report_entry *e = veh_report_front(&c->rq);
-    long st = c->rep_resp.status;
-
-    c->rep_busy = false;
-    free(c->rep_json);
-    c->rep_json = NULL;
-    if (!e)
-        return;
-    if (rc == CURLE_OK && st >= 200 && st < 300) {
-        ota_debug("%s: reported %s over REST", c->id, ota_deploy_state_name(e->state));
-    } else if (rc == CURLE_OK && st >= 400 && st < 500 && st != 408 && st != 429) {
-        /* 409: the server will not take it (cancelled, or behind); retrying cannot help */
-        ota_warn("%s: status %s refused with HTTP %ld: %.200s", c->id,
-                 ota_deploy_state_name(e->state), st, c->rep_body.data ? c->rep_body.data : "");
-    } else if (++c->rep_tries < REPORT_TRIES) {
-        c->rep_wake_ms = ota_monotonic_ms() + REPORT_RETRY_MS;
-        ota_debug("%s: status report failed (%s, HTTP %ld), retrying", c->id,
-                  curl_easy_strerror(rc), st);
-        return;
-    } else {
-        ota_warn("%s: giving up on status %s: %s", c->id, ota_deploy_state_name(e->state),
-                 rc != CURLE_OK ? curl_easy_strerror(rc) : "server error");
-    }
-    c->rep_tries = 0;
-    veh_report_pop(&c->rq);
-    car_pump_reports(c, ota_monotonic_ms());
-}
-
-static int rest_send(struct veh_car *c, const char *json)
-{
-    veh_buf_reset(&c->rep_body);
-    if (veh_http_setup(c->rep_easy, c->status_url, &c->tls, &c->rep_resp, &c->rep_x,
-                       c->o->verbose > 1) < 0)
-        return -EINVAL;
-    if (!c->rep_hdrs) {
-        c->rep_hdrs = curl_slist_append(NULL, "Content-Type: application/json");
-        if (!c->rep_hdrs)
-            return -ENOMEM;
-    }
-    curl_easy_setopt(c->rep_easy, CURLOPT_HTTPHEADER, c->rep_hdrs);
-    curl_easy_setopt(c->rep_easy, CURLOPT_POSTFIELDS, json);
-    curl_easy_setopt(c->rep_easy, CURLOPT_POSTFIELDSIZE, (long)strlen(json));
-    curl_easy_setopt(c->rep_easy, CURLOPT_WRITEFUNCTION, veh_http_buf_write);
-    curl_easy_setopt(c->rep_easy, CURLOPT_WRITEDATA, &c->rep_body);
-    return veh_ctx_start(c->ctx, &c->rep_x);
-}
-
-static void car_pump_reports(struct veh_car *c, int64_t now)
-{
-    const struct veh_report_entry *e;
-    struct ota_status_report r;
-    char *json = NULL;
-
-    while (!c->rep_busy && (e = veh_report_front(&c->rq)) && now >= c->rep_wake_ms) {
-        memset(&r, 0, sizeof(r));
-        r.campaign = e->campaign;
-        r.state = e->state;
-        r.bytes = e->bytes;
-        snprintf(r.detail, sizeof(r.detail), "%s", e->detail);
-        if (ota_json_status_encode(&r, &json) < 0) {
-            veh_report_pop(&c->rq);
-            continue;
-        }
-        if (c->mqtt && veh_mqtt_connected(c->mqtt) && !c->final_over_rest &&
-            veh_mqtt_publish_status(c->mqtt, json) == 0) {
-            ota_debug("%s: reported %s over MQTT", c->id, ota_deploy_state_name(e->state));
-            free(json);
-            json = NULL;
-            veh_report_pop(&c->rq);
-            continue;
-        }
-        c->rep_json = json;
-        json = NULL;
-        if (rest_send(c, c->rep_json) < 0) {
-            free(c->rep_json);
-            c->rep_json = NULL;
-            c->rep_wake_ms = now + REPORT_RETRY_MS;
-            break;
-        }
-        c->rep_busy = true;
-    }
+    veh_reporter_push(&c->rep, &e);
 }
 
 /* ---- results ---- */
@@ -298,8 +196,7 @@ static void car_cancel(struct veh_car *c, const char *why)
     close_download(c, true);
     snprintf(c->reason, sizeof(c->reason), "cancelled: %s", why);
     /* Reports still queued would be refused (409) for a cancelled deployment. */
-    while (veh_report_front(&c->rq) && !c->rep_busy)
-        veh_report_pop(&c->rq);
+    veh_reporter_drop_queued(&c->rep);
     finish(c, VEH_CAR_CANCELLED, ota_monotonic_ms());
 }
 
@@ -503,7 +400,7 @@ static void car_offer(struct veh_car *c, struct ota_update_info *u, int64_t now)
             c->last_resent = true;
             ota_info("%s: campaign %" PRId64 " still offered; reporting %s again", c->id,
                      u->campaign, ota_deploy_state_name(c->last.state));
-            veh_report_push(&c->rq, &e, c->rep_busy);
+            veh_reporter_push(&c->rep, &e);
         }
         return;
     }
@@ -749,22 +646,17 @@ int veh_car_new(struct veh_ctx *ctx, const char *id, const char *cert, const cha
     c->key = key ? strdup(key) : NULL;
     c->dir = strdup(dir);
     c->easy = curl_easy_init();
-    c->rep_easy = curl_easy_init();
-    if ((cert && !c->cert) || (key && !c->key) || !c->dir || !c->easy || !c->rep_easy)
+    if ((cert && !c->cert) || (key && !c->key) || !c->dir || !c->easy)
         goto out;
     c->tls.cacert = o->cacert;
     c->tls.cert = c->cert;
     c->tls.key = c->key;
     c->x.easy = c->easy;
     c->x.owner = c;
-    c->rep_x.easy = c->rep_easy;
-    c->rep_x.owner = c;
-    c->rep_x.done = rep_done;
-    c->rep_body.max = REPORT_BODY_MAX;
     c->dl.fd = -1;
     c->phase = CAR_IDLE;
     c->wake_ms = first_poll_ms;
-    r = veh_url_join(o->server, "/v1/status", c->status_url, sizeof(c->status_url));
+    r = veh_reporter_init(&c->rep, ctx, c->id, o->server, &c->tls, o->verbose > 1);
     if (r < 0)
         goto out;
     r = veh_store_prepare(dir);
@@ -798,6 +690,7 @@ int veh_car_new(struct veh_ctx *ctx, const char *id, const char *cert, const cha
         r = veh_mqtt_new(&c->mqtt_cfg, mqtt_update, c, &c->mqtt);
         if (r < 0)
             goto out;
+        c->rep.mqtt = c->mqtt;
         c->mqtt_grace_ms = first_poll_ms + MQTT_GRACE_MS;
         c->wake_ms = c->mqtt_grace_ms;
     }
@@ -815,17 +708,12 @@ void veh_car_free(struct veh_car *c)
         return;
     close_download(c, false);
     veh_ctx_stop(c->ctx, &c->x);
-    veh_ctx_stop(c->ctx, &c->rep_x);
+    veh_reporter_release(&c->rep);
     veh_mqtt_free(c->mqtt);
     if (c->easy)
         curl_easy_cleanup(c->easy);
-    if (c->rep_easy)
-        curl_easy_cleanup(c->rep_easy);
     curl_slist_free_all(c->poll_hdrs);
-    curl_slist_free_all(c->rep_hdrs);
     veh_buf_reset(&c->body);
-    veh_buf_reset(&c->rep_body);
-    free(c->rep_json);
     ota_update_info_clear(&c->job);
     free(c->cert);
     free(c->key);
@@ -840,21 +728,18 @@ static int64_t min64(int64_t a, int64_t b)
 
 static bool reports_flushed(struct veh_car *c, int64_t now)
 {
-    if (veh_report_front(&c->rq) || c->rep_busy)
+    if (!veh_reporter_idle(&c->rep))
         return false;
     if (veh_mqtt_unacked(c->mqtt) == 0)
         return true;
-    if (now - c->finish_start_ms > MQTT_ACK_WAIT_MS && !c->final_over_rest &&
-        c->last.campaign > 0) {
+    if (now - c->finish_start_ms > MQTT_ACK_WAIT_MS && c->last.campaign > 0) {
         /* No PUBACK: say the final word over REST too (the server takes duplicates). */
         struct veh_report_entry e = { 0 };
 
-        c->final_over_rest = true;
         e.campaign = c->last.campaign;
         e.state = c->last.state;
         snprintf(e.detail, sizeof(e.detail), "%s", c->reason);
-        veh_report_push(&c->rq, &e, false);
-        car_pump_reports(c, now);
+        veh_reporter_final_over_rest(&c->rep, &e, now);
     }
     return false;
 }
@@ -864,7 +749,7 @@ int64_t veh_car_tick(struct veh_car *c, int64_t now)
     int64_t next = now + 1000;
 
     if (c->phase != CAR_DONE)
-        car_pump_reports(c, now);
+        veh_reporter_pump(&c->rep, now);
     switch (c->phase) {
     case CAR_IDLE:
         if (now >= c->wake_ms) {
@@ -893,7 +778,7 @@ int64_t veh_car_tick(struct veh_car *c, int64_t now)
         break;
     case CAR_FINISHING:
         if (reports_flushed(c, now) || now - c->finish_start_ms > FINISH_WAIT_MS) {
-            c->final_over_rest = false;
+            veh_reporter_reset_final(&c->rep);
             if (c->o->once || c->o->fleet) {
                 c->phase = CAR_DONE;
             } else {
@@ -908,8 +793,7 @@ int64_t veh_car_tick(struct veh_car *c, int64_t now)
     case CAR_DONE:
         break;
     }
-    if (veh_report_front(&c->rq) && !c->rep_busy)
-        next = min64(next, c->rep_wake_ms);
+    next = min64(next, veh_reporter_wake(&c->rep));
     return next;
 }
 
