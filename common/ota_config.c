@@ -10,8 +10,9 @@
 #include "ota_config.h"
 #include "ota_util.h"
 
-/* KEY_POSITIVE: a number from 1; KEY_TOPIC: a string without the MQTT wildcards. */
-enum key_type { KEY_STRING, KEY_UINT, KEY_POSITIVE, KEY_TOPIC };
+/* KEY_POSITIVE: a number from 1; KEY_TOPIC: a string without the MQTT wildcards;
+ * KEY_CHOICE: one of the words of `choices`. */
+enum key_type { KEY_STRING, KEY_UINT, KEY_POSITIVE, KEY_TOPIC, KEY_CHOICE };
 
 struct key_desc {
     const char *section;
@@ -19,7 +20,8 @@ struct key_desc {
     enum key_type type;
     size_t offset;
     const char *def;
-    uint64_t max; /* for numbers */
+    uint64_t max;        /* for numbers */
+    const char *choices; /* for KEY_CHOICE: the allowed values, space-separated */
 };
 
 #define STR(s, k, field, d)     { s, k, KEY_STRING, offsetof(struct ota_config, field), d, 0 }
@@ -59,6 +61,10 @@ static const struct key_desc keys[] = {
       0 },
     STR("mqtt", "client_id", mqtt.client_id, "ota-notifier"),
     NUM("mqtt", "keepalive", mqtt.keepalive, "30", 65535),
+    /* 3.1.1 for brokers without MQTT 5 (RabbitMQ 3.10): see notifier/README.md for what
+     * it loses */
+    { "mqtt", "protocol", KEY_CHOICE, offsetof(struct ota_config, mqtt.protocol), "5", 0,
+      "5 3.1.1" },
     { "notifier", "interval_ms", KEY_POSITIVE, offsetof(struct ota_config, notifier.interval_ms),
       "250", 60000 },
     NUM("notifier", "max_inflight", notifier.max_inflight, "100", 65535),
@@ -82,7 +88,23 @@ static const struct key_desc *find_key(const char *section, const char *key)
 
 static bool stored_as_string(const struct key_desc *k)
 {
-    return k->type == KEY_STRING || k->type == KEY_TOPIC;
+    return k->type == KEY_STRING || k->type == KEY_TOPIC || k->type == KEY_CHOICE;
+}
+
+/* @value is one of the space-separated words of @choices. */
+static bool is_choice(const char *choices, const char *value)
+{
+    size_t n = strlen(value);
+
+    for (const char *p = choices; *p;) {
+        size_t w = strcspn(p, " ");
+
+        if (w == n && n > 0 && strncmp(p, value, n) == 0)
+            return true;
+        p += w;
+        p += strspn(p, " ");
+    }
+    return false;
 }
 
 static int check_value(const struct key_desc *k, const char *value, char *err, size_t errlen)
@@ -96,6 +118,11 @@ static int check_value(const struct key_desc *k, const char *value, char *err, s
     if (k->type == KEY_TOPIC && strpbrk(value, "+#")) {
         ota_errf(err, errlen, "%s.%s: \"%s\" must not contain the MQTT wildcards + or #",
                  k->section, k->key, value);
+        return -EINVAL;
+    }
+    if (k->type == KEY_CHOICE && !is_choice(k->choices, value)) {
+        ota_errf(err, errlen, "%s.%s: \"%s\" is not one of: %s", k->section, k->key, value,
+                 k->choices);
         return -EINVAL;
     }
     if (stored_as_string(k))

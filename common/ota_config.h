@@ -55,6 +55,7 @@ struct ota_config {
         char *topic_prefix;
         char *client_id;
         unsigned keepalive;
+        char *protocol; /* "5" or "3.1.1" */
     } mqtt;
     struct {
         unsigned interval_ms;  /* longest wait between outbox checks */

@@ -21,10 +21,9 @@
 #include "ota_log.h"
 #include "ntf_daemon.h"
 #include "ntf_outbox.h"
+#include "ntf_session.h"
 #include "ntf_topic.h"
 
-#define BACKOFF_MIN_MS   500
-#define BACKOFF_MAX_MS   30000
 #define SCAN_EVERY_MS    5000
 #define GAUGES_EVERY_MS  2000
 #define STATS_EVERY_MS   1000
@@ -32,25 +31,44 @@
 #define STOP_GRACE_MS    5000 /* SIGTERM: wait this long for PUBACKs in flight */
 #define RECHECK_MAX_MS   64   /* see recheck_soon() */
 
+/* An attempt or a young session failed (counted and backed off by ntf_session): the
+ * stats, and a line when it is news. */
+static void note_failure(struct ntf_daemon *d, bool news)
+{
+    if (news)
+        ota_warn("broker %s:%u: no session: %s; trying again in %.1f s, backing off up to %d s",
+                 d->cfg->mqtt.host, d->cfg->mqtt.port, d->session.reason,
+                 d->session.last_delay_ms / 1000.0, NTF_SESSION_BACKOFF_MAX_MS / 1000);
+    d->stats.session_failures = d->session.failures_total;
+    d->stats.retry_delay_ms = d->session.last_delay_ms;
+    d->stats_dirty = true;
+}
+
+static void session_failed(struct ntf_daemon *d, int64_t now, const char *reason)
+{
+    note_failure(d, ntf_session_failed(&d->session, now, reason));
+}
+
 static void on_connected(void *ctx, int rc, bool session_present)
 {
     struct ntf_daemon *d = ctx;
+    int64_t now = ota_monotonic_ms();
+    unsigned failures;
 
     if (rc != 0) {
-        snprintf(d->broker_error, sizeof(d->broker_error),
-                 "broker refused the connection "
-                 "(reason 0x%02x)",
-                 (unsigned)rc);
-        if (d->broker_state != NTF_BROKER_DOWN)
-            ota_err("%s", d->broker_error);
-        d->broker_state = NTF_BROKER_DOWN;
+        char why[NTF_SESSION_REASON_MAX];
+
+        snprintf(why, sizeof(why), "CONNACK refused the session: 0x%02x %s", (unsigned)rc,
+                 ntf_mqtt_connack_string(d->mqtt, rc));
+        session_failed(d, now, why);
         return;
     }
+    failures = ntf_session_up(&d->session, now);
     d->connected = true;
     d->stats.connected = true;
     d->stats.connects++;
+    d->stats.retry_delay_ms = 0;
     d->stats_dirty = true;
-    d->backoff_ms = BACKOFF_MIN_MS;
     d->need_subscribe = true;
     d->drain_more = true;
     d->rescan = true;
@@ -67,29 +85,53 @@ static void on_connected(void *ctx, int rc, bool session_present)
         d->need_refresh = true;
         d->refresh_skip_empty = false;
     }
-    if (d->broker_state != NTF_BROKER_UP)
-        ota_info("connected to broker %s:%u (session %s)", d->cfg->mqtt.host, d->cfg->mqtt.port,
-                 session_present ? "present" : "new");
-    d->broker_state = NTF_BROKER_UP;
-    d->broker_error[0] = '\0';
+    if (failures > 0)
+        ota_info("broker %s:%u: session established (MQTT %s, session %s) after %u failed "
+                 "attempt(s) over %.1f s; the last: %s",
+                 d->cfg->mqtt.host, d->cfg->mqtt.port, d->cfg->mqtt.protocol,
+                 session_present ? "present" : "new", failures,
+                 (now - d->session.outage_since_ms) / 1000.0, d->session.reason);
+    else
+        ota_info("connected to broker %s:%u (MQTT %s, session %s)", d->cfg->mqtt.host,
+                 d->cfg->mqtt.port, d->cfg->mqtt.protocol, session_present ? "present" : "new");
 }
 
 static void on_disconnected(void *ctx, int rc)
 {
     struct ntf_daemon *d = ctx;
+    int64_t now = ota_monotonic_ms();
+    char why[NTF_SESSION_REASON_MAX];
+    bool news;
 
-    if (d->connected) {
+    switch (d->session.state) {
+    case NTF_SESSION_UP:
         d->had_connection = true;
-        if (!d->stopping)
+        if (d->stopping) {
+            ntf_session_closed(&d->session); /* our own DISCONNECT */
+            break;
+        }
+        news = ntf_session_lost(&d->session, now);
+        if (d->session.failures > 0)
+            note_failure(d, news); /* it did not last: a failed attempt */
+        else
             ota_warn("broker connection lost (%s); %u message(s) in flight will be sent again",
                      ntf_mqtt_strerror(rc), d->win.used - d->win.acked);
+        break;
+    case NTF_SESSION_CONNECTING:
+        /* What a broker that does not speak our protocol version does (RabbitMQ 3.10
+         * with MQTT 5), and also a TLS client certificate refused after the handshake. */
+        snprintf(why, sizeof(why), "the broker closed the connection before its CONNACK%s",
+                 ntf_mqtt_is_v5(d->mqtt) ? " (a broker without MQTT 5 does that: see "
+                                           "[mqtt] protocol)"
+                                         : "");
+        session_failed(d, now, why);
+        break;
+    case NTF_SESSION_DOWN:
+        break; /* the failure that closed it was counted already (a refusing CONNACK) */
     }
     d->connected = false;
     d->stats.connected = false;
     d->stats_dirty = true;
-    if (d->broker_state == NTF_BROKER_UP)
-        d->broker_state = NTF_BROKER_DOWN;
-    d->next_connect_ms = ota_monotonic_ms() + d->backoff_ms;
 }
 
 static void on_puback(void *ctx, int mid, int reason)
@@ -116,21 +158,14 @@ static const struct ntf_mqtt_ops mqtt_ops = {
 
 static void try_connect(struct ntf_daemon *d, int64_t now)
 {
-    char err[256];
-    int r = ntf_mqtt_connect(d->mqtt, err, sizeof(err));
+    char err[NTF_SESSION_REASON_MAX - 32], why[NTF_SESSION_REASON_MAX];
 
-    if (r == 0) {
-        /* CONNACK decides; keep the backoff until then in case it never comes. */
-        d->next_connect_ms = now + d->backoff_ms;
+    if (ntf_mqtt_connect(d->mqtt, err, sizeof(err)) == 0) {
+        ntf_session_connecting(&d->session, now); /* the CONNACK decides */
         return;
     }
-    if (d->broker_state != NTF_BROKER_DOWN || strcmp(err, d->broker_error) != 0)
-        ota_warn("broker %s:%u unavailable: %s; retrying with backoff (up to %d s)",
-                 d->cfg->mqtt.host, d->cfg->mqtt.port, err, BACKOFF_MAX_MS / 1000);
-    snprintf(d->broker_error, sizeof(d->broker_error), "%s", err);
-    d->broker_state = NTF_BROKER_DOWN;
-    d->next_connect_ms = now + d->backoff_ms;
-    d->backoff_ms = d->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : d->backoff_ms * 2;
+    snprintf(why, sizeof(why), "connect: %s", err);
+    session_failed(d, now, why);
 }
 
 /* True if another connection committed since the last check (rows may be due). */
@@ -290,7 +325,7 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
     }
     d->cfg = cfg;
     d->db = db;
-    d->backoff_ms = BACKOFF_MIN_MS;
+    ntf_session_init(&d->session, 0);
     version_every = cfg->notifier.interval_ms < 250 ? cfg->notifier.interval_ms : 250;
     if (version_every < 10)
         version_every = 10;
@@ -353,7 +388,19 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
         struct pollfd pfd[3];
         int nfd = 0, mfd, ifd = -1, mi = -1, si;
 
-        if (!d->stopping && ntf_mqtt_fd(d->mqtt) < 0 && now >= d->next_connect_ms)
+        if (ntf_session_connack_overdue(&d->session, now)) {
+            char why[NTF_SESSION_REASON_MAX];
+
+            snprintf(why, sizeof(why), "no CONNACK within %d s of CONNECT",
+                     NTF_SESSION_CONNACK_MS / 1000);
+            session_failed(d, now, why);
+            ntf_mqtt_disconnect(d->mqtt); /* its callback finds the failure counted */
+            ntf_mqtt_io(d->mqtt, 0);
+        }
+        if (ntf_session_stable(&d->session, now))
+            ota_info("broker %s:%u: the session held %d s; it is no longer dropped at once",
+                     d->cfg->mqtt.host, d->cfg->mqtt.port, NTF_SESSION_STABLE_MS / 1000);
+        if (!d->stopping && ntf_mqtt_fd(d->mqtt) < 0 && ntf_session_due(&d->session, now))
             try_connect(d, now);
         if (d->connected && d->need_subscribe) {
             if (ntf_mqtt_subscribe(d->mqtt, sub) == 0)
@@ -418,7 +465,9 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
         wake = min64(wake, d->rollout.next_ms);
         wake = min64(wake, d->next_stats_ms > now ? d->next_stats_ms : now + STATS_EVERY_MS);
         if (ntf_mqtt_fd(d->mqtt) < 0 && !d->stopping)
-            wake = min64(wake, d->next_connect_ms);
+            wake = min64(wake, d->session.next_ms);
+        if (d->session.state == NTF_SESSION_CONNECTING)
+            wake = min64(wake, d->session.deadline_ms);
         if (d->stopping)
             wake = min64(wake, d->stop_deadline_ms);
         if (d->squeue.n > 0 || (d->need_refresh && d->connected))

@@ -11,8 +11,7 @@
 #include "ntf_window.h"
 #include "ntf_status.h"
 #include "ntf_rollout.h"
-
-enum ntf_broker_state { NTF_BROKER_UNKNOWN, NTF_BROKER_UP, NTF_BROKER_DOWN };
+#include "ntf_session.h"
 
 struct ntf_page;
 
@@ -47,10 +46,7 @@ struct ntf_daemon {
     bool db_watched; /* inotify on the database folder works: another connection's commit
                       * reaches check_version() at the next poll(), within one loop turn */
 
-    enum ntf_broker_state broker_state;
-    char broker_error[256];
-    unsigned backoff_ms;
-    int64_t next_connect_ms;
+    struct ntf_session session;
     struct ntf_page *page;  /* the drain's row buffers, reused (ntf_outbox.c) */
     int64_t cursor;         /* the drain goes on after this row id (0: from the start) */
     int64_t scan_version;   /* PRAGMA data_version read before the last rescan */

@@ -1,6 +1,8 @@
-/* libmosquitto wrapper: MQTT 5 so that a PUBACK can say "refused" (mosquitto 2 answers a
- * publish its ACL denies with reason 0x87 to MQTT 5 clients, but with a plain PUBACK to
- * MQTT 3.1.1 ones, which would make the outbox claim a delivery that did not happen). */
+/* libmosquitto wrapper: MQTT 5 by default so that a PUBACK can say "refused" (mosquitto 2
+ * answers a publish its ACL denies with reason 0x87 to MQTT 5 clients, but with a plain
+ * PUBACK to MQTT 3.1.1 ones, which would make the outbox claim a delivery that did not
+ * happen). [mqtt] protocol = 3.1.1 is for brokers without MQTT 5; notifier/README.md says
+ * what it costs. */
 #include <errno.h>
 #include <poll.h>
 #include <stdint.h>
@@ -23,11 +25,22 @@ struct ntf_mqtt {
     char *host;
     int port;
     int keepalive;
+    bool v5;
 };
 
 const char *ntf_mqtt_strerror(int rc)
 {
     return mosquitto_strerror(rc);
+}
+
+const char *ntf_mqtt_connack_string(const struct ntf_mqtt *m, int rc)
+{
+    return m->v5 ? mosquitto_reason_string(rc) : mosquitto_connack_string(rc);
+}
+
+bool ntf_mqtt_is_v5(const struct ntf_mqtt *m)
+{
+    return m->v5;
 }
 
 static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
@@ -167,11 +180,13 @@ int ntf_mqtt_new(const struct ota_config *cfg, const struct ntf_mqtt_ops *ops, v
     m->ctx = ctx;
     m->port = (int)cfg->mqtt.port;
     m->keepalive = cfg->mqtt.keepalive >= 5 ? (int)cfg->mqtt.keepalive : 5;
+    m->v5 = strcmp(cfg->mqtt.protocol, "3.1.1") != 0;
     m->host = strdup(cfg->mqtt.host);
     if (!m->host)
         goto out;
-    /* clean_session false: the broker keeps our subscription and queues status messages
-     * that arrive while we are away. */
+    /* clean_session false (3.1.1), or clean start off with a session expiry (5): the
+     * broker keeps our subscription and queues status messages that arrive while we are
+     * away. */
     m->mosq = mosquitto_new(cfg->mqtt.client_id, false, m);
     if (!m->mosq) {
         r = errno == EINVAL ? -EINVAL : -ENOMEM;
@@ -179,7 +194,8 @@ int ntf_mqtt_new(const struct ota_config *cfg, const struct ntf_mqtt_ops *ops, v
         goto out;
     }
     r = -EINVAL;
-    mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+    mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION,
+                         m->v5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
     /* Each PUBLISH leaves at once: with Nagle it waits for the broker's ACK of the one
      * before, and a 10,000-vehicle campaign went out ~6 % slower (bench/run.sh campaign). */
     mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
@@ -229,12 +245,15 @@ int ntf_mqtt_connect(struct ntf_mqtt *m, char *err, size_t errlen)
 
     /* Every (re)connect goes through connect_bind_v5: mosquitto_reconnect() would send
      * CONNECT without the session expiry, and an MQTT 5 session without it ends at the
-     * next disconnect. The messages libmosquitto still holds survive this call. */
-    rc =
-        mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL, NTF_SESSION_EXPIRY);
-    if (rc != MOSQ_ERR_SUCCESS) {
-        snprintf(err, errlen, "%s", mosquitto_strerror(rc));
-        goto out;
+     * next disconnect. The messages libmosquitto still holds survive this call. MQTT
+     * 3.1.1 has no properties: clean_session off alone keeps that session. */
+    if (m->v5) {
+        rc = mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
+                                          NTF_SESSION_EXPIRY);
+        if (rc != MOSQ_ERR_SUCCESS) {
+            snprintf(err, errlen, "%s", mosquitto_strerror(rc));
+            goto out;
+        }
     }
     errno = 0;
     rc = mosquitto_connect_bind_v5(m->mosq, m->host, m->port, m->keepalive, NULL, props);

@@ -1,5 +1,5 @@
-/* The broker connection: libmosquitto (MQTT 5, QoS 1, optional TLS with a client
- * certificate) driven from the caller's poll() loop, so every callback runs on the
+/* The broker connection: libmosquitto (MQTT 5 or 3.1.1 as [mqtt] protocol says, QoS 1,
+ * optional TLS with a client certificate) driven from the caller's poll() loop, so every callback runs on the
  * caller's thread, the one that owns the database connection. */
 #pragma once
 #include <stdbool.h>
@@ -10,10 +10,11 @@ struct ntf_mqtt;
 
 /* Called from inside ntf_mqtt_io()/ntf_mqtt_connect(), on the caller's thread. */
 struct ntf_mqtt_ops {
-    /* CONNACK: @rc is the MQTT 5 reason code (0 = accepted). */
+    /* CONNACK: @rc is the MQTT 5 reason code or the 3.1.1 return code (0 = accepted). */
     void (*connected)(void *ctx, int rc, bool session_present);
     void (*disconnected)(void *ctx, int rc);
-    /* PUBACK of @mid; @reason >= 0x80 means the broker refused the message. */
+    /* PUBACK of @mid; @reason >= 0x80 means the broker refused the message (MQTT 5 only:
+     * a 3.1.1 PUBACK has no reason, @reason is 0). */
     void (*puback)(void *ctx, int mid, int reason);
     /* A message on a subscribed topic; @payload is borrowed for the call. */
     void (*message)(void *ctx, const char *topic, const void *payload, size_t len);
@@ -55,3 +56,7 @@ int ntf_mqtt_subscribe(struct ntf_mqtt *m, const char *topic);
 
 /* Text for a libmosquitto error code. */
 const char *ntf_mqtt_strerror(int rc);
+/* Text for a CONNACK code of this client's protocol. */
+const char *ntf_mqtt_connack_string(const struct ntf_mqtt *m, int rc);
+/* Speaks MQTT 5 (else 3.1.1). */
+bool ntf_mqtt_is_v5(const struct ntf_mqtt *m);

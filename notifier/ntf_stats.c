@@ -79,6 +79,13 @@ int ntf_stats_format(const struct ntf_stats *s, char *buf, size_t len)
     metric(&o, "inflight", "gauge", "Messages awaiting PUBACK.", s->inflight);
     metric(&o, "broker_connected", "gauge", "1 when connected to the broker.", s->connected);
     metric(&o, "connects_total", "counter", "Successful broker connections.", s->connects);
+    metric(&o, "broker_session_failures_total", "counter",
+           "Attempts that got no broker session (TCP, TLS, protocol, CONNACK refusal, no "
+           "CONNACK, a session dropped at once).",
+           s->session_failures);
+    metric(&o, "broker_retry_delay_ms", "gauge",
+           "Wait before the next broker attempt (backoff with jitter); 0 when connected.",
+           s->retry_delay_ms);
     metric(&o, "db_busy_total", "counter", "Database calls that found the database locked.",
            s->db_busy);
     metric(&o, "status_applied_total", "counter", "Vehicle status reports recorded.",
@@ -99,10 +106,10 @@ int ntf_stats_summary(const struct ntf_stats *s, char *buf, size_t len)
 {
     int n =
         snprintf(buf, len,
-                 "stats: broker=%s published=%" PRIu64 " pending=%" PRIu64 " held=%" PRIu64
+                 "stats: broker=%s session_failures=%" PRIu64 " published=%" PRIu64 " pending=%" PRIu64 " held=%" PRIu64
                  " inflight=%u retries=%" PRIu64 " requeued=%" PRIu64 " status_applied=%" PRIu64
                  " status_bad=%" PRIu64 " db_busy=%" PRIu64,
-                 s->connected ? "up" : "down", s->published, s->pending, s->held, s->inflight,
+                 s->connected ? "up" : "down", s->session_failures, s->published, s->pending, s->held, s->inflight,
                  s->retries, s->requeued, s->status_applied, ntf_stats_bad_total(s), s->db_busy);
 
     if (n < 0 || (size_t)n >= len)

@@ -21,6 +21,8 @@ struct ntf_stats {
     uint64_t retries;        /* rows deferred after a publish error */
     uint64_t requeued;       /* rows queued again after the broker lost its state */
     uint64_t connects;       /* successful CONNACKs */
+    uint64_t session_failures; /* attempts that got no session (ntf_session.h) */
+    unsigned retry_delay_ms;   /* gauge: the wait before the next attempt; 0 when up */
     uint64_t db_busy;        /* db calls that found the database locked */
     uint64_t status_applied; /* status reports recorded */
     uint64_t status_duplicate;

@@ -28,13 +28,15 @@ static void test_defaults_and_file(void)
     CHECK_FATAL(ota_config_init(&c) == 0);
     CHECK_STR(c.mqtt.topic_prefix, "ota/v1");
     CHECK_INT(c.mqtt.port, 1883);
+    CHECK_STR(c.mqtt.protocol, "5");
     CHECK_STR(c.server.tenant, "DEFAULT");
     p = write_conf("good.conf", "; comment\n[paths]\ndb = /x/ota.db\n[server]\nthreads = 4\n"
-                                "listen = [::1]:8443\n[mqtt]\nport = 8883\n");
+                                "listen = [::1]:8443\n[mqtt]\nport = 8883\nprotocol = 3.1.1\n");
     CHECK_INT(ota_config_load(&c, p, err, sizeof(err)), 0);
     CHECK_STR(c.paths.db, "/x/ota.db");
     CHECK_INT(c.server.threads, 4);
     CHECK_INT(c.mqtt.port, 8883);
+    CHECK_STR(c.mqtt.protocol, "3.1.1");
     CHECK_STR(ota_config_get(&c, "server.threads", buf, sizeof(buf)), "4");
     CHECK_STR(ota_config_get(&c, "paths.db", buf, sizeof(buf)), "/x/ota.db");
     CHECK(ota_config_get(&c, "paths.nope", buf, sizeof(buf)) == NULL);
@@ -57,6 +59,10 @@ static void test_errors(void)
         { "[mqtt]\ntopic_prefix = ota/#\n", "mqtt.topic_prefix" },
         { "[mqtt]\ntopic_prefix = fleet/+/x\n", "mqtt.topic_prefix" },
         { "[notifier]\ninterval_ms = 0\n", "notifier.interval_ms" },
+        { "[mqtt]\nprotocol = 4\n", "mqtt.protocol: \"4\" is not one of: 5 3.1.1" },
+        { "[mqtt]\nprotocol = 3.1\n", "mqtt.protocol" },
+        { "[mqtt]\nprotocol = 3.1.1.1\n", "mqtt.protocol" },
+        { "[mqtt]\nprotocol =\n", "mqtt.protocol" },
         { "[server]\nlisten_addr = x\n", "server.listen_addr: unknown key" },
         { "[nosuch]\nkey = 1\n", "nosuch.key" },
         { "[server\nthreads = 1\n", ":1:" },

@@ -30,7 +30,7 @@ int main(void)
     CHECK(ntf_stats_format(&s, small, sizeof(small)) == -ENOSPC);
     CHECK(ntf_stats_bad_total(&s) == 3);
     n = ntf_stats_summary(&s, buf, sizeof(buf));
-    CHECK(n > 0 && strstr(buf, "broker=up published=7 pending=3") != NULL);
+    CHECK(n > 0 && strstr(buf, "broker=up session_failures=0 published=7 pending=3") != NULL);
     CHECK(strstr(buf, "status_bad=3") != NULL);
 
     CHECK(mkdtemp(path) != NULL);
