@@ -19,7 +19,7 @@
 #define UPDATE_BODY_MAX  (64 * 1024) /* GET /v1/updates body, as the MQTT message */
 #define FINISH_WAIT_MS   15000 /* at most this long for the last reports to go out */
 #define MQTT_ACK_WAIT_MS 5000  /* then the final report goes over REST as well */
-#define MQTT_GRACE_MS    2000  /* mqtt mode polls REST while the broker is not there */
+#define MQTT_GRACE_MS    2000  /* reports wait this long for the first MQTT session */
 #define DL_MAX_RETRIES   10    /* consecutive interrupted attempts (faults excluded) */
 #define DL_MAX_REFRESHES 3     /* refused links in a row with no byte gained in between */
 #define RETRY_BASE_MS    250
@@ -79,7 +79,6 @@ struct veh_car {
     struct veh_mqtt_cfg mqtt_cfg;
     char topic_update[512];
     char topic_status[512];
-    int64_t mqtt_grace_ms;
 
     int64_t finish_start_ms;
     enum veh_car_result result;
@@ -409,6 +408,20 @@ static void car_offer(struct veh_car *c, struct ota_update_info *u, int64_t now)
     c->job = *u;
     memset(u, 0, sizeof(*u));
     c->have_job = true;
+    if (c->have_last && c->last.state == OTA_DEPLOY_INSTALLED &&
+        strcmp(c->last.sha256, c->job.sha256) == 0 && c->job.campaign > 0) {
+        /* Another campaign for the bytes this vehicle runs already (the server did not
+         * know: the report of the first install was lost, or the vehicle was flashed in
+         * the workshop): no download, the deployment simply ends installed. */
+        ota_info("%s: campaign %" PRId64 " offers %s version %s, which is installed here; "
+                 "reporting installed",
+                 c->id, c->job.campaign, c->job.name ? c->job.name : "?",
+                 c->job.version ? c->job.version : "?");
+        car_report(c, OTA_DEPLOY_INSTALLED, c->job.size, "already installed");
+        remember(c, OTA_DEPLOY_INSTALLED);
+        finish(c, VEH_CAR_INSTALLED, now);
+        return;
+    }
     c->step = 0;
     c->retries = 0;
     c->refreshes = 0;
@@ -691,8 +704,7 @@ int veh_car_new(struct veh_ctx *ctx, const char *id, const char *cert, const cha
         if (r < 0)
             goto out;
         c->rep.mqtt = c->mqtt;
-        c->mqtt_grace_ms = first_poll_ms + MQTT_GRACE_MS;
-        c->wake_ms = c->mqtt_grace_ms;
+        c->rep.mqtt_wait_until = first_poll_ms + MQTT_GRACE_MS;
     }
     *ret = c;
     c = NULL;
@@ -752,12 +764,12 @@ int64_t veh_car_tick(struct veh_car *c, int64_t now)
         veh_reporter_pump(&c->rep, now);
     switch (c->phase) {
     case CAR_IDLE:
-        if (now >= c->wake_ms) {
-            if (c->mqtt && veh_mqtt_connected(c->mqtt))
-                c->wake_ms = now + 1000; /* the broker tells us; REST only without it */
-            else
-                car_start_poll(c, now);
-        }
+        /* With MQTT too: the broker may have lost the retained message, never had it
+         * (notifier behind) or not share it across its nodes. The poll is the safety
+         * net that turns that into a delay, never a lost update; with the ETag it costs
+         * a 304. */
+        if (now >= c->wake_ms)
+            car_start_poll(c, now);
         if (c->phase == CAR_IDLE)
             next = c->wake_ms;
         break;

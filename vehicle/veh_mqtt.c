@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <mosquitto.h>
+#include "ota_backoff.h"
 #include "ota_log.h"
 #include "ota_util.h"
 #include "veh_mqtt.h"
@@ -19,7 +20,7 @@ struct veh_mqtt {
     bool connected;
     bool started; /* a connect was issued and the socket is (being) set up */
     int64_t next_try_ms;
-    int64_t backoff_ms;
+    struct ota_backoff backoff; /* with jitter: a fleet cut off at once comes back spread */
     unsigned unacked;
 };
 
@@ -33,7 +34,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
         return;
     }
     m->connected = true;
-    m->backoff_ms = BACKOFF_MIN_MS;
+    ota_backoff_reset(&m->backoff);
     mosquitto_subscribe(mosq, NULL, m->cfg->update_topic, 1);
 }
 
@@ -45,8 +46,7 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
     (void)rc;
     m->connected = false;
     m->started = false;
-    m->next_try_ms = ota_monotonic_ms() + m->backoff_ms;
-    m->backoff_ms = m->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : m->backoff_ms * 2;
+    m->next_try_ms = ota_monotonic_ms() + ota_backoff_next(&m->backoff);
     /* QoS 1 messages in flight are lost with this clean session: the caller falls back to
      * REST for reports it still waits on, and the server accepts duplicates. */
     m->unacked = 0;
@@ -94,7 +94,7 @@ int veh_mqtt_new(const struct veh_mqtt_cfg *cfg, veh_mqtt_update_fn *fn, void *o
     m->cfg = cfg;
     m->fn = fn;
     m->owner = owner;
-    m->backoff_ms = BACKOFF_MIN_MS;
+    ota_backoff_init(&m->backoff, BACKOFF_MIN_MS, BACKOFF_MAX_MS, 0);
     m->mosq = mosquitto_new(cfg->client_id, true, m);
     if (!m->mosq)
         goto out;
@@ -151,8 +151,7 @@ static void try_connect(struct veh_mqtt *m, int64_t now_ms)
         m->started = true;
         return;
     }
-    m->next_try_ms = now_ms + m->backoff_ms;
-    m->backoff_ms = m->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : m->backoff_ms * 2;
+    m->next_try_ms = now_ms + ota_backoff_next(&m->backoff);
 }
 
 void veh_mqtt_io(struct veh_mqtt *m, bool readable, bool writable, int64_t now_ms)

@@ -117,6 +117,11 @@ void veh_reporter_pump(struct veh_reporter *r, int64_t now)
     char *json = NULL;
 
     while (!r->busy && (e = veh_report_front(&r->rq)) && now >= r->wake_ms) {
+        if (mqtt && !veh_mqtt_connected(mqtt) && now < r->mqtt_wait_until) {
+            /* just started: the broker is being connected to, reports go there */
+            r->wake_ms = r->mqtt_wait_until;
+            break;
+        }
         memset(&rep, 0, sizeof(rep));
         rep.campaign = e->campaign;
         rep.state = e->state;

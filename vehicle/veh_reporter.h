@@ -26,6 +26,7 @@ struct veh_reporter {
     struct veh_buf body;
     struct curl_slist *hdrs;
     char *json;     /* the report being sent over REST */
+    int64_t mqtt_wait_until; /* till then an MQTT session being set up is waited for */
     bool busy;      /* a POST is running */
     unsigned tries; /* of the report at the front */
     int64_t wake_ms; /* no REST attempt before this */

@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
 # ota-vehicle in mqtt mode: learns of its update from the retained message the notifier
-# publishes, reports over MQTT (no REST at all), stops when a cancel clears the message,
-# and with the broker down falls back to polling and reporting over REST.
+# publishes (and its one poll at start), reports over MQTT (no REST report at all), stops
+# when a cancel clears the message, the cancel leaves no retained message behind, and with
+# the broker down it polls and reports over REST. With an empty broker (no notifier) it
+# installs through its REST safety net; offered bytes it runs already, it reports
+# installed without downloading them.
+# Usage: test_vehicle_mqtt.sh [5|3.1.1]   (ota-notifier's [mqtt] protocol; default 5)
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/notifier_lib.sh"
+PROTO=${1:-5}
+case $PROTO in 5) P=p5 ;; 3.1.1) P=p2 ;; *) fail "usage: $0 [5|3.1.1]" ;; esac
 
 vehicle_args()
 {
@@ -31,12 +38,13 @@ state_is()
 }
 rest_lines()
 {
-    grep -cE "(GET /v1/updates|POST /v1/status) .* $1( |\$)" "$T/server.log" || true
+    grep -cE "$1.* $2( |\$)" "$T/server.log" || true
 }
 
 ota_setup
 ota_start_broker
-for v in VIN1 VIN2 VIN3; do
+sed -i "/^\[mqtt\]/a protocol = $PROTO" "$OTA_CONF"
+for v in VIN1 VIN2 VIN3 VIN4 VIN5; do
     ota_client_cert $v
     ota_admin vehicle add $v >/dev/null
 done
@@ -46,6 +54,9 @@ C1=$(ota_admin campaign create --name mqtt --artifact "$SHA" --vehicles VIN1,VIN
 ota_start_server
 ota_start_notifier
 ota_admin campaign start "$C1" >/dev/null
+wait_until 5 eval 'grep -q "as ota-notifier ($P," "$T/mosquitto.log"' ||
+    fail "the notifier did not connect with MQTT $PROTO ($P)"
+echo "ok - the notifier connected with MQTT $PROTO"
 
 # ---- learn from the retained message, report over MQTT only
 vehicle VIN1 --timeout 60 --poll-interval 60
@@ -56,7 +67,10 @@ echo "ok - mqtt: installed bytes match"
 wait_until 10 state_is VIN1 "$C1" installed ||
     fail "mqtt: deployment is '$(state VIN1 "$C1")', want installed (status over MQTT)"
 echo "ok - mqtt: deployment installed through the notifier"
-check_eq "mqtt: REST polls and reports" 0 "$(rest_lines VIN1)"
+# the poll at start, unless the retained message came first and stopped it
+polls=$(rest_lines "GET /v1/updates" VIN1)
+[[ $polls -le 1 ]] || fail "mqtt: $polls polls, want the one at start at most"
+check_eq "mqtt: REST reports" 0 "$(rest_lines "POST /v1/status" VIN1)"
 check_eq "mqtt: artifact over HTTPS" 1 "$(grep -c "GET /v1/artifacts/$SHA 200 .* VIN1" "$T/server.log" || true)"
 
 # ---- cancel mid-download: the cleared retained message stops the vehicle
@@ -75,6 +89,39 @@ check_eq "cancel: deployment" cancelled "$(state VIN2 "$C1")"
 check_eq "cancel: partial deleted" "" "$(ls "$T/VIN2/partial")"
 [[ ! -e $T/VIN2/installed/fw.bin ]] || fail "cancel: something was installed"
 echo "ok - cancel: nothing installed"
+no_retained()
+{
+    [[ -z $(ntf_retained) ]]
+}
+wait_until 10 no_retained || fail "cancel: retained messages left: $(ntf_retained | cut -c1-100)"
+echo "ok - cancel: no retained update message left on the broker"
+
+# ---- an empty broker (notifier stopped before the campaign): the REST safety net
+ota_stop "$NOTIFIER_PID"
+C3=$(ota_admin campaign create --name emptybroker --artifact "$SHA" --vehicles VIN4)
+ota_admin campaign start "$C3" >/dev/null
+vehicle VIN4 --timeout 60 --poll-interval 60
+[[ $VRC -eq 0 ]] || ota_log_tail "$T/VIN4.log"
+check_eq "empty broker: exit status" 0 "$VRC"
+cmp -s "$T/fw.bin" "$T/VIN4/installed/fw.bin" || fail "empty broker: installed bytes differ"
+check_eq "empty broker: retained messages" "" "$(ntf_retained)"
+ota_start_notifier
+wait_until 10 state_is VIN4 "$C3" installed ||
+    fail "empty broker: deployment is '$(state VIN4 "$C3")', want installed"
+echo "ok - empty broker: installed through the poll, reported over MQTT"
+
+# ---- offered what it runs already (flashed in the workshop: VIN1's state): no download
+cp -a "$T/VIN1" "$T/VIN5"
+C4=$(ota_admin campaign create --name flashed --artifact "$SHA" --vehicles VIN5)
+ota_admin campaign start "$C4" >/dev/null
+vehicle VIN5 --timeout 60 --poll-interval 60
+check_eq "already installed: exit status" 0 "$VRC"
+check_contains "already installed: says" "installed here; reporting installed" \
+    "$(cat "$T/VIN5.log")"
+wait_until 10 state_is VIN5 "$C4" installed ||
+    fail "already installed: deployment is '$(state VIN5 "$C4")', want installed"
+check_eq "already installed: artifact downloads" 0 "$(rest_lines "GET /v1/artifacts" VIN5)"
+echo "ok - already installed: reported installed, nothing downloaded"
 
 # ---- broker down: poll and report over REST
 ota_stop "$BROKER_PID" || true
