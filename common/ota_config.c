@@ -46,6 +46,9 @@ static const struct key_desc keys[] = {
     /* 0 sends one TLS record per write event (srv_tls_batch.h); 1 batches where proven */
     NUM("server", "tls_batching", server.tls_batching, "1", 1),
     NUM("server", "poll_after", server.poll_after, "300", 604800),
+    /* parts of one multipart/byteranges answer; 256 = SRV_RANGE_MAX (srv_range.h) */
+    { "server", "max_ranges", KEY_POSITIVE, offsetof(struct ota_config, server.max_ranges), "200",
+      256 },
     STR("tls", "cert", tls.cert, ""),
     STR("tls", "key", tls.key, ""),
     STR("tls", "client_ca", tls.client_ca, ""),

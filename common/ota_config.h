@@ -39,6 +39,7 @@ struct ota_config {
         unsigned header_timeout; /* seconds for a request's whole header section */
         unsigned tls_batching;   /* 1: several TLS records per write event (if proven) */
         unsigned poll_after;   /* seconds a vehicle should wait between polls */
+        unsigned max_ranges;   /* parts of one multipart/byteranges answer */
     } server;
     struct {
         char *cert;

@@ -245,6 +245,7 @@ enum MHD_Result srv_artifact_serve(struct srv_req *req, const char *sha256,
         .size = b->size,
         .etag = etag,
         .mtime = art->created_at,
+        .max_parts = req->ctx->cfg->server.max_ranges,
     };
     srv_range_decide(&in, &b->d);
 

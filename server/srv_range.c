@@ -188,7 +188,12 @@ static void decide_range(const struct srv_range_input *in, struct srv_range_deci
     struct ordered r[SRV_RANGE_SPECS_MAX];
     int nspecs = parse_specs(in->range, specs);
     unsigned n = 0, out = 0;
+    unsigned max_parts = in->max_parts ? in->max_parts : SRV_RANGE_PARTS_DEFAULT;
+    uint64_t body = 0, slack;
     bool empty_ok = false;
+
+    if (max_parts > SRV_RANGE_MAX)
+        max_parts = SRV_RANGE_MAX;
 
     if (nspecs <= 0)
         return; /* malformed, unknown unit or too many: ignore Range (200) */
@@ -234,8 +239,16 @@ static void decide_range(const struct srv_range_input *in, struct srv_range_deci
         }
     }
     n = out + 1;
-    if (n > SRV_RANGE_MAX)
+    if (n > max_parts)
         return; /* too many distinct parts: refuse by sending the whole (200) */
+    /* The body's cost: the selected bytes (at most the representation, coalesced) plus a
+     * part header each (bounded by SRV_RANGE_HDR_MAX). Tiny parts spread over a small
+     * file would otherwise make headers the bulk of the answer. */
+    for (unsigned i = 0; i < n; i++)
+        body += r[i].r.last - r[i].r.first + 1 + SRV_RANGE_HDR_MAX;
+    slack = in->size / 8 > SRV_RANGE_SLACK_MIN ? in->size / 8 : SRV_RANGE_SLACK_MIN;
+    if (n > 1 && body > in->size + slack)
+        return;
     /* §14.6: parts in the order the client asked for them */
     qsort(r, n, sizeof(r[0]), cmp_order);
     d->status = 206;

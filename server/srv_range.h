@@ -4,10 +4,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SRV_RANGE_MAX       16   /* parts served after coalescing; more gives 200 (full) */
-#define SRV_RANGE_SPECS_MAX 100  /* range-specs parsed; a longer list is ignored (200) */
-#define SRV_RANGE_GAP       80   /* gaps smaller than a part header are coalesced */
-#define SRV_RANGE_BOUNDARY  "OTA-BYTERANGES-7d1f3a9c52e04b68" /* see srv_range_part_header */
+/* Limits. Real clients ask for many ranges at once (SWUpdate's zchunk delta handler up
+ * to 150 per request by default), so the part count is generous; what keeps a request
+ * from costing more than it is worth is the body's size: after coalescing, the parts and
+ * their headers may exceed the representation by at most 1/8 of it (or 4 KiB for small
+ * ones). A request over any limit is answered with the whole representation (200), as
+ * RFC 9110 §14.2 allows. */
+#define SRV_RANGE_MAX           256  /* hard cap on parts after coalescing */
+#define SRV_RANGE_PARTS_DEFAULT 200  /* [server] max_ranges */
+#define SRV_RANGE_SPECS_MAX     512  /* range-specs parsed; a longer list is ignored (200) */
+#define SRV_RANGE_GAP           80   /* gaps smaller than a part header are coalesced */
+#define SRV_RANGE_SLACK_MIN     4096 /* multipart overhead always allowed */
+/* Lower case: SWUpdate before 2025.05 lower-cases the Content-Type line, then looks for
+ * the boundary in the body case-sensitively. */
+#define SRV_RANGE_BOUNDARY "ota-byteranges-7d1f3a9c52e04b68" /* see srv_range_part_header */
 
 /* What the decision looks at. Header values are NULL when absent. @etag includes its
  * quotes ("\"<sha256>\""), @mtime is the Last-Modified time in seconds. */
@@ -23,6 +33,8 @@ struct srv_range_input {
     uint64_t size;
     const char *etag;
     int64_t mtime;
+    unsigned max_parts; /* after coalescing; 0 = SRV_RANGE_PARTS_DEFAULT, capped at
+                         * SRV_RANGE_MAX */
 };
 
 struct srv_byterange {

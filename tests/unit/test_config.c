@@ -59,6 +59,8 @@ static void test_errors(void)
         { "[mqtt]\ntopic_prefix = ota/#\n", "mqtt.topic_prefix" },
         { "[mqtt]\ntopic_prefix = fleet/+/x\n", "mqtt.topic_prefix" },
         { "[notifier]\ninterval_ms = 0\n", "notifier.interval_ms" },
+        { "[server]\nmax_ranges = 0\n", "server.max_ranges" },
+        { "[server]\nmax_ranges = 257\n", "server.max_ranges" },
         { "[mqtt]\nprotocol = 4\n", "mqtt.protocol: \"4\" is not one of: 5 3.1.1" },
         { "[mqtt]\nprotocol = 3.1\n", "mqtt.protocol" },
         { "[mqtt]\nprotocol = 3.1.1.1\n", "mqtt.protocol" },
