@@ -33,6 +33,7 @@ static const char *const hdr_names[NHDR] = {
 struct request {
     char *hdr[NHDR]; /* exact-size copies, NULL when absent */
     bool is_get, is_head, minisig;
+    unsigned max_parts; /* x-max-parts: [server] max_ranges */
     uint64_t size;
     int64_t mtime;
 };
@@ -72,6 +73,9 @@ static void take_line(struct request *rq, const uint8_t *line, size_t len)
     } else if (nlen == 7 && strncasecmp((const char *)line, "x-mtime", 7) == 0) {
         if (ota_parse_u64n((const char *)v, vlen, INT64_MAX, &n) == 0)
             rq->mtime = (int64_t)n;
+    } else if (nlen == 11 && strncasecmp((const char *)line, "x-max-parts", 11) == 0) {
+        if (ota_parse_u64n((const char *)v, vlen, 100000, &n) == 0)
+            rq->max_parts = (unsigned)n;
     } else if (nlen == 6 && strncasecmp((const char *)line, "x-part", 6) == 0) {
         rq->minisig = vlen == 7 && memcmp(v, "minisig", 7) == 0;
     }
@@ -220,6 +224,13 @@ static void check_decision(const struct srv_range_input *in, const struct srv_ra
         return;
 
     FUZZ_CHECK(d->nranges >= 1 && d->nranges <= SRV_RANGE_MAX);
+    FUZZ_CHECK(d->nranges <= (in->max_parts ? in->max_parts : SRV_RANGE_PARTS_DEFAULT));
+    if (d->nranges > 1) {
+        /* the cost bound: never more than the file plus 1/8 (4 KiB for small ones) */
+        uint64_t slack = in->size / 8 > SRV_RANGE_SLACK_MIN ? in->size / 8 : SRV_RANGE_SLACK_MIN;
+
+        FUZZ_CHECK(srv_range_multipart_length(d, in->size, ctype) <= in->size + slack);
+    }
     {
         struct srv_byterange r[SRV_RANGE_MAX];
         uint64_t bytes = 0;
@@ -267,6 +278,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .size = rq.size,
         .etag = etag,
         .mtime = rq.mtime,
+        .max_parts = rq.max_parts,
     };
     memset(&d, 0xa5, sizeof(d)); /* the decision must not depend on what was there */
     srv_range_decide(&in, &d);
