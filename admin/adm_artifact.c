@@ -76,11 +76,11 @@ out:
 
 static json_t *artifact_json(const struct ota_artifact *a, bool with_signature)
 {
-    json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "sha256", a->sha256,
-                          "size", (json_int_t)a->size, "name", a->name, "version", a->version,
-                          "hw", a->hw, "sha1", a->sha1, "md5", a->md5, "created_at",
+    json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:b}", "sha256",
+                          a->sha256, "size", (json_int_t)a->size, "name", a->name, "version",
+                          a->version, "hw", a->hw, "sha1", a->sha1, "md5", a->md5, "created_at",
                           adm_json_time(a->created_at), "deleted_at",
-                          adm_json_time(a->deleted_at));
+                          adm_json_time(a->deleted_at), "public", a->is_public);
 
     if (o && with_signature && json_object_set_new(o, "signature", json_string(a->signature)) < 0) {
         json_decref(o);
@@ -138,11 +138,13 @@ int adm_artifact_upload(struct adm_ctx *ctx, int argc, char **argv)
     static const char *const keys[] = { "paths.db", "paths.store", "paths.keys", NULL };
     static const char *const file_name[] = { "FILE" };
     const char *version = NULL, *name = NULL, *hw = NULL, *sigfile = NULL;
+    bool is_public = false;
     const struct adm_opt opts[] = {
         { "--version", ADM_OPT_STRING, &version, NULL },
         { "--name", ADM_OPT_STRING, &name, NULL },
         { "--hw", ADM_OPT_STRING, &hw, NULL },
         { "--signature", ADM_OPT_STRING, &sigfile, NULL },
+        { "--public", ADM_OPT_FLAG, NULL, &is_public },
     };
     const char *pos[1] = { NULL };
     struct upload_progress prog = { .tty = isatty(STDERR_FILENO) };
@@ -155,7 +157,7 @@ int adm_artifact_upload(struct adm_ctx *ctx, int argc, char **argv)
     bool held = false;
     int ret, r;
 
-    ret = adm_args_parse(ctx, argc, argv, opts, 4, file_name, pos, 1, 1);
+    ret = adm_args_parse(ctx, argc, argv, opts, 5, file_name, pos, 1, 1);
     if (ret != ADM_EXIT_OK)
         return ret;
     if (!version)
@@ -210,6 +212,14 @@ int adm_artifact_upload(struct adm_ctx *ctx, int argc, char **argv)
         adm_domain_fail(db, "uploading the artifact", r, err);
         goto out;
     }
+    /* A second transaction: a failure here leaves the artifact stored and private, the
+     * safe side, and says so. */
+    if (is_public && (r = ota_publish_set_public(db, ctx->actor, done.digests.sha256, true, err,
+                                                 sizeof(err))) < 0) {
+        adm_domain_fail(db, "making the uploaded artifact public (it is stored, private)", r,
+                        err);
+        goto out;
+    }
     ret = print_uploaded(ctx, &done);
 out:
     if (held) {
@@ -245,6 +255,41 @@ int adm_artifact_delete(struct adm_ctx *ctx, int argc, char **argv)
         ret = adm_json_emit(json_pack("{s:s, s:b}", "sha256", pos[0], "deleted", 1));
     else
         ret = printf("artifact %s deleted\n", pos[0]) < 0 ? ADM_EXIT_FAIL : ADM_EXIT_OK;
+    ota_db_close(db);
+    return ret;
+}
+
+int adm_artifact_public(struct adm_ctx *ctx, int argc, char **argv)
+{
+    bool off = false;
+    const struct adm_opt opts[] = {
+        { "--off", ADM_OPT_FLAG, NULL, &off },
+    };
+    const char *pos[1] = { NULL };
+    struct ota_db *db = NULL;
+    char err[512] = "";
+    int ret, r;
+
+    ret = adm_args_parse(ctx, argc, argv, opts, 1, sha_name, pos, 1, 1);
+    if (ret != ADM_EXIT_OK)
+        return ret;
+    if (!ota_sha256_hex_valid(pos[0]))
+        return adm_usage(ctx, "invalid SHA256 (64 lowercase hex digits)");
+    if (adm_ctx_open_db(ctx, &db) != ADM_EXIT_OK)
+        return ADM_EXIT_FAIL;
+    r = ota_publish_set_public(db, ctx->actor, pos[0], !off, err, sizeof(err));
+    if (r < 0)
+        ret = adm_domain_fail(db, off ? "making the artifact private" : "making the artifact public",
+                              r, err);
+    else if (ctx->json)
+        ret = adm_json_emit(json_pack("{s:s, s:b}", "sha256", pos[0], "public", !off));
+    else
+        ret = printf("artifact %s is %s\n", pos[0],
+                     off ? "private: a client certificate is needed again"
+                         : "public: anyone who knows its sha256 may download it")
+                      < 0
+                  ? ADM_EXIT_FAIL
+                  : ADM_EXIT_OK;
     ota_db_close(db);
     return ret;
 }
@@ -371,6 +416,7 @@ int adm_artifact_show(struct adm_ctx *ctx, int argc, char **argv)
         printf("version   %s\n", a->version);
         printf("hw        %s\n", a->hw[0] ? a->hw : "(any)");
         printf("created   %s\n", adm_time(a->created_at, created, sizeof(created)));
+        printf("public    %s\n", a->is_public ? "yes (no client certificate needed)" : "no");
         if (a->deleted_at)
             printf("deleted   %s (its bytes are gone from the store)\n",
                    adm_time(a->deleted_at, created, sizeof(created)));

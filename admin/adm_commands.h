@@ -33,6 +33,7 @@ adm_command_fn adm_artifact_list;
 adm_command_fn adm_artifact_show;
 adm_command_fn adm_artifact_verify;
 adm_command_fn adm_artifact_delete;
+adm_command_fn adm_artifact_public;
 adm_command_fn adm_store_gc;
 
 /* adm_campaign.c */

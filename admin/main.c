@@ -30,11 +30,12 @@ static const struct adm_command {
     { "edge", "reinstate", adm_edge_reinstate, "NAME" },
     { "cdn", "link", adm_cdn_link, "SHA256|PATH --vehicle ID [--expires T]" },
     { "artifact", "upload", adm_artifact_upload,
-      "FILE --version V [--name NAME] [--hw HW] [--signature FILE.minisig]" },
+      "FILE --version V [--name NAME] [--hw HW] [--signature FILE.minisig] [--public]" },
     { "artifact", "list", adm_artifact_list, "" },
     { "artifact", "show", adm_artifact_show, "SHA256" },
     { "artifact", "verify", adm_artifact_verify, "SHA256" },
     { "artifact", "delete", adm_artifact_delete, "SHA256" },
+    { "artifact", "public", adm_artifact_public, "SHA256 [--off]" },
     { "store", "gc", adm_store_gc, "[--dry-run]" },
     { "campaign", "create", adm_campaign_create,
       "--name N --artifact SHA256 (--vehicles ID,ID... | --group G | --model M |\n"

@@ -578,7 +578,7 @@ static void artifact_free_p(void *p)
     ota_artifact_free(p);
 }
 
-/* sha256, sha1, md5, size, name, version, hw, signature, created_at, deleted_at */
+/* sha256, sha1, md5, size, name, version, hw, signature, created_at, deleted_at, public */
 static int artifact_fill(const struct row *r, void *out)
 {
     struct ota_artifact *a = out;
@@ -593,6 +593,7 @@ static int artifact_fill(const struct row *r, void *out)
         return ret;
     a->created_at = col_int(r, 8);
     a->deleted_at = col_int(r, 9);
+    a->is_public = col_int(r, 10) != 0;
     return 0;
 }
 
@@ -604,7 +605,7 @@ int ota_db_artifact_insert(struct ota_db *db, const struct ota_artifact *a)
                 ARGS(ARG_TEXT(a->sha256), ARG_TEXT(a->sha1), ARG_TEXT(a->md5),
                      ARG_INT(a->size), ARG_TEXT(a->name), ARG_TEXT(a->version),
                      ARG_TEXT(a->hw ? a->hw : ""), ARG_TEXT(a->signature),
-                     ARG_INT(a->created_at)),
+                     ARG_INT(a->created_at), ARG_INT(a->is_public)),
                 NULL);
 }
 
@@ -647,6 +648,11 @@ int ota_db_artifact_delete(struct ota_db *db, const char *sha256, int64_t now)
 int ota_db_artifact_revive(struct ota_db *db, const char *sha256)
 {
     return exec_one(db, ST_ARTIFACT_REVIVE, ARGS(ARG_TEXT(sha256)));
+}
+
+int ota_db_artifact_set_public(struct ota_db *db, const char *sha256, bool is_public)
+{
+    return exec_one(db, ST_ARTIFACT_SET_PUBLIC, ARGS(ARG_TEXT(sha256), ARG_INT(is_public)));
 }
 
 static int fill_dup(const struct row *r, void *out)

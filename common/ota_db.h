@@ -146,6 +146,7 @@ struct ota_artifact {
     char *signature; /* minisign .minisig text */
     int64_t created_at;
     int64_t deleted_at; /* 0 = in the store; else its bytes were deleted then */
+    bool is_public;     /* GET/HEAD without a client certificate (schema 006) */
 };
 void ota_artifact_free(struct ota_artifact *a);
 
@@ -161,6 +162,8 @@ int ota_db_artifact_in_use(struct ota_db *db, const char *sha256, uint64_t *ret)
 /* Marks @sha256 deleted at @now / in the store again. 0, -ENOENT (not so), -EIO. */
 int ota_db_artifact_delete(struct ota_db *db, const char *sha256, int64_t now);
 int ota_db_artifact_revive(struct ota_db *db, const char *sha256);
+/* Sets whether @sha256 may be fetched without a client certificate. 0, -ENOENT, -EIO. */
+int ota_db_artifact_set_public(struct ota_db *db, const char *sha256, bool is_public);
 /* The signature text of one stored artifact (any), for checking a signing key against
  * what the fleet trusts. *ret new (free()). 0, -ENOENT (no artifact), -ENOMEM, -EIO. */
 int ota_db_artifact_any_signature(struct ota_db *db, char **ret);

@@ -19,7 +19,8 @@
     "id, model, grp, attributes, state, created_at, coalesce(last_seen, 0), "               \
     "coalesce(installed_sha256, ''), installed_version, coalesce(installed_at, 0)"
 #define ARTIFACT_COLS \
-    "sha256, sha1, md5, size, name, version, hw, signature, created_at, coalesce(deleted_at, 0)"
+    "sha256, sha1, md5, size, name, version, hw, signature, created_at, "                      \
+    "coalesce(deleted_at, 0), public"
 #define CAMPAIGN_COLS                                                                         \
     "id, name, artifact, target_kind, target, state, created_at, coalesce(started_at, 0), "   \
     "updated_at, n_pending, n_downloading, n_downloaded, n_installing, n_installed, n_failed, " \
@@ -94,7 +95,9 @@ static const char *const sql[ST_COUNT] = {
     [ST_CLIENT_LOOKUP] = "SELECT 1, state, coalesce(last_seen, 0) FROM vehicles WHERE id = ?1 "
                          "UNION ALL SELECT 2, state, 0 FROM edges WHERE name = ?1 LIMIT 1",
     [ST_ARTIFACT_INSERT] = "INSERT INTO artifacts (sha256, sha1, md5, size, name, version, hw, "
-                           "signature, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                           "signature, created_at, public) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+                           "?8, ?9, ?10)",
+    [ST_ARTIFACT_SET_PUBLIC] = "UPDATE artifacts SET public = ?2 WHERE sha256 = ?1",
     [ST_ARTIFACT_GET] = "SELECT " ARTIFACT_COLS " FROM artifacts WHERE sha256 = ?1",
     [ST_ARTIFACT_LIST] = "SELECT " ARTIFACT_COLS " FROM artifacts WHERE ?1 OR deleted_at IS "
                          "NULL ORDER BY created_at, sha256",

@@ -28,6 +28,7 @@ enum ota_stmt {
     ST_ARTIFACT_DELETE,
     ST_ARTIFACT_REVIVE,
     ST_ARTIFACT_SIGNED,
+    ST_ARTIFACT_SET_PUBLIC,
     /* campaigns */
     ST_CAMPAIGN_INSERT,
     ST_CAMPAIGN_GET,

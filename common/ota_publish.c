@@ -386,3 +386,29 @@ out:
     free(sig);
     return r;
 }
+
+int ota_publish_set_public(struct ota_db *db, const char *actor, const char *sha256,
+                           bool is_public, char *err, size_t errlen)
+{
+    struct ota_artifact *a = NULL;
+    int r;
+
+    if ((r = ota_db_begin(db)) < 0)
+        return r;
+    r = ota_db_artifact_get(db, sha256, &a);
+    if (r == 0 && a->deleted_at)
+        r = -ENOENT;
+    if (r == -ENOENT)
+        ota_errf(err, errlen, "no artifact %s", sha256);
+    if (r < 0 || a->is_public == is_public)
+        goto out; /* already so: nothing to record */
+    if ((r = ota_db_artifact_set_public(db, sha256, is_public)) < 0 ||
+        (r = ota_db_audit(db, actor, is_public ? "artifact.public" : "artifact.private", NULL, 0,
+                          sha256)) < 0)
+        goto out;
+    r = ota_db_commit(db);
+out:
+    ota_db_rollback(db); /* a no-op once committed */
+    ota_artifact_free(a);
+    return r;
+}

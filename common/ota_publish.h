@@ -47,6 +47,12 @@ int ota_publish_artifact(struct ota_db *db, const char *actor, const struct ota_
 int ota_publish_delete(struct ota_db *db, const char *actor, const char *store,
                        const char *sha256, char *err, size_t errlen);
 
+/* Makes @sha256 public (GET and HEAD without a client certificate, by anyone who knows
+ * the sha256) or private again, with an audit event. 0 (also when it was so already),
+ * -ENOENT (no such artifact, or deleted), -EBUSY, -EIO. */
+int ota_publish_set_public(struct ota_db *db, const char *actor, const char *sha256,
+                           bool is_public, char *err, size_t errlen);
+
 /* ota_store_gc() with the artifacts the database knows (not deleted) kept. */
 int ota_publish_gc(struct ota_db *db, const char *actor, const char *store, bool dry_run,
                    struct ota_store_gc_report *ret, char *err, size_t errlen);

@@ -18,6 +18,7 @@
 #include "srv_ddi_json.h"
 #include "srv_mapcache.h"
 #include "srv_range.h"
+#include "srv_metrics.h"
 
 #define CT_BYTES   "application/octet-stream"
 #define CT_MINISIG "text/plain; charset=utf-8"
@@ -187,6 +188,17 @@ enum MHD_Result srv_artifact_serve(struct srv_req *req, const char *sha256,
         goto out;
     }
     r = ota_db_artifact_get(db, sha256, &art);
+    if (req->public_only && (r == -ENOENT || (r == 0 && (!art->is_public || art->deleted_at)))) {
+        /* The answer it would have had without public artifacts, whether or not the
+         * artifact exists. */
+        if (req->anonymous) {
+            srv_metrics_auth_failure(req->ctx->metrics, SRV_AUTH_NO_CERT);
+            ret = srv_reply_error(req, 401, "no_certificate", "a client certificate is required");
+        } else {
+            ret = srv_artifact_refuse(req, -ENOENT);
+        }
+        goto out;
+    }
     if (r == -ENOENT) {
         ret = srv_reply_error(req, 404, "not_found", "no such artifact");
         goto out;
@@ -361,7 +373,11 @@ enum MHD_Result srv_artifact_get(struct srv_req *req, const char *rest, const ch
     if (req->kind == OTA_CLIENT_VEHICLE) {
         struct ota_db *db = srv_req_db(req);
         r = db ? ota_db_vehicle_may_fetch(db, req->client, sha256) : -EIO;
-        if (r < 0)
+        /* Not one of its deployments: a public artifact (a delta's .zck the .swu points
+         * at) it may still have, as anyone may. A paused deployment stays paused. */
+        if (r == -ENOENT)
+            req->public_only = true;
+        else if (r < 0)
             return srv_artifact_refuse(req, r);
     }
     return srv_artifact_serve(req, sha256, part);

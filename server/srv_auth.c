@@ -8,6 +8,7 @@
 #include "srv_db.h"
 #include "srv_metrics.h"
 #include "srv_reply.h"
+#include "srv_route.h"
 #include "srv_tls.h"
 
 int srv_auth_peer(struct srv_conn *sc)
@@ -54,6 +55,13 @@ int srv_auth_request(struct srv_req *req)
     const char *id;
     int r;
 
+    if (req->route && (req->route->flags & SRV_ROUTE_ANONYMOUS) && req->sc &&
+        srv_auth_peer(req->sc) == -ENOKEY) {
+        /* no certificate at all: public artifacts only, decided by the handler */
+        req->anonymous = true;
+        req->public_only = true;
+        return 0;
+    }
     if ((r = verify_peer(req)) < 0)
         return r;
     id = req->sc->id;

@@ -43,6 +43,8 @@ struct srv_req {
     char allow[64]; /* methods of the path, for 405 */
     char client[OTA_ID_MAX + 1]; /* the authenticated id, "" before */
     enum ota_client_kind kind;
+    bool anonymous;   /* no client certificate, on a SRV_ROUTE_ANONYMOUS route */
+    bool public_only; /* only a public artifact may be served (srv_artifact.c) */
     struct srv_cache *cache; /* this thread's, synced for this request; NULL: not usable */
     int64_t last_seen; /* the vehicle's, as read at authentication */
     int64_t start_us;

@@ -31,9 +31,9 @@
 /* A new endpoint is a row here plus a handler in its own file. */
 static const struct srv_route routes[] = {
 #define RO SRV_ROUTE_READONLY
-    { MHD_HTTP_METHOD_GET, "/v1/artifacts/", SRV_ROUTE_PREFIX | RO, "artifacts", 0,
+    { MHD_HTTP_METHOD_GET, "/v1/artifacts/", SRV_ROUTE_PREFIX | SRV_ROUTE_ANONYMOUS | RO, "artifacts", 0,
       srv_artifact_get },
-    { MHD_HTTP_METHOD_HEAD, "/v1/artifacts/", SRV_ROUTE_PREFIX | RO, "artifacts", 0,
+    { MHD_HTTP_METHOD_HEAD, "/v1/artifacts/", SRV_ROUTE_PREFIX | SRV_ROUTE_ANONYMOUS | RO, "artifacts", 0,
       srv_artifact_get },
     { MHD_HTTP_METHOD_GET, "/v1/updates", SRV_ROUTE_VEHICLE_ONLY | RO, "updates", 0,
       srv_updates_get },

@@ -30,6 +30,9 @@ enum srv_route_flags {
      * dropped after every call of the handler (this thread's own commits do not change
      * its data_version). */
     SRV_ROUTE_READONLY = 1 << 4,
+    /* A client with no certificate at all reaches the handler (req->anonymous), which
+     * serves public artifacts only; a bad certificate is refused as everywhere. */
+    SRV_ROUTE_ANONYMOUS = 1 << 5,
 };
 
 struct srv_route {

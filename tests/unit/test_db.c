@@ -64,7 +64,7 @@ static void test_open_errors(void)
     CHECK_INT(ota_db_migrate(db), 0);
     CHECK_INT(ota_db_migrate(db), 0); /* idempotent */
     CHECK_INT(ota_db_check_schema(db), 0);
-    CHECK_INT(ota_db_schema_target(db), 5);
+    CHECK_INT(ota_db_schema_target(db), 6);
     ota_db_close(db);
     /* a read-only file (root ignores modes: only when not root) */
     if (geteuid() != 0) {
@@ -178,6 +178,22 @@ static void test_artifacts(struct ota_db *db)
     CHECK_INT(rows, 1);
     CHECK_INT(ota_db_artifact_revive(db, SHA_B), 0);
     CHECK_INT(ota_db_artifact_revive(db, SHA_B), -ENOENT);
+    /* public (schema 006): off unless set, and set on one artifact only */
+    CHECK_INT(ota_db_artifact_get(db, SHA_A, &a), 0);
+    CHECK(!a->is_public);
+    ota_artifact_free(a);
+    CHECK_INT(ota_db_artifact_set_public(db, SHA_A, true), 0);
+    CHECK_INT(ota_db_artifact_get(db, SHA_A, &a), 0);
+    CHECK(a->is_public);
+    ota_artifact_free(a);
+    CHECK_INT(ota_db_artifact_get(db, SHA_B, &a), 0);
+    CHECK(!a->is_public);
+    ota_artifact_free(a);
+    CHECK_INT(ota_db_artifact_set_public(db, SHA_A, false), 0);
+    CHECK_INT(ota_db_artifact_get(db, SHA_A, &a), 0);
+    CHECK(!a->is_public);
+    ota_artifact_free(a);
+    CHECK_INT(ota_db_artifact_set_public(db, "0000000000000000000000000000000000000000000000000000000000000009", true), -ENOENT);
 }
 
 static void test_deployments(struct ota_db *db)

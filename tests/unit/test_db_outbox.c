@@ -232,7 +232,7 @@ static void test_migrate_v1(void)
     CHECK_INT(ota_db_check_schema(db), -ESTALE); /* daemons refuse, they never migrate */
     CHECK_INT(ota_db_migrate(db), 0);
     CHECK_INT(ota_db_check_schema(db), 0);
-    CHECK_INT(ota_schema_sqlite_version, 5);
+    CHECK_INT(ota_schema_sqlite_version, 6);
 
     /* Every row, field by field, as it was. */
     CHECK_INT(list_rows(db, NULL, &s), 0);
@@ -265,7 +265,7 @@ static void test_migrate_v1(void)
     CHECK_INT(raw_int(path, "SELECT count(*) FROM outbox_messages WHERE topic = "
                             "'custom/topic/for-V2' AND payload = '{\"other\":true}'"),
               1);
-    CHECK_INT(raw_int(path, "PRAGMA user_version"), 5);
+    CHECK_INT(raw_int(path, "PRAGMA user_version"), 6);
     CHECK_INT(raw_int(path, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
     CHECK_INT(raw_int(path, "SELECT count(*) FROM pragma_integrity_check WHERE "
                             "integrity_check <> 'ok'"),
