@@ -64,7 +64,6 @@ static void on_connected(void *ctx, int rc, bool session_present)
         return;
     }
     failures = ntf_session_up(&d->session, now);
-    d->connected = true;
     d->stats.connected = true;
     d->stats.connects++;
     d->stats.retry_delay_ms = 0;
@@ -129,7 +128,6 @@ static void on_disconnected(void *ctx, int rc)
     case NTF_SESSION_DOWN:
         break; /* the failure that closed it was counted already (a refusing CONNACK) */
     }
-    d->connected = false;
     d->stats.connected = false;
     d->stats_dirty = true;
 }
@@ -402,7 +400,7 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
                      d->cfg->mqtt.host, d->cfg->mqtt.port, NTF_SESSION_STABLE_MS / 1000);
         if (!d->stopping && ntf_mqtt_fd(d->mqtt) < 0 && ntf_session_due(&d->session, now))
             try_connect(d, now);
-        if (d->connected && d->need_subscribe) {
+        if (ntf_session_is_up(&d->session) && d->need_subscribe) {
             if (ntf_mqtt_subscribe(d->mqtt, sub) == 0)
                 d->need_subscribe = false;
         }
@@ -435,14 +433,15 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
         }
         if (!d->stopping && ntf_rollout_tick(&d->rollout, db, cfg->server.poll_after, now))
             d->drain_more = true;
-        if (d->drain_more && d->connected && !d->stopping && ntf_window_free_slots(&d->win)) {
+        if (d->drain_more && ntf_session_is_up(&d->session) && !d->stopping &&
+            ntf_window_free_slots(&d->win)) {
             d->drain_more = false;
             if (ntf_outbox_drain(d) < 0)
                 d->drain_more = false; /* busy: the next scan tick retries */
         }
         /* after the drain: the copies are new rows, published after the due ones anyway,
          * and the first messages go out before this walk of the outbox */
-        if (d->connected && d->need_refresh && !d->stopping) {
+        if (ntf_session_is_up(&d->session) && d->need_refresh && !d->stopping) {
             r = ntf_outbox_requeue(d, d->refresh_skip_empty);
             if (r == 0)
                 d->need_refresh = false;
@@ -453,7 +452,8 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
         if (d->stopping) {
             /* Only PUBACKs are waited for; they are recorded once, after the loop, so
              * that a locked database delays the exit by one busy timeout at most. */
-            if (d->win.used == d->win.acked || !d->connected || now >= d->stop_deadline_ms) {
+            if (d->win.used == d->win.acked || !ntf_session_is_up(&d->session) ||
+                now >= d->stop_deadline_ms) {
                 if (d->win.used > d->win.acked)
                     ota_warn("stopping with %u message(s) unacknowledged; they stay pending",
                              d->win.used - d->win.acked);
@@ -470,13 +470,13 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
             wake = min64(wake, d->session.deadline_ms);
         if (d->stopping)
             wake = min64(wake, d->stop_deadline_ms);
-        if (d->squeue.n > 0 || (d->need_refresh && d->connected))
+        if (d->squeue.n > 0 || (d->need_refresh && ntf_session_is_up(&d->session)))
             wake = min64(wake, now + 200);
-        if (d->drain_more && d->connected && ntf_window_free_slots(&d->win))
+        if (d->drain_more && ntf_session_is_up(&d->session) && ntf_window_free_slots(&d->win))
             wake = now;
         if (d->win.acked > 0)
             wake = min64(wake, d->flush_at_ms > now ? d->flush_at_ms : now);
-        if (d->connected)
+        if (ntf_session_is_up(&d->session))
             wake = min64(wake, now + 1000); /* keepalive bookkeeping */
 
         si = nfd;

@@ -33,7 +33,6 @@ struct ntf_daemon {
     struct ntf_rollout rollout;
     struct ota_cdn *cdn; /* NULL: messages keep the origin link they were stored with */
 
-    bool connected;      /* CONNACK accepted, socket up */
     bool had_connection; /* a previous connection of this process was lost */
     bool need_subscribe;
     bool need_refresh;       /* queue every vehicle's latest retained message again */
@@ -46,7 +45,7 @@ struct ntf_daemon {
     bool db_watched; /* inotify on the database folder works: another connection's commit
                       * reaches check_version() at the next poll(), within one loop turn */
 
-    struct ntf_session session;
+    struct ntf_session session; /* connected: ntf_session_is_up() */
     struct ntf_page *page;  /* the drain's row buffers, reused (ntf_outbox.c) */
     int64_t cursor;         /* the drain goes on after this row id (0: from the start) */
     int64_t scan_version;   /* PRAGMA data_version read before the last rescan */

@@ -209,8 +209,8 @@ static int page_add(const struct ota_outbox_row *r, struct ntf_page *p)
 
 /* Up to @limit pending rows after @after into @p, read to the end before anything is
  * written: due at @now, or with @deferred the ones put off past it. */
-static int page_fill(struct ota_db *db, int64_t now, bool deferred, int64_t after,
-                     unsigned limit, struct ntf_page *p)
+static int page_fill(struct ota_db *db, int64_t now, bool deferred, int64_t after, unsigned limit,
+                     struct ntf_page *p)
 {
     const struct ota_outbox_row *row;
     struct ota_db_iter it;
@@ -298,8 +298,7 @@ static int cdn_link(void *ctx, const char *sha256, char *url, size_t len)
     char path[96];
 
     snprintf(path, sizeof(path), "/v1/artifacts/%s", sha256);
-    return ota_cdn_link(lc->cdn, path, lc->vehicle, ota_cdn_expiry(lc->cdn, ota_now()), url,
-                        len);
+    return ota_cdn_link(lc->cdn, path, lc->vehicle, ota_cdn_expiry(lc->cdn, ota_now()), url, len);
 }
 
 static int publish_row(struct ntf_daemon *d, const struct row_copy *c)
@@ -474,7 +473,7 @@ int ntf_outbox_drain(struct ntf_daemon *d)
                 p->pos++;
                 continue;
             }
-            if (ntf_window_free_slots(&d->win) == 0 || !d->connected) {
+            if (ntf_window_free_slots(&d->win) == 0 || !ntf_session_is_up(&d->session)) {
                 d->backlog = true;
                 end = true;
                 break;

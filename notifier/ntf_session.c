@@ -52,14 +52,20 @@ unsigned ntf_session_up(struct ntf_session *s, int64_t now)
     return had;
 }
 
+/* A session held: the outage behind it is over, the next one starts afresh. */
+static void forget_outage(struct ntf_session *s)
+{
+    ota_backoff_reset(&s->backoff);
+    s->reason[0] = '\0';
+    s->young_loss = false;
+}
+
 bool ntf_session_lost(struct ntf_session *s, int64_t now)
 {
     char why[NTF_SESSION_REASON_MAX];
 
     if (now - s->up_since_ms >= NTF_SESSION_STABLE_MS) {
-        ota_backoff_reset(&s->backoff);
-        s->reason[0] = '\0';
-        s->young_loss = false;
+        forget_outage(s);
         s->last_delay_ms = ota_backoff_next(&s->backoff);
         s->next_ms = now + s->last_delay_ms;
         s->state = NTF_SESSION_DOWN;
@@ -77,10 +83,13 @@ bool ntf_session_stable(struct ntf_session *s, int64_t now)
     if (s->state != NTF_SESSION_UP || !s->young_loss ||
         now - s->up_since_ms < NTF_SESSION_STABLE_MS)
         return false;
-    s->young_loss = false;
-    s->reason[0] = '\0';
-    ota_backoff_reset(&s->backoff);
+    forget_outage(s);
     return true;
+}
+
+bool ntf_session_is_up(const struct ntf_session *s)
+{
+    return s->state == NTF_SESSION_UP;
 }
 
 void ntf_session_closed(struct ntf_session *s)

@@ -56,6 +56,8 @@ unsigned ntf_session_up(struct ntf_session *s, int64_t now);
  * failed attempt (a broker that accepts and then drops us must not be hammered) with a
  * reason saying so, and the return is that of ntf_session_failed(). */
 bool ntf_session_lost(struct ntf_session *s, int64_t now);
+/* CONNACK accepted and the connection not lost since: messages may be sent. */
+bool ntf_session_is_up(const struct ntf_session *s);
 /* We closed the session ourselves (stopping): no failure, nothing scheduled. */
 void ntf_session_closed(struct ntf_session *s);
 /* After sessions dropped at once: true, once, when the current one has held
