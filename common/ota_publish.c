@@ -248,6 +248,20 @@ out:
     return r;
 }
 
+/* @sha256's row, if it is in the store (not deleted): 0, or -ENOENT with @err saying so,
+ * or the database's error. */
+static int get_stored(struct ota_db *db, const char *sha256, struct ota_artifact **ret, char *err,
+                      size_t errlen)
+{
+    int r = ota_db_artifact_get(db, sha256, ret);
+
+    if (r == 0 && (*ret)->deleted_at)
+        r = -ENOENT;
+    if (r == -ENOENT)
+        ota_errf(err, errlen, "no artifact %s", sha256);
+    return r;
+}
+
 int ota_publish_delete(struct ota_db *db, const char *actor, const char *store,
                        const char *sha256, char *err, size_t errlen)
 {
@@ -257,12 +271,8 @@ int ota_publish_delete(struct ota_db *db, const char *actor, const char *store,
 
     if ((r = ota_db_begin(db)) < 0)
         return r;
-    r = ota_db_artifact_get(db, sha256, &a);
-    if (r == 0 && a->deleted_at)
-        r = -ENOENT;
-    if (r == -ENOENT)
-        ota_errf(err, errlen, "no artifact %s", sha256);
-    if (r < 0 || (r = ota_db_artifact_in_use(db, sha256, &users)) < 0)
+    if ((r = get_stored(db, sha256, &a, err, errlen)) < 0 ||
+        (r = ota_db_artifact_in_use(db, sha256, &users)) < 0)
         goto out;
     if (users > 0) {
         ota_errf(err, errlen, "artifact %s is used by %llu campaign%s that ha%s not ended: "
@@ -395,13 +405,8 @@ int ota_publish_set_public(struct ota_db *db, const char *actor, const char *sha
 
     if ((r = ota_db_begin(db)) < 0)
         return r;
-    r = ota_db_artifact_get(db, sha256, &a);
-    if (r == 0 && a->deleted_at)
-        r = -ENOENT;
-    if (r == -ENOENT)
-        ota_errf(err, errlen, "no artifact %s", sha256);
-    if (r < 0 || a->is_public == is_public)
-        goto out; /* already so: nothing to record */
+    if ((r = get_stored(db, sha256, &a, err, errlen)) < 0 || a->is_public == is_public)
+        goto out; /* missing, or already so: nothing to record */
     if ((r = ota_db_artifact_set_public(db, sha256, is_public)) < 0 ||
         (r = ota_db_audit(db, actor, is_public ? "artifact.public" : "artifact.private", NULL, 0,
                           sha256)) < 0)
