@@ -15,10 +15,10 @@
 #include "ota_json.h"
 #include "ota_store.h"
 #include "ota_util.h"
+#include "srv_auth.h"
 #include "srv_ddi_json.h"
 #include "srv_mapcache.h"
 #include "srv_range.h"
-#include "srv_metrics.h"
 
 #define CT_BYTES   "application/octet-stream"
 #define CT_MINISIG "text/plain; charset=utf-8"
@@ -191,12 +191,7 @@ enum MHD_Result srv_artifact_serve(struct srv_req *req, const char *sha256,
     if (req->public_only && (r == -ENOENT || (r == 0 && (!art->is_public || art->deleted_at)))) {
         /* The answer it would have had without public artifacts, whether or not the
          * artifact exists. */
-        if (req->anonymous) {
-            srv_metrics_auth_failure(req->ctx->metrics, SRV_AUTH_NO_CERT);
-            ret = srv_reply_error(req, 401, "no_certificate", "a client certificate is required");
-        } else {
-            ret = srv_artifact_refuse(req, -ENOENT);
-        }
+        ret = req->anonymous ? srv_auth_refuse_no_cert(req) : srv_artifact_refuse(req, -ENOENT);
         goto out;
     }
     if (r == -ENOENT) {

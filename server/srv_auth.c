@@ -22,6 +22,12 @@ int srv_auth_peer(struct srv_conn *sc)
     return sc->verified == 1 ? 0 : sc->verified;
 }
 
+enum MHD_Result srv_auth_refuse_no_cert(struct srv_req *req)
+{
+    srv_metrics_auth_failure(req->ctx->metrics, SRV_AUTH_NO_CERT);
+    return srv_reply_error(req, 401, "no_certificate", "a client certificate is required");
+}
+
 /* The certificate, verified once per connection. Returns 0 or the refusal's errno. */
 static int verify_peer(struct srv_req *req)
 {
@@ -34,8 +40,7 @@ static int verify_peer(struct srv_req *req)
     }
     (void)srv_auth_peer(sc);
     if (sc->verified == -ENOKEY) {
-        srv_metrics_auth_failure(m, SRV_AUTH_NO_CERT);
-        srv_reply_error(req, 401, "no_certificate", "a client certificate is required");
+        srv_auth_refuse_no_cert(req);
         return -EACCES;
     }
     if (sc->verified < 0) {
