@@ -76,3 +76,17 @@ ntf_stat_is()
 {
     [[ $(ntf_stat "$1") == "$2" ]]
 }
+
+# ntf_protocol PROTO: the notifier's [mqtt] protocol (5 or 3.1.1; the tests' argument)
+# into $OTA_CONF, after ota_start_broker wrote [mqtt]. Sets PROTO, and P to the tag
+# mosquitto logs for it ("as ota-notifier (p5," / "(p2," for 3.1.1).
+ntf_protocol()
+{
+    PROTO=$1
+    case $PROTO in
+    5) P=p5 ;;
+    3.1.1) P=p2 ;;
+    *) fail "protocol must be 5 or 3.1.1, not '$PROTO'" ;;
+    esac
+    sed -i "/^\[mqtt\]/a protocol = $PROTO" "$OTA_CONF"
+}

@@ -5,12 +5,10 @@
 # Usage: test_notifier_offline.sh [5|3.1.1]   (the notifier's [mqtt] protocol)
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/notifier_lib.sh"
-PROTO=${1:-5}
-case $PROTO in 5) P=p5 ;; 3.1.1) P=p2 ;; *) fail "usage: $0 [5|3.1.1]" ;; esac
 
 ota_setup "[notifier]" "stats_file = $T/stats.prom"
 ota_start_broker
-sed -i "/^\[mqtt\]/a protocol = $PROTO" "$OTA_CONF"
+ntf_protocol "${1:-5}"
 ids=(VIN1 VIN2 VIN3)
 for v in "${ids[@]}"; do
     ota_client_cert "$v"

@@ -8,8 +8,6 @@
 # Usage: test_vehicle_mqtt.sh [5|3.1.1]   (ota-notifier's [mqtt] protocol; default 5)
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/notifier_lib.sh"
-PROTO=${1:-5}
-case $PROTO in 5) P=p5 ;; 3.1.1) P=p2 ;; *) fail "usage: $0 [5|3.1.1]" ;; esac
 
 vehicle_args()
 {
@@ -43,7 +41,7 @@ rest_lines()
 
 ota_setup
 ota_start_broker
-sed -i "/^\[mqtt\]/a protocol = $PROTO" "$OTA_CONF"
+ntf_protocol "${1:-5}"
 for v in VIN1 VIN2 VIN3 VIN4 VIN5; do
     ota_client_cert $v
     ota_admin vehicle add $v >/dev/null
