@@ -5,6 +5,8 @@
 #   bulk       one download of the whole artifact (curl, client certificate, to /dev/null)
 #   bulk4      four parallel downloads of it
 #   ranges     sequential 1 MiB Range requests on one keep-alive connection (loadgen)
+#   multirange SWUpdate's zchunk delta request: 150 ranges of 12-70 KiB in one request
+#              (206 multipart), against one range of the same bytes (loadgen, 1 connection)
 #   updates    GET /v1/updates at 1/16/64/256 connections (nginx: a static file, same size)
 #   poll304    GET /v1/updates with If-None-Match at 64 connections
 #   handshake  full mutual-TLS handshakes (openssl s_time -new)
@@ -37,7 +39,7 @@
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH=$SRC/bench
-ALL_CASES="bulk bulk4 ranges updates poll304 handshake resume idle campaign upload"
+ALL_CASES="bulk bulk4 ranges multirange updates poll304 handshake resume idle campaign upload"
 
 for a in "$@"; do
     if [[ $a == -h || $a == --help ]]; then
@@ -425,6 +427,46 @@ case_ranges()
     meta "ranges 1 MiB" "req/s" req/s ""
     meta "ranges 1 MiB" "server CPU s/GiB" s "r<=0.8"
     each_target run_ranges
+}
+
+# The shape of a delta request from SWUpdate's zchunk handler: up to 150 chunk ranges
+# (zchunk's chunks are ~12-70 KiB) in ascending order, spread over the file; a fixed seed
+# so that both targets and every repetition get the same header.
+multirange_spec()
+{
+    awk -v size="$ART_SIZE" 'BEGIN {
+        srand(17); slot = int(size / 150); sep = ""
+        for (i = 0; i < 150; i++) {
+            len = 12288 + int(rand() * 59392)
+            if (len > slot) len = slot
+            at = i * slot + int(rand() * (slot - len))
+            printf "%s%d-%d", sep, at, at + len - 1; sep = ","; total += len
+        }
+        printf " %d\n", total
+    }'
+}
+run_multirange()
+{
+    local col=$1 tgt=$2 spec total name out
+    read -r spec total < <(multirange_spec)
+    for name in "150 ranges" "1 range"; do
+        local range=$spec
+        [[ $name == "1 range" ]] && range=0-$((total - 1))
+        out=$(loadgen_run "$tgt" --url "$(tgt_base "$tgt")/v1/artifacts/$ART_SHA" --conns 1 \
+            --seconds "$SECS" --header "Range: bytes=$range" --expect 206)
+        rec "delta request, $name" "req/s" "$col" "$(kv req_s "$out")"
+        rec "delta request, $name" "server CPU µs/req" "$col" \
+            "$(fcalc "$(kv cpu_s "$out") * 1e6 / $(kv requests "$out")")"
+    done
+}
+case_multirange()
+{
+    local name
+    for name in "150 ranges" "1 range"; do
+        meta "delta request, $name" "req/s" req/s ""
+        meta "delta request, $name" "server CPU µs/req" µs ""
+    done
+    each_target run_multirange
 }
 
 run_updates()

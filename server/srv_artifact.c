@@ -67,8 +67,9 @@ static size_t min_sz(uint64_t a, size_t b)
     return a < b ? (size_t)a : b;
 }
 
-/* multipart/byteranges: part headers, ranges and the trailer, located by position. */
-static ssize_t read_multipart(struct body *b, uint64_t pos, char *buf, size_t max)
+/* multipart/byteranges: the piece at @pos (a part header, a range's bytes or the
+ * trailer), located by position; at most up to the end of that piece. */
+static ssize_t read_multipart_piece(struct body *b, uint64_t pos, char *buf, size_t max)
 {
     char hdr[SRV_RANGE_HDR_MAX];
     uint64_t off = 0;
@@ -92,6 +93,26 @@ static ssize_t read_multipart(struct body *b, uint64_t pos, char *buf, size_t ma
     size_t n = min_sz(off + tlen - pos, max);
     memcpy(buf, hdr + (pos - off), n);
     return (ssize_t)n;
+}
+
+/* Fills @buf across piece boundaries: each return becomes at least one TLS record, and
+ * SWUpdate's delta requests have 150 parts of a few dozen KiB, so handing over a part
+ * header (~100 bytes) or a part's tail on its own would send hundreds of runt records.
+ * An error after some bytes returns those; the next call meets the error again. */
+static ssize_t read_multipart(struct body *b, uint64_t pos, char *buf, size_t max)
+{
+    size_t done = 0;
+
+    while (done < max) {
+        ssize_t r = read_multipart_piece(b, pos + done, buf + done, max - done);
+        if (r < 0) {
+            if (done > 0)
+                break;
+            return r;
+        }
+        done += (size_t)r;
+    }
+    return (ssize_t)done;
 }
 
 static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
