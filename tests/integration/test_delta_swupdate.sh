@@ -25,19 +25,7 @@ mkdir -p "$T/img" "$T/swtmp"
 "$SWU/mkswu.sh" signer "$T/signer"
 
 # A 32 MiB old image and a new one with 64 scattered 32 KiB changes.
-python3 - "$T/img" <<'PY'
-import os, random, sys
-d = sys.argv[1]
-size, changes, span = 32 << 20, 64, 32 << 10
-old = bytearray(os.urandom(size))
-new = bytearray(old)
-rnd = random.Random(17)
-for i in range(changes):
-    at = i * (size // changes) + rnd.randrange(size // changes - span)
-    new[at:at + span] = os.urandom(span)
-open(os.path.join(d, "old.img"), "wb").write(old)
-open(os.path.join(d, "new.img"), "wb").write(new)
-PY
+"$SWU/mkimages.py" "$T/img" 32 scattered 64 32 || fail "mkimages.py failed"
 zck -u -h sha256 -o "$T/img/new.img.zck" "$T/img/new.img" >/dev/null || fail "zck failed"
 ZCK_SIZE=$(stat -c %s "$T/img/new.img.zck")
 ZCK=$(ota_admin artifact upload "$T/img/new.img.zck" --version 2.0.0 --name new.img.zck --public)
