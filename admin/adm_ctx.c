@@ -71,12 +71,20 @@ int adm_ctx_open_db(const struct adm_ctx *ctx, struct ota_db **ret_db)
     static const char *const keys[] = { "paths.db", NULL };
     const char *path = ctx->config.paths.db;
     struct ota_db *db = NULL;
+    char shown[512];
     struct stat st;
     int ret = ADM_EXIT_FAIL;
     int r;
 
     if (adm_ctx_require(ctx, keys) != ADM_EXIT_OK)
         return ADM_EXIT_FAIL;
+    if (ota_db_is_url(path)) {
+        char why[1024];
+        r = ota_db_open(path, 0, &db);
+        if (r < 0)
+            return adm_fail("paths.db: %s", ota_db_open_explain(r, path, why, sizeof(why)));
+        goto opened;
+    }
     /* Refuse before SQLite does anything to the path: opening a folder or a missing
      * file must not create or change anything. */
     if (stat(path, &st) < 0) {
@@ -108,6 +116,8 @@ int adm_ctx_open_db(const struct adm_ctx *ctx, struct ota_db **ret_db)
         adm_fail("database %s cannot be opened: %s", path, strerror(-r));
         goto out;
     }
+opened:
+    path = ota_db_display(path, shown, sizeof(shown)); /* no password in messages */
     r = ota_db_check_schema(db);
     switch (r) {
     case 0:

@@ -40,6 +40,7 @@ int adm_init(struct adm_ctx *ctx, int argc, char **argv)
     struct ota_db *db = NULL;
     char keyfile[4096], pubfile[4096];
     bool db_existed, store_existed, key_existed;
+    char shown[512];
     int ret = ADM_EXIT_FAIL;
     int r;
 
@@ -55,10 +56,16 @@ int adm_init(struct adm_ctx *ctx, int argc, char **argv)
         return adm_fail("paths.keys is too long");
 
     db_existed = path_exists(c->paths.db);
+    ota_db_display(c->paths.db, shown, sizeof(shown));
     store_existed = path_exists(c->paths.store);
     key_existed = path_exists(keyfile);
 
     r = ota_db_open(c->paths.db, OTA_DB_CREATE, &db);
+    if (r < 0 && ota_db_is_url(c->paths.db)) {
+        char why[1024];
+        adm_fail("paths.db: %s", ota_db_open_explain(r, c->paths.db, why, sizeof(why)));
+        goto out;
+    }
     if (r < 0) {
         adm_fail("database %s cannot be opened or created: %s", c->paths.db,
                  r == -EBADMSG  ? "it is not an ota-origin database, or it is corrupt"
@@ -68,13 +75,16 @@ int adm_init(struct adm_ctx *ctx, int argc, char **argv)
                                 : strerror(-r));
         goto out;
     }
+    /* a PostgreSQL database is made by its DBA: "created" means it had no schema yet */
+    if (ota_db_is_url(c->paths.db))
+        db_existed = ota_db_check_schema(db) == 0;
     r = ota_db_migrate(db);
     if (r == -EPROTO) {
-        adm_fail("database %s has a newer schema than this ota-admin", c->paths.db);
+        adm_fail("database %s has a newer schema than this ota-admin", shown);
         goto out;
     }
     if (r < 0) {
-        adm_fail("database %s: migration failed: %s (%s)", c->paths.db, strerror(-r),
+        adm_fail("database %s: migration failed: %s (%s)", shown, strerror(-r),
                  ota_db_errmsg(db));
         goto out;
     }
@@ -155,14 +165,14 @@ int adm_init(struct adm_ctx *ctx, int argc, char **argv)
     }
 
     if (ctx->json) {
-        if (adm_json_emit(json_pack("{s:s, s:b, s:I, s:s, s:b, s:s, s:s, s:b}", "db", c->paths.db,
+        if (adm_json_emit(json_pack("{s:s, s:b, s:I, s:s, s:b, s:s, s:s, s:b}", "db", shown,
                                     "db_created", !db_existed, "schema_version",
                                     (json_int_t)ota_db_schema_target(db), "store", c->paths.store,
                                     "store_created", !store_existed, "key", keyfile, "pub", pubfile,
                                     "key_created", !key_existed)) != ADM_EXIT_OK)
             goto out;
     } else {
-        printf("database     %s (%s, schema version %u)\n", c->paths.db,
+        printf("database     %s (%s, schema version %u)\n", shown,
                db_existed ? "existing" : "created", ota_db_schema_target(db));
         printf("store        %s (%s)\n", c->paths.store, store_existed ? "existing" : "created");
         printf("signing key  %s (%s)\n", keyfile, key_existed ? "existing key kept" : "created");

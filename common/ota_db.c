@@ -237,6 +237,68 @@ void ota_db_iter_end(struct ota_db_iter *it)
 
 /* ---- connection and schema ----------------------------------------------------------- */
 
+static __thread char open_error[512];
+
+void ota_db_set_open_error(const char *msg)
+{
+    snprintf(open_error, sizeof(open_error), "%s", msg ? msg : "");
+    for (size_t n = strlen(open_error); n > 0 && (open_error[n - 1] == '\n' || open_error[n - 1] == ' ');)
+        open_error[--n] = '\0';
+}
+
+const char *ota_db_open_error(void)
+{
+    return open_error;
+}
+
+bool ota_db_is_url(const char *where)
+{
+    return where && (strncmp(where, "postgresql://", 13) == 0 || strncmp(where, "postgres://", 11) == 0);
+}
+
+const char *ota_db_display(const char *where, char *buf, size_t len)
+{
+    const char *scheme = where ? strstr(where, "://") : NULL;
+    const char *at, *colon;
+
+    if (!scheme) {
+        snprintf(buf, len, "%s", where ? where : "");
+        return buf;
+    }
+    at = strchr(scheme + 3, '@');
+    colon = memchr(scheme + 3, ':', at ? (size_t)(at - scheme - 3) : 0);
+    if (!at || !colon) {
+        snprintf(buf, len, "%s", where);
+        return buf;
+    }
+    snprintf(buf, len, "%.*s:***%s", (int)(colon - where), where, at);
+    return buf;
+}
+
+const char *ota_db_open_explain(int r, const char *where, char *buf, size_t len)
+{
+    char shown[512];
+    const char *why = ota_db_open_error();
+
+    ota_db_display(where, shown, sizeof(shown));
+    switch (r) {
+    case -ENOENT:
+        snprintf(buf, len, "database %s does not exist (create it, e.g. createdb, then run "
+                           "ota-admin init): %s", shown, why);
+        break;
+    case -EINVAL:
+        snprintf(buf, len, "%s is not a valid PostgreSQL URL: %s", shown, why);
+        break;
+    case -EACCES:
+        snprintf(buf, len, "%s refused the login: %s", shown, why);
+        break;
+    default:
+        snprintf(buf, len, "cannot connect to %s: %s", shown, *why ? why : strerror(-r));
+        break;
+    }
+    return buf;
+}
+
 int ota_db_open(const char *where, int flags, struct ota_db **ret_db)
 {
     struct ota_db *db = calloc(1, sizeof(*db));
@@ -244,7 +306,8 @@ int ota_db_open(const char *where, int flags, struct ota_db **ret_db)
 
     if (!db)
         return -ENOMEM;
-    db->drv = &ota_db_sqlite_driver;
+    open_error[0] = '\0';
+    db->drv = ota_db_is_url(where) ? &ota_db_pg_driver : &ota_db_sqlite_driver;
     r = db->drv->connect(where, flags & OTA_DB_CREATE, &db->c);
     if (r < 0) {
         free(db);
@@ -319,9 +382,9 @@ void ota_db_rollback(struct ota_db *db)
 
 int ota_db_data_version(struct ota_db *db, int64_t *ret)
 {
-    if (db->drv != &ota_db_sqlite_driver)
+    if (!db->drv->data_version)
         return -ENOTSUP;
-    return ota_db_sqlite_data_version(db->c, ret);
+    return db->drv->data_version(db->c, ret);
 }
 
 int ota_db_sync_full(struct ota_db *db, bool full)

@@ -26,6 +26,22 @@ enum ota_db_open_flags {
  * corrupt), -ENOMEM or -EIO. On failure *ret_db is untouched. */
 int ota_db_open(const char *where, int flags, struct ota_db **ret_db);
 
+/* Whether @where names a PostgreSQL database (postgresql:// or postgres://) rather than
+ * a SQLite file. */
+bool ota_db_is_url(const char *where);
+
+/* Why this thread's last ota_db_open() failed, in the backend's words ("" if it gave
+ * none): PostgreSQL's "connection refused", "database does not exist", ... */
+const char *ota_db_open_error(void);
+
+/* @where for messages and logs: a URL's password replaced by "***". Returns @buf. */
+const char *ota_db_display(const char *where, char *buf, size_t len);
+
+/* What a failed ota_db_open() of a PostgreSQL URL (@r) means, for the operator:
+ * "database ... does not exist (create it, then run ota-admin init)", "cannot connect to
+ * ...: <libpq's words>", ... Written to @buf; returns @buf. */
+const char *ota_db_open_explain(int r, const char *where, char *buf, size_t len);
+
 /* The schema version this program brings @db's backend to (ota_db_migrate()). */
 unsigned ota_db_schema_target(const struct ota_db *db);
 

@@ -73,12 +73,19 @@ struct ota_db_driver {
     int64_t (*changes)(void *conn, enum ota_stmt id);
     /* Whether a transaction is open on the connection. */
     bool (*in_transaction)(void *conn);
+    /* A number that changes when another connection has committed a change since the
+     * last call (ota-server's cache, ota-notifier's scan); NULL: not supported. */
+    int (*data_version)(void *conn, int64_t *ret);
 };
 
 extern const struct ota_db_driver ota_db_sqlite_driver;
+extern const struct ota_db_driver ota_db_pg_driver;
+
+/* Why the last connect() of this thread failed, in the backend's words (a driver's
+ * connect has no connection to keep them in); ota_db_open_error() reads it. */
+void ota_db_set_open_error(const char *msg);
 
 /* SQLite's own, for what only it has (ota_db.c answers -ENOTSUP on other backends). */
-int ota_db_sqlite_data_version(void *conn, int64_t *ret);
 int ota_db_sqlite_sync_full(void *conn, bool full);
 int ota_db_sqlite_cache_kib(void *conn, unsigned kib);
 int ota_db_sqlite_wal_index(void *conn, const volatile void **ret);

@@ -682,6 +682,8 @@ static bool in_transaction(void *p)
     return !sqlite3_get_autocommit(c->h);
 }
 
+static int data_version(void *conn, int64_t *ret);
+
 const struct ota_db_driver ota_db_sqlite_driver = {
     .name = "sqlite",
     .migrations = ota_schema_sqlite,
@@ -700,6 +702,7 @@ const struct ota_db_driver ota_db_sqlite_driver = {
     .integer = integer,
     .changes = changes,
     .in_transaction = in_transaction,
+    .data_version = data_version,
 };
 
 /* ---- what only SQLite has -------------------------------------------------------- */
@@ -726,7 +729,7 @@ static int pragma(struct conn *c, const char *s, int64_t *ret_int, const char *w
     return r;
 }
 
-int ota_db_sqlite_data_version(void *conn, int64_t *ret)
+static int data_version(void *conn, int64_t *ret)
 {
     return pragma(conn, "PRAGMA data_version", ret, NULL, NULL);
 }

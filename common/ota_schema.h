@@ -4,3 +4,5 @@
 
 extern const char *const ota_schema_sqlite[];
 extern const unsigned ota_schema_sqlite_version;
+extern const char *const ota_schema_postgresql[];
+extern const unsigned ota_schema_postgresql_version;

@@ -101,6 +101,10 @@ int main(int argc, char **argv)
         goto out;
     }
     r = ota_db_open(cfg.paths.db, 0, &db);
+    if (r < 0 && ota_db_is_url(cfg.paths.db)) {
+        ota_err("paths.db: %s", ota_db_open_explain(r, cfg.paths.db, err, sizeof(err)));
+        goto out;
+    }
     if (r < 0) {
         ota_err("paths.db %s: %s", cfg.paths.db,
                 r == -ENOENT ? "no such database (run ota-admin init)" : strerror(-r));
@@ -108,7 +112,7 @@ int main(int argc, char **argv)
     }
     r = ota_db_check_schema(db);
     if (r < 0) {
-        ota_err("paths.db %s: %s", cfg.paths.db,
+        ota_err("paths.db %s: %s", ota_db_display(cfg.paths.db, err, sizeof(err)),
                 r == -ESTALE   ? "schema is older than this program (run ota-admin init)"
                 : r == -EPROTO ? "schema is newer than this program"
                                : ota_db_errmsg(db));

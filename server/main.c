@@ -93,7 +93,14 @@ static int check_database(const char *path, char *err, size_t errlen)
 {
     struct ota_db *db = NULL;
     int r = ota_db_open(path, 0, &db);
+    char shown[512];
 
+    if (r < 0 && ota_db_is_url(path)) {
+        char why[1024];
+        snprintf(err, errlen, "paths.db: %s", ota_db_open_explain(r, path, why, sizeof(why)));
+        return r;
+    }
+    path = ota_db_display(path, shown, sizeof(shown)); /* no password in messages */
     if (r == -ENOENT) {
         snprintf(err, errlen, "paths.db: no database at %s (run ota-admin init)", path);
         return r;

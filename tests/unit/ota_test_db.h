@@ -1,17 +1,122 @@
-/* Helpers for the database unit tests: a dump of every row (to prove a refusal changed
- * nothing), the counts invariant, and listings collected from the iterators. */
+/* Helpers for the database unit tests: where a case's database is (a SQLite file, or a
+ * fresh PostgreSQL database when tests/unit/with_pg.sh runs the test), a dump of every row
+ * (to prove a refusal changed nothing), the counts invariant, and listings collected
+ * from the iterators. */
 #pragma once
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include "ota_db.h"
 #include "ota_test.h"
 
-/* Every row of every table of the SQLite file @path as text, in table and rowid order
- * (sqlite3's .dump, without the CLI). New string (free()). */
+/* The PostgreSQL cluster's base URL (postgresql://user@host:port) when the test runs on
+ * PostgreSQL, else NULL. */
+static inline const char *ota_test_pg(void)
+{
+    const char *base = getenv("OTA_TEST_PG");
+
+    return base && *base ? base : NULL;
+}
+
+/* The database of case @name (a file name such as "main.db"): @dir/@name on SQLite; on
+ * PostgreSQL a database made afresh for it (dropped first if a run left one), whose URL
+ * goes to @buf. */
+static inline void ota_test_db_where(const char *dir, const char *name, char *buf, size_t len)
+{
+    const char *base = ota_test_pg();
+    char db[64], sql[256];
+    size_t n = 0;
+
+    if (!base) {
+        snprintf(buf, len, "%s/%s", dir, name);
+        return;
+    }
+    for (const char *p = name; *p && n < sizeof(db) - 1; p++)
+        db[n++] = (char)((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ? *p : '_');
+    db[n] = '\0';
+    snprintf(buf, len, "%s/postgres", base);
+    PGconn *pg = PQconnectdb(buf);
+    CHECK_FATAL(PQstatus(pg) == CONNECTION_OK);
+    PQclear(PQexec(pg, "SET client_min_messages = warning"));
+    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", db);
+    PQclear(PQexec(pg, sql));
+    snprintf(sql, sizeof(sql), "CREATE DATABASE \"%s\"", db);
+    PGresult *res = PQexec(pg, sql);
+    CHECK_FATAL(PQresultStatus(res) == PGRES_COMMAND_OK);
+    PQclear(res);
+    PQfinish(pg);
+    snprintf(buf, len, "%s/%s", base, db);
+}
+
+/* One integer a query answers on the database @where (either backend); -1 on error. */
+static inline long long ota_test_sql_int(const char *where, const char *sql)
+{
+    long long v = -1;
+
+    if (ota_db_is_url(where)) {
+        PGconn *pg = PQconnectdb(where);
+        PGresult *res = PQexec(pg, sql);
+        if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+            v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        PQclear(res);
+        PQfinish(pg);
+        return v;
+    }
+    sqlite3 *h = NULL;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_open(where, &h) == SQLITE_OK &&
+        sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return v;
+}
+
+/* ota_test_dump() on PostgreSQL: every row of every table as its text form, tables by
+ * name and rows sorted by that text (a refusal that changed nothing leaves it equal). */
+static inline char *ota_test_dump_pg(const char *url)
+{
+    PGconn *pg = PQconnectdb(url);
+    PGresult *tables;
+    size_t cap = 1 << 16, len = 0;
+    char *out = malloc(cap);
+
+    CHECK_FATAL(out && PQstatus(pg) == CONNECTION_OK);
+    out[0] = '\0';
+    tables = PQexec(pg, "SELECT table_name FROM information_schema.tables WHERE table_schema = "
+                        "'public' AND table_type = 'BASE TABLE' ORDER BY 1");
+    CHECK_FATAL(PQresultStatus(tables) == PGRES_TUPLES_OK);
+    for (int t = 0; t < PQntuples(tables); t++) {
+        char sql[256];
+        snprintf(sql, sizeof(sql), "SELECT r::text FROM \"%s\" AS r ORDER BY 1",
+                 PQgetvalue(tables, t, 0));
+        PGresult *rows = PQexec(pg, sql);
+        CHECK_FATAL(PQresultStatus(rows) == PGRES_TUPLES_OK);
+        for (int i = 0; i < PQntuples(rows); i++) {
+            const char *v = PQgetvalue(rows, i, 0);
+            size_t need = len + strlen(v) + 64;
+            if (need > cap) {
+                cap = need * 2;
+                out = realloc(out, cap);
+                CHECK_FATAL(out);
+            }
+            len += (size_t)snprintf(out + len, cap - len, "%s|%s\n", PQgetvalue(tables, t, 0), v);
+        }
+        PQclear(rows);
+    }
+    PQclear(tables);
+    PQfinish(pg);
+    return out;
+}
+
+/* Every row of every table of the database @path as text: for a SQLite file in table and
+ * rowid order (sqlite3's .dump, without the CLI). New string (free()). */
 static inline char *ota_test_dump(const char *path)
 {
+    if (ota_db_is_url(path))
+        return ota_test_dump_pg(path);
     sqlite3 *h = NULL;
     sqlite3_stmt *tables = NULL;
     size_t cap = 1 << 16, len = 0;

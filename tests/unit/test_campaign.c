@@ -22,7 +22,7 @@
 #define ACTOR "tester"
 
 static char dir[] = "/tmp/ota-test-campaign-XXXXXX";
-static char dbpath[300], store[300], keys[300];
+static char dbpath[512], store[300], keys[300];
 static char sha_a[65], sha_b[65];
 
 /* A file of @n bytes of @c, uploaded as @name @version; its sha256 in @ret. */
@@ -54,7 +54,7 @@ static struct ota_db *setup(void)
     struct ota_db *db = NULL;
     char err[256];
 
-    snprintf(dbpath, sizeof(dbpath), "%s/ota.db", dir);
+    ota_test_db_where(dir, "campaign.db", dbpath, sizeof(dbpath));
     snprintf(store, sizeof(store), "%s/store", dir);
     snprintf(keys, sizeof(keys), "%s/keys", dir);
     CHECK_FATAL(mkdir(keys, 0700) == 0 && ota_sign_keygen(keys) == 0);

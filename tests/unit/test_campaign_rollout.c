@@ -50,7 +50,7 @@ static struct ota_db *setup(void)
     struct ota_db *db = NULL;
     char path[400], err[256], id[8];
 
-    snprintf(path, sizeof(path), "%s/ota.db", dir);
+    ota_test_db_where(dir, "rollout.db", path, sizeof(path));
     snprintf(store, sizeof(store), "%s/store", dir);
     snprintf(keys, sizeof(keys), "%s/keys", dir);
     CHECK_FATAL(mkdir(keys, 0700) == 0 && ota_sign_keygen(keys) == 0);

@@ -18,10 +18,10 @@ static char dir[] = "/tmp/ota-test-db-XXXXXX";
 
 static struct ota_db *open_fresh(const char *name)
 {
-    char path[256];
+    char path[512];
     struct ota_db *db = NULL;
 
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    ota_test_db_where(dir, name, path, sizeof(path));
     CHECK_FATAL(ota_db_open(path, OTA_DB_CREATE, &db) == 0);
     CHECK_FATAL(ota_db_migrate(db) == 0);
     return db;
@@ -445,13 +445,42 @@ static void test_status(void)
     ota_db_close(db);
 }
 
+/* On PostgreSQL: the answers to a missing database, a closed port and a bad URL, and an
+ * empty database's schema check and migration. */
+static void test_open_errors_pg(void)
+{
+    char url[512];
+    struct ota_db *db = NULL;
+
+    snprintf(url, sizeof(url), "%s/no_such_db", ota_test_pg());
+    CHECK_INT(ota_db_open(url, 0, &db), -ENOENT);
+    CHECK(strstr(ota_db_open_error(), "does not exist") != NULL);
+    CHECK_INT(ota_db_open("postgresql://postgres@127.0.0.1:1/postgres", 0, &db),
+              -ECONNREFUSED);
+    CHECK(ota_db_open_error()[0] != '\0');
+    CHECK_INT(ota_db_open("postgresql://postgres@127.0.0.1:notaport/x", 0, &db), -EINVAL);
+    CHECK(db == NULL);
+    ota_test_db_where(dir, "empty", url, sizeof(url));
+    CHECK_FATAL(ota_db_open(url, OTA_DB_CREATE, &db) == 0);
+    CHECK_INT(ota_db_check_schema(db), -ESTALE);
+    if (ota_db_migrate(db) != 0)
+        fprintf(stderr, "migrate: %s\n", ota_db_errmsg(db));
+    CHECK_INT(ota_db_migrate(db), 0); /* idempotent */
+    CHECK_INT(ota_db_check_schema(db), 0);
+    CHECK_INT(ota_db_schema_target(db), 1);
+    ota_db_close(db);
+}
+
 int main(void)
 {
     struct ota_db *db;
     char cmd[300];
 
     CHECK_FATAL(mkdtemp(dir) != NULL);
-    test_open_errors();
+    if (ota_test_pg())
+        test_open_errors_pg();
+    else
+        test_open_errors();
     db = open_fresh("main.db");
     test_clients(db);
     test_artifacts(db);

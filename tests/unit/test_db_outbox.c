@@ -13,17 +13,15 @@
 
 static char dir[] = "/tmp/ota-test-dbout-XXXXXX";
 
-static void path_of(const char *name, char *buf, size_t len)
-{
-    snprintf(buf, len, "%s/%s", dir, name);
-}
+/* The database of case @name, on the backend the test runs on (ota_test_db.h). */
+static char where[512];
 
 static struct ota_db *open_fresh(const char *name)
 {
-    char path[256];
+    char *path = where;
     struct ota_db *db = NULL;
 
-    path_of(name, path, sizeof(path));
+    ota_test_db_where(dir, name, where, sizeof(where));
     CHECK_FATAL(ota_db_open(path, OTA_DB_CREATE, &db) == 0);
     CHECK_FATAL(ota_db_migrate(db) == 0);
     return db;
@@ -225,7 +223,7 @@ static void test_migrate_v1(void)
     struct ota_db *db = NULL;
     struct seen_rows s = { 0 };
 
-    path_of("v1.db", path, sizeof(path));
+    snprintf(path, sizeof(path), "%s/v1.db", dir);
     make_v1_db(path);
     CHECK_INT(ota_db_open(path, 0, &db), 0);
     CHECK_FATAL(db != NULL);
@@ -432,7 +430,7 @@ static void test_campaign_inserts(void)
     struct seen_rows s = { 0 };
     int64_t cid = 0;
     uint64_t n = 0, installed = 0, pending = 0;
-    char path[256], bad[OTA_ID_MAX + 1], cursor[OTA_ID_MAX + 1];
+    char bad[OTA_ID_MAX + 1], cursor[OTA_ID_MAX + 1];
 
     add_artifact(db);
     /* Inserted out of id order: deployments and rows still go in vehicle id order. */
@@ -509,10 +507,9 @@ static void test_campaign_inserts(void)
     /* the same targets again: one unfinished deployment per vehicle */
     CHECK_INT(ota_test_deploy(db, cid, SHA_A, 5, &installed, &pending), -EEXIST);
     ota_db_close(db);
-    path_of("start.db", path, sizeof(path));
-    CHECK_INT(raw_int(path, "SELECT count(*) FROM outbox_payloads"), 1);
-    CHECK_INT(raw_int(path, "SELECT count(*) FROM deployments"), 3);
-    CHECK_INT(raw_int(path, "SELECT n_pending FROM campaigns"), 3);
+    CHECK_INT(ota_test_sql_int(where, "SELECT count(*) FROM outbox_payloads"), 1);
+    CHECK_INT(ota_test_sql_int(where, "SELECT count(*) FROM deployments"), 3);
+    CHECK_INT(ota_test_sql_int(where, "SELECT n_pending FROM campaigns"), 3);
 }
 
 /* A start in batches: the batches' messages are held (not due) until released, which
@@ -572,7 +569,8 @@ static void test_start_held(void)
 int main(void)
 {
     CHECK_FATAL(mkdtemp(dir) != NULL);
-    test_migrate_v1();
+    if (!ota_test_pg()) /* SQLite's migration chain; PostgreSQL starts at schema 006 */
+        test_migrate_v1();
     test_payloads_and_marks();
     test_campaign_inserts();
     test_start_held();

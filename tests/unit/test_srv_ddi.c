@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <jansson.h>
 #include "ota_test.h"
+#include "ota_test_db.h"
 #include "ota_campaign.h"
 #include "ota_db.h"
 #include "srv_ddi_action.h"
@@ -533,10 +534,10 @@ static void test_actions(void)
     struct ota_artifact *found = NULL;
     struct ota_db *db = NULL;
     struct ota_vehicle *v = NULL;
-    char path[256], err[256];
+    char path[512], err[256];
     int64_t c1, c2, dep, can, dep2, dep3;
 
-    snprintf(path, sizeof(path), "%s/ddi.db", dir);
+    ota_test_db_where(dir, "ddi.db", path, sizeof(path));
     CHECK_FATAL(ota_db_open(path, OTA_DB_CREATE, &db) == 0);
     CHECK_FATAL(ota_db_migrate(db) == 0);
     CHECK_FATAL(ota_db_vehicle_add(db, "VIN1", "m", "g", NULL) == 0);
