@@ -387,6 +387,11 @@ int ota_db_data_version(struct ota_db *db, int64_t *ret)
     return db->drv->data_version(db->c, ret);
 }
 
+int ota_db_wait_fd(struct ota_db *db)
+{
+    return db->drv->wait_fd ? db->drv->wait_fd(db->c) : -1;
+}
+
 int ota_db_sync_full(struct ota_db *db, bool full)
 {
     if (db->drv != &ota_db_sqlite_driver)

@@ -53,6 +53,11 @@ int ota_db_migrate(struct ota_db *db);
  * init), -EPROTO if newer, -EIO on error. Then prepares the statements. */
 int ota_db_check_schema(struct ota_db *db);
 
+/* A descriptor that becomes readable when another connection may have committed (the
+ * PostgreSQL connection, on which NOTIFY arrives; read it with ota_db_data_version()),
+ * or -1 when the backend has none (SQLite: watch the file's folder). */
+int ota_db_wait_fd(struct ota_db *db);
+
 /* Closes; NULL is a no-op. */
 void ota_db_close(struct ota_db *db);
 

@@ -76,6 +76,8 @@ struct ota_db_driver {
     /* A number that changes when another connection has committed a change since the
      * last call (ota-server's cache, ota-notifier's scan); NULL: not supported. */
     int (*data_version)(void *conn, int64_t *ret);
+    /* The descriptor on which such news arrives, or -1; NULL: none. */
+    int (*wait_fd)(void *conn);
 };
 
 extern const struct ota_db_driver ota_db_sqlite_driver;

@@ -472,6 +472,13 @@ static int data_version(void *p, int64_t *ret)
     return 0;
 }
 
+static int wait_fd(void *p)
+{
+    struct conn *c = p;
+
+    return PQstatus(c->pg) == CONNECTION_OK ? PQsocket(c->pg) : -1;
+}
+
 const struct ota_db_driver ota_db_pg_driver = {
     .name = "postgresql",
     .migrations = ota_schema_postgresql,
@@ -491,4 +498,5 @@ const struct ota_db_driver ota_db_pg_driver = {
     .changes = changes,
     .in_transaction = in_transaction,
     .data_version = data_version,
+    .wait_fd = wait_fd,
 };

@@ -348,9 +348,11 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
     r = ntf_mqtt_new(cfg, &mqtt_ops, d, err, errlen, &d->mqtt);
     if (r < 0)
         goto out;
-    ino = watch_db(cfg->paths.db, base, sizeof(base));
+    /* PostgreSQL announces commits on the connection itself (NOTIFY ota_changed, polled
+     * below through ota_db_wait_fd); a SQLite file's folder is watched instead. */
+    ino = ota_db_is_url(cfg->paths.db) ? -ENOTSUP : watch_db(cfg->paths.db, base, sizeof(base));
     d->db_watched = ino >= 0;
-    if (ino < 0) {
+    if (ino < 0 && ino != -ENOTSUP) {
         /* Not fatal: the data_version check still finds new rows. */
         ota_warn("inotify on the database folder: %s; checking every %u ms instead", strerror(-ino),
                  version_every);
@@ -383,8 +385,8 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
 
     for (;;) {
         int64_t now = ota_monotonic_ms(), wake;
-        struct pollfd pfd[3];
-        int nfd = 0, mfd, ifd = -1, mi = -1, si;
+        struct pollfd pfd[4];
+        int nfd = 0, mfd, ifd = -1, mi = -1, si, dbfd, di = -1;
 
         if (ntf_session_connack_overdue(&d->session, now)) {
             char why[NTF_SESSION_REASON_MAX];
@@ -485,6 +487,11 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
             ifd = nfd;
             pfd[nfd++] = (struct pollfd){ .fd = ino, .events = POLLIN };
         }
+        dbfd = ota_db_wait_fd(d->db); /* asked each time: a reconnect changes it */
+        if (dbfd >= 0) {
+            di = nfd;
+            pfd[nfd++] = (struct pollfd){ .fd = dbfd, .events = POLLIN };
+        }
         mfd = ntf_mqtt_fd(d->mqtt);
         if (mfd >= 0) {
             mi = nfd;
@@ -516,6 +523,8 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
             if (drain_inotify(ino, base) && !check_version(d))
                 recheck_soon(d, ota_monotonic_ms());
         }
+        if (r > 0 && di >= 0 && (pfd[di].revents & (POLLIN | POLLHUP | POLLERR)))
+            (void)check_version(d); /* reads the notifications off the connection */
         if (mi >= 0)
             ntf_mqtt_io(d->mqtt, r > 0 ? pfd[mi].revents : 0);
     }

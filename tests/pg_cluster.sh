@@ -25,12 +25,16 @@ _pg_as()
 
 _pg_free_port()
 {
+    if declare -F ota_free_port >/dev/null; then
+        ota_free_port
+        return
+    fi
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 pg_cluster_start()
 {
-    local name=${1:-pg} tries
+    local name=${1:-pg}
     [[ -x $PG_BIN/initdb ]] || { echo "pg_cluster.sh: no $PG_BIN/initdb (postgresql-15)" >&2; return 1; }
     PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ota-$name.XXXXXX") || return 1
     if [[ $(id -u) -eq 0 ]]; then
@@ -38,7 +42,7 @@ pg_cluster_start()
     fi
     _pg_as "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres -A trust -E UTF8 --no-locale \
         --no-sync >"$PG_DIR/initdb.log" 2>&1 || { cat "$PG_DIR/initdb.log" >&2; return 1; }
-    for tries in 1 2 3; do
+    for _ in 1 2 3; do
         PG_PORT=$(_pg_free_port)
         if _pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -t 30 \
             -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c synchronous_commit=off" \

@@ -330,6 +330,21 @@ _ota_need_bin()
     [[ -x $1 ]] || fail "$1 is not built (OTA_BUILD=$OTA_BUILD)"
 }
 
+# ota_pg_start: a PostgreSQL cluster of the test's own (tests/pg_cluster.sh) with an empty
+# database "ota"; OTA_DB_URL names it, so ota_setup puts it in [paths] db. Stopped and
+# removed at exit. Sets PG_DIR PG_PORT PG_PID PG_URL too.
+_ota_pg_dirs=()
+ota_pg_start()
+{
+    # shellcheck source=../pg_cluster.sh
+    source "$OTA_SRC/tests/pg_cluster.sh"
+    pg_cluster_start "pg-$_ota_test_name" || fail "ota_pg_start: no PostgreSQL cluster"
+    _ota_pg_dirs+=("$PG_DIR")
+    pg_sql "CREATE DATABASE ota" || fail "ota_pg_start: CREATE DATABASE failed"
+    OTA_DB_URL=$(pg_url ota)
+    export OTA_DB_URL
+}
+
 # ota_setup [lines...]: ota_pki, then writes $T/ota.conf (paths in $T, TLS from $T/pki,
 # listeners on free ports, plus any given lines, e.g. "[server]" "poll_after = 5"), runs
 # ota-admin init and exports OTA_CONF. Sets SERVER_PORT ADMIN_PORT SERVER_URL.
@@ -345,7 +360,7 @@ ota_setup()
     {
         echo "# written by tests/integration/lib.sh for $_ota_test_name"
         echo "[paths]"
-        echo "db = $T/ota.db"
+        echo "db = ${OTA_DB_URL:-$T/ota.db}"
         echo "store = $T/store"
         echo "keys = $T/keys"
         echo
@@ -605,6 +620,9 @@ _ota_cleanup()
             [[ -s $f ]] && ota_log_tail "$f" 30
         done
     fi
+    for pid in "${_ota_pg_dirs[@]}"; do
+        pg_cluster_stop "$pid"
+    done
     if [[ -f $T/.ports ]]; then
         while read -r pid; do
             rmdir "$_ota_port_locks/$pid" 2>/dev/null
