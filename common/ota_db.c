@@ -392,6 +392,11 @@ int ota_db_wait_fd(struct ota_db *db)
     return db->drv->wait_fd ? db->drv->wait_fd(db->c) : -1;
 }
 
+int ota_db_lead(struct ota_db *db)
+{
+    return db->drv->lead ? db->drv->lead(db->c) : 1;
+}
+
 int ota_db_sync_full(struct ota_db *db, bool full)
 {
     if (db->drv != &ota_db_sqlite_driver)

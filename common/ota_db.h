@@ -58,6 +58,13 @@ int ota_db_check_schema(struct ota_db *db);
  * or -1 when the backend has none (SQLite: watch the file's folder). */
 int ota_db_wait_fd(struct ota_db *db);
 
+/* The lead among the ota-notifiers of one database: 1 if this connection holds it (taken
+ * now if it was free), 0 if another session holds it, or an error (-ECONNRESET: the
+ * connection is down). PostgreSQL: a session advisory lock, so the lead goes with the
+ * session when its process dies or its connection breaks; asking again while held costs
+ * no round trip. SQLite: always 1 (one host runs one notifier). */
+int ota_db_lead(struct ota_db *db);
+
 /* Closes; NULL is a no-op. */
 void ota_db_close(struct ota_db *db);
 

@@ -78,6 +78,8 @@ struct ota_db_driver {
     int (*data_version)(void *conn, int64_t *ret);
     /* The descriptor on which such news arrives, or -1; NULL: none. */
     int (*wait_fd)(void *conn);
+    /* ota_db_lead(); NULL: the lead is always ours (one host). */
+    int (*lead)(void *conn);
 };
 
 extern const struct ota_db_driver ota_db_sqlite_driver;

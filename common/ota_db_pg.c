@@ -26,6 +26,7 @@ struct conn {
     int row[ST_COUNT];
     int64_t changed[ST_COUNT];
     bool prepared;
+    bool lead; /* this session holds the notifiers' lead lock */
     int64_t version; /* commits by other sessions seen (NOTIFY ota_changed) */
     char err[512];   /* the last error, for errmsg() */
 };
@@ -278,6 +279,7 @@ static void revive(struct conn *c)
         return;
     drop_results(c);
     c->prepared = false;
+    c->lead = false; /* a session lock dies with its session */
     PQreset(c->pg);
     if (PQstatus(c->pg) == CONNECTION_OK) {
         PQsetNoticeProcessor(c->pg, quiet, NULL);
@@ -472,6 +474,29 @@ static int data_version(void *p, int64_t *ret)
     return 0;
 }
 
+/* The lead of the ota-notifiers: a session-level advisory lock (another key than the
+ * write lock's), taken without waiting. */
+#define LEAD_KEY "7370419"
+static int lead(void *p)
+{
+    struct conn *c = p;
+    PGresult *res;
+
+    if (PQstatus(c->pg) == CONNECTION_BAD) {
+        revive(c);
+        if (PQstatus(c->pg) == CONNECTION_BAD)
+            return -ECONNRESET;
+    }
+    if (c->lead)
+        return 1;
+    res = PQexec(c->pg, "SELECT pg_try_advisory_lock(" LEAD_KEY ")");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        return fail_with(c, res);
+    c->lead = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    return c->lead ? 1 : 0;
+}
+
 static int wait_fd(void *p)
 {
     struct conn *c = p;
@@ -499,4 +524,5 @@ const struct ota_db_driver ota_db_pg_driver = {
     .in_transaction = in_transaction,
     .data_version = data_version,
     .wait_fd = wait_fd,
+    .lead = lead,
 };

@@ -1,6 +1,8 @@
 /* ota-notifier: options and configuration, then the event loop of ntf_daemon.c. */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,42 @@ static void usage(FILE *f)
                "Publishes the outbox to the MQTT broker ([mqtt]) and records vehicle status\n"
                "messages. Counters go to [notifier] stats_file (Prometheus text) and to a\n"
                "log line every minute. Exit: 0 stopped by SIGTERM, 1 failed, 2 usage.\n");
+}
+
+/* Several ota-notifiers may run on one PostgreSQL database: one leads (publishes the
+ * outbox, takes the status, runs the rollout timers), the others stand by until its
+ * session ends (it stopped, died or lost the database), so that no two publish the same
+ * row at once. Waits for the lead: 0 once held, 1 on SIGTERM/SIGINT, -errno on failure.
+ * The signals stay blocked for ntf_daemon's signalfd. */
+static int wait_for_lead(struct ota_db *db)
+{
+    struct timespec tick = { 1, 0 };
+    bool said = false;
+    sigset_t mask;
+
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+        return -errno;
+    for (;;) {
+        int r = ota_db_lead(db);
+
+        if (r == 1) {
+            if (said)
+                ota_info("took the lead: publishing from now on");
+            return 0;
+        }
+        if (r == 0 && !said) {
+            ota_info("standing by: another ota-notifier leads on this database; taking over "
+                     "when it stops");
+            said = true;
+        } else if (r < 0 && r != -ECONNRESET) {
+            return r;
+        }
+        if (sigtimedwait(&mask, NULL, &tick) >= 0)
+            return 1;
+    }
 }
 
 int main(int argc, char **argv)
@@ -116,6 +154,16 @@ int main(int argc, char **argv)
                 r == -ESTALE   ? "schema is older than this program (run ota-admin init)"
                 : r == -EPROTO ? "schema is newer than this program"
                                : ota_db_errmsg(db));
+        goto out;
+    }
+    r = wait_for_lead(db);
+    if (r == 1) {
+        ota_info("stopped while standing by");
+        ret = 0;
+        goto out;
+    }
+    if (r < 0) {
+        ota_err("paths.db: taking the lead: %s", ota_db_errmsg(db));
         goto out;
     }
     r = ntf_daemon_run(&cfg, db, err, sizeof(err));

@@ -312,6 +312,7 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
     struct ntf_daemon *d = NULL;
     char base[NAME_MAX + 1], sub[NTF_TOPIC_MAX];
     int ino = -1, sfd = -1, r;
+    bool lost_lead = false;
     unsigned version_every;
     sigset_t mask;
 
@@ -387,6 +388,16 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
         int64_t now = ota_monotonic_ms(), wake;
         struct pollfd pfd[4];
         int nfd = 0, mfd, ifd = -1, mi = -1, si, dbfd, di = -1;
+
+        /* The lead (see main.c) goes with the database session: after a reconnect it is
+         * taken again, unless a standby took it meanwhile; then this one stops
+         * publishing, records the PUBACKs it has and leaves. */
+        if (!d->stopping && ota_db_lead(db) == 0) {
+            ota_err("another ota-notifier leads on this database now (this one lost its "
+                    "database session): stopping");
+            lost_lead = true;
+            break;
+        }
 
         if (ntf_session_connack_overdue(&d->session, now)) {
             char why[NTF_SESSION_REASON_MAX];
@@ -538,6 +549,10 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
     }
     write_stats(d, ota_monotonic_ms(), true);
     r = 0;
+    if (lost_lead) {
+        snprintf(err, errlen, "lost the lead to another ota-notifier");
+        r = -EAGAIN;
+    }
 out:
     if (sfd >= 0)
         close(sfd);

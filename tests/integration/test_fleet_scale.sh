@@ -104,9 +104,8 @@ check_eq "the start is in the events once" 1 \
     for ((i = 1; i <= FIN; i++)); do printf 'F%05d,fin\n' "$i"; done
 } >"$T/fin.csv"
 ota_admin vehicle import "$T/fin.csv" >/dev/null
-for ((i = 1; i <= REST; i++)); do
-    ota_client_cert "$(printf 'F%05d' "$i")" >/dev/null
-done
+mapfile -t rest_ids < <(for ((i = 1; i <= REST; i++)); do printf 'F%05d\n' "$i"; done)
+"$OTA_SRC/certs/mkfleet.py" "$T/pki" "$T/pki" "${rest_ids[@]}" || fail "mkfleet.py failed"
 F=$(ota_admin campaign create --name fin --artifact "$SHA" --group fin)
 ota_admin campaign start "$F" >/dev/null
 
