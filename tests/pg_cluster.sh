@@ -8,6 +8,8 @@
 #
 #   pg_cluster_start NAME      sets PG_DIR, PG_PORT, PG_PID (the postmaster), PG_URL
 #                              (postgresql://postgres@127.0.0.1:PORT/postgres)
+#   pg_cluster_standby NAME    a streaming standby of the cluster (pg_basebackup -R): sets
+#                              PG_STANDBY_DIR, PG_STANDBY_PORT
 #   pg_cluster_stop [DIR]      stops the cluster of DIR (default PG_DIR) and removes DIR
 #   pg_url DB                  the URL of database DB of the cluster
 #   pg_sql [DB] SQL            runs SQL with psql, unaligned, no headers
@@ -45,7 +47,7 @@ pg_cluster_start()
     for _ in 1 2 3; do
         PG_PORT=$(_pg_free_port)
         if _pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -t 30 \
-            -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c synchronous_commit=off" \
+            -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off" \
             start >/dev/null 2>&1; then
             PG_PID=$(head -n 1 "$PG_DIR/data/postmaster.pid")
             PG_URL=$(pg_url postgres)
@@ -54,6 +56,29 @@ pg_cluster_start()
     done
     cat "$PG_DIR/postgres.log" >&2
     return 1
+}
+
+_pg_start_dir()
+{
+    local dir=$1 port=$2
+    _pg_as "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 30 \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off" \
+        start >/dev/null 2>&1
+}
+
+pg_cluster_standby()
+{
+    local name=${1:-standby}
+    PG_STANDBY_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ota-$name.XXXXXX") || return 1
+    if [[ $(id -u) -eq 0 ]]; then
+        chown postgres: "$PG_STANDBY_DIR" || return 1
+    fi
+    _pg_as "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$PG_PORT" -U postgres \
+        -D "$PG_STANDBY_DIR/data" -R -X stream -c fast >"$PG_STANDBY_DIR/basebackup.log" 2>&1 ||
+        { cat "$PG_STANDBY_DIR/basebackup.log" >&2; return 1; }
+    PG_STANDBY_PORT=$(_pg_free_port)
+    _pg_start_dir "$PG_STANDBY_DIR" "$PG_STANDBY_PORT" ||
+        { cat "$PG_STANDBY_DIR/postgres.log" >&2; return 1; }
 }
 
 pg_url()

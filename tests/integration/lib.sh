@@ -345,6 +345,14 @@ ota_pg_start()
     export OTA_DB_URL
 }
 
+# ota_pg_standby: a streaming standby of ota_pg_start's cluster (tests/pg_cluster.sh), on
+# PG_STANDBY_PORT in PG_STANDBY_DIR; stopped and removed at exit like the primary.
+ota_pg_standby()
+{
+    pg_cluster_standby "pg-$_ota_test_name-standby" || fail "ota_pg_standby: no standby"
+    _ota_pg_dirs+=("$PG_STANDBY_DIR")
+}
+
 # ota_setup [lines...]: ota_pki, then writes $T/ota.conf (paths in $T, TLS from $T/pki,
 # listeners on free ports, plus any given lines, e.g. "[server]" "poll_after = 5"), runs
 # ota-admin init and exports OTA_CONF. Sets SERVER_PORT ADMIN_PORT SERVER_URL.
