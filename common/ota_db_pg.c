@@ -312,15 +312,24 @@ static int write_lock(struct conn *c)
 
 static bool in_transaction(void *p);
 
-/* The single-row inserts whose refusal (a duplicate id, an unknown artifact) callers
- * answer by reading on in the same transaction, to say why: SQLite goes on after a failed
- * statement, PostgreSQL aborts the whole transaction unless the statement ran under a
- * savepoint. Only these pay the two extra round trips. */
+/* The inserts whose refusal (a duplicate id or name, an unknown artifact or campaign)
+ * callers answer by reading on in the same transaction, to say why: SQLite goes on after
+ * a failed statement, PostgreSQL aborts the whole transaction unless the statement ran
+ * under a savepoint. Only these pay the two extra round trips (not the events and outbox
+ * rows of the status path, which have nothing to collide with). */
 static bool guarded(enum ota_stmt id)
 {
-    const char *sql = ota_db_pg_sql[id];
-
-    return strncmp(sql, "INSERT", 6) == 0 && (strstr(sql, "VALUES") || id == ST_EDGE_ADD);
+    switch (id) {
+    case ST_VEHICLE_ADD:
+    case ST_EDGE_ADD:
+    case ST_ARTIFACT_INSERT:
+    case ST_CAMPAIGN_INSERT:
+    case ST_DEPLOY_INSERT:
+    case ST_STAGE_INSERT:
+        return true;
+    default:
+        return false;
+    }
 }
 
 static int run(void *p, enum ota_stmt id, const struct ota_db_arg *args, unsigned nargs)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ota_json.h"
+#include "ota_log.h"
 #include "ota_store.h"
 #include "ota_util.h"
 #include "srv_auth.h"
@@ -232,8 +233,13 @@ enum MHD_Result srv_artifact_serve(struct srv_req *req, const char *sha256,
         b->ctype = CT_BYTES;
         b->fd = ota_store_open(req->ctx->cfg->paths.store, sha256);
         if (b->fd == -ENOENT) {
+            /* Known to the database, not (yet) in this origin's store: with several
+             * origins, a copy that has not arrived. 503, not 404: a CDN must not cache
+             * it as gone, and a balancer or the vehicle tries again. */
             b->fd = -1;
-            ret = srv_reply_error(req, 404, "not_found", "artifact missing from the store");
+            ota_warn("artifact %s is in the database but not in the store %s", sha256,
+                     req->ctx->cfg->paths.store);
+            ret = srv_reply_error(req, 503, "unavailable", "artifact missing from this origin's store");
             goto out;
         }
         if (b->fd < 0 || fstat(b->fd, &st) < 0 || (uint64_t)st.st_size != art->size) {

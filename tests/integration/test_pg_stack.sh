@@ -51,6 +51,16 @@ check_eq "no retained message left" "" "$(ntf_retained)"
 kill -0 "$SERVER_PID" && kill -0 "$NOTIFIER_PID" || fail "a daemon died with the database restart"
 echo "ok - the daemons reconnected; every vehicle installed, the campaign finished"
 
+# ---- an artifact the database knows but this origin's store lacks (several origins
+# sharing a store that has not caught up): 503, which neither a CDN nor a vehicle takes
+# as gone
+mv "$T/store/sha256/${sha:0:2}/$sha" "$T/held-back"
+code=$(ota_curl VIN1 "/v1/artifacts/$sha" -o "$T/missing.json" -w '%{http_code}' || true)
+check_eq "artifact missing from the store" 503 "$code"
+check_contains "it says so" "missing from this origin's store" "$(cat "$T/missing.json")"
+mv "$T/held-back" "$T/store/sha256/${sha:0:2}/$sha"
+check_eq "back in the store" 200 "$(ota_curl VIN1 "/v1/artifacts/$sha" -o /dev/null -w '%{http_code}')"
+
 # ---- databases that cannot be used stop each program at start, naming paths.db
 conf_with()
 {
