@@ -1552,10 +1552,11 @@ int ota_update_topic(const char *vehicle, char *buf, size_t len)
     return n > 0 && (size_t)n < len ? 0 : -ENAMETOOLONG;
 }
 
-static void outbox_fill_common(const struct row *r, struct ota_outbox_row *o)
+/* -EIO for a state the schema's CHECK should have refused (a foreign database). */
+static int outbox_fill_common(const struct row *r, struct ota_outbox_row *o)
 {
     const char *topic;
-    int state = 0;
+    int state = 0, ret;
 
     o->id = col_int(r, 0);
     col_copy(r, 1, o->vehicle, sizeof(o->vehicle));
@@ -1567,20 +1568,21 @@ static void outbox_fill_common(const struct row *r, struct ota_outbox_row *o)
     o->topic = topic ? topic : "";
     o->payload_id = col_int(r, 4);
     o->retain = col_int(r, 5) != 0;
-    (void)enum_of(outbox_states, 4, col_str(r, 6), &state);
+    if ((ret = enum_of(outbox_states, 4, col_str(r, 6), &state)) < 0)
+        return ret;
     o->state = (enum ota_outbox_state)state;
     o->attempts = (uint32_t)col_int(r, 7);
     o->next_attempt_at = col_int(r, 8);
     o->published_at = col_int(r, 9);
     o->payload = NULL;
     o->payload_len = 0;
+    return 0;
 }
 
 /* The due scan: no body */
 static int outbox_fill(const struct row *r, void *out)
 {
-    outbox_fill_common(r, out);
-    return 0;
+    return outbox_fill_common(r, out);
 }
 
 /* The lists: column 10 is the body */
@@ -1588,7 +1590,10 @@ static int outbox_fill_body(const struct row *r, void *out)
 {
     struct ota_outbox_row *o = out;
 
-    outbox_fill_common(r, o);
+    int ret = outbox_fill_common(r, o);
+
+    if (ret < 0)
+        return ret;
     o->payload = col_str(r, 10);
     o->payload_len = r->db->drv->text_len(r->db->c, r->id, 10);
     return 0;

@@ -14,9 +14,11 @@
 #include <string.h>
 #include <libpq-fe.h>
 
+#include "ota_backoff.h"
 #include "ota_db_driver.h"
 #include "ota_db_pg_sql.h"
 #include "ota_schema.h"
+#include "ota_util.h"
 
 #define MAX_ARGS 16
 
@@ -27,6 +29,10 @@ struct conn {
     int64_t changed[ST_COUNT];
     bool prepared;
     bool lead; /* this session holds the notifiers' lead lock */
+    /* reconnecting: not before next_try_ms, the wait growing while the server is away,
+     * so that a busy ota-server does not try once per request */
+    struct ota_backoff retry;
+    int64_t next_try_ms;
     int64_t version; /* commits by other sessions seen (NOTIFY ota_changed) */
     char err[512];   /* the last error, for errmsg() */
 };
@@ -155,6 +161,7 @@ static int connect(const char *where, bool create, void **ret)
         return r;
     }
     PQsetNoticeProcessor(c->pg, quiet, NULL);
+    ota_backoff_init(&c->retry, 100, 5000, 0);
     r = exec(c, "SET client_min_messages = warning; SET lock_timeout = '5s'");
     if (r < 0) {
         ota_db_set_open_error(c->err);
@@ -275,17 +282,27 @@ static int prepare(void *p)
  * up again. The statement that found it gone still fails: its transaction is lost. */
 static void revive(struct conn *c)
 {
+    int64_t now = ota_monotonic_ms();
+
     if (PQstatus(c->pg) != CONNECTION_BAD)
         return;
     drop_results(c);
     c->prepared = false;
     c->lead = false; /* a session lock dies with its session */
+    if (now < c->next_try_ms)
+        return;
     PQreset(c->pg);
     if (PQstatus(c->pg) == CONNECTION_OK) {
         PQsetNoticeProcessor(c->pg, quiet, NULL);
-        if (exec(c, "SET client_min_messages = warning") == 0)
+        if (exec(c, "SET client_min_messages = warning; SET lock_timeout = '5s'") == 0)
             (void)session_setup(c);
         c->version++; /* whatever happened meanwhile: caches start over */
+    }
+    if (c->prepared) {
+        ota_backoff_reset(&c->retry);
+        c->next_try_ms = 0;
+    } else {
+        c->next_try_ms = ota_monotonic_ms() + ota_backoff_next(&c->retry);
     }
 }
 
