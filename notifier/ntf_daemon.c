@@ -41,7 +41,7 @@ static void note_failure(struct ntf_daemon *d, bool news)
                  d->session.last_delay_ms / 1000.0, NTF_SESSION_BACKOFF_MAX_MS / 1000);
     d->stats.session_failures = d->session.failures_total;
     d->stats.retry_delay_ms = d->session.last_delay_ms;
-    d->stats_dirty = true;
+    d->stats.dirty = true;
 }
 
 static void session_failed(struct ntf_daemon *d, int64_t now, const char *reason)
@@ -67,10 +67,10 @@ static void on_connected(void *ctx, int rc, bool session_present)
     d->stats.connected = true;
     d->stats.connects++;
     d->stats.retry_delay_ms = 0;
-    d->stats_dirty = true;
+    d->stats.dirty = true;
     d->need_subscribe = true;
-    d->drain_more = true;
-    d->rescan = true;
+    d->outbox.drain_more = true;
+    d->outbox.rescan = true;
     /* Retained messages the broker may have lost. Without our session it restarted
      * without persistence (or expired us): everything is gone. After a lost connection
      * with the session kept, a persistent broker may still have restarted from a snapshot
@@ -114,7 +114,7 @@ static void on_disconnected(void *ctx, int rc)
             note_failure(d, news); /* it did not last: a failed attempt */
         else
             ota_warn("broker connection lost (%s); %u message(s) in flight will be sent again",
-                     ntf_mqtt_strerror(rc), d->win.used - d->win.acked);
+                     ntf_mqtt_strerror(rc), d->outbox.win.used - d->outbox.win.acked);
         break;
     case NTF_SESSION_CONNECTING:
         /* What a broker that does not speak our protocol version does (RabbitMQ 3.10
@@ -129,22 +129,24 @@ static void on_disconnected(void *ctx, int rc)
         break; /* the failure that closed it was counted already (a refusing CONNACK) */
     }
     d->stats.connected = false;
-    d->stats_dirty = true;
+    d->stats.dirty = true;
 }
 
 static void on_puback(void *ctx, int mid, int reason)
 {
-    ntf_outbox_puback(ctx, mid, reason);
+    struct ntf_daemon *d = ctx;
+
+    ntf_outbox_puback(&d->outbox, mid, reason);
 }
 
 static void on_message(void *ctx, const char *topic, const void *payload, size_t len)
 {
     struct ntf_daemon *d = ctx;
 
-    ntf_status_message(d, topic, payload, len);
+    ntf_status_message(&d->status, topic, payload, len);
     /* A report that ends a deployment queues its clearing message: our own commit, which
      * PRAGMA data_version does not show us. It is a new row, after the cursor: no rescan. */
-    d->drain_more = true;
+    d->outbox.drain_more = true;
 }
 
 static const struct ntf_mqtt_ops mqtt_ops = {
@@ -176,8 +178,8 @@ static bool check_version(struct ntf_daemon *d)
     if (v == d->data_version)
         return false;
     d->data_version = v;
-    d->drain_more = true;
-    d->rescan = true;
+    d->outbox.drain_more = true;
+    d->outbox.rescan = true;
     return true;
 }
 
@@ -201,7 +203,7 @@ static void write_stats(struct ntf_daemon *d, int64_t now, bool force)
     if (now >= d->next_gauges_ms || force) {
         int64_t took;
 
-        if (ntf_outbox_gauges(d) < 0)
+        if (ntf_outbox_gauges(&d->outbox) < 0)
             d->stats.db_busy++;
         /* The counts walk the unsent rows (~0.1 s for a million): never more than 2 % of
          * the loop's time, however long the outbox. */
@@ -215,9 +217,9 @@ static void write_stats(struct ntf_daemon *d, int64_t now, bool force)
     }
     if (!d->cfg->notifier.stats_file || !d->cfg->notifier.stats_file[0])
         return;
-    if (!(d->stats_dirty && now >= d->next_stats_ms) && !force)
+    if (!(d->stats.dirty && now >= d->next_stats_ms) && !force)
         return;
-    d->stats_dirty = false;
+    d->stats.dirty = false;
     d->next_stats_ms = now + STATS_EVERY_MS;
     n = ntf_stats_format(&d->stats, buf, sizeof(buf));
     if (n < 0)
@@ -298,13 +300,29 @@ static void release_stale_held(struct ntf_daemon *d)
     if (n > 0) {
         ota_info("campaign %" PRId64 ": released %" PRIu64 " messages its start left held",
                  campaign, n);
-        d->drain_more = true;
+        d->outbox.drain_more = true;
     }
 }
 
 static int64_t min64(int64_t a, int64_t b)
 {
     return a < b ? a : b;
+}
+
+/* The outbox's sink: the broker connection. */
+static int sink_publish(void *ctx, const char *topic, const void *payload, size_t len,
+                        bool retain, int *ret_mid)
+{
+    struct ntf_daemon *d = ctx;
+
+    return ntf_mqtt_publish(d->mqtt, topic, payload, len, retain, ret_mid);
+}
+
+static bool sink_up(void *ctx)
+{
+    struct ntf_daemon *d = ctx;
+
+    return ntf_session_is_up(&d->session);
 }
 
 int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, size_t errlen)
@@ -333,26 +351,28 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
         snprintf(err, errlen, "mqtt.topic_prefix: too long");
         goto out;
     }
+    ntf_status_init(&d->status, db, cfg->mqtt.topic_prefix, cfg->server.poll_after, &d->stats);
+    r = ota_cdn_open(cfg, &d->cdn, err, errlen);
+    if (r < 0)
+        goto out;
     {
+        struct ntf_outbox_sink sink = { sink_publish, sink_up, d };
         unsigned limit = cfg->notifier.max_inflight ? cfg->notifier.max_inflight : 1;
-        /* twice max_inflight: a batch of acknowledged rows waits for its transaction
-         * while as many again are on the wire */
-        r = ntf_window_init(&d->win, limit * 2, limit);
+
+        r = ntf_outbox_init(&d->outbox, db, cfg->mqtt.topic_prefix, d->cdn, limit, sink,
+                            &d->stats);
     }
     if (r < 0) {
         snprintf(err, errlen, "notifier.max_inflight: %s", strerror(-r));
         goto out;
     }
-    r = ota_cdn_open(cfg, &d->cdn, err, errlen);
-    if (r < 0)
-        goto out;
     r = ntf_mqtt_new(cfg, &mqtt_ops, d, err, errlen, &d->mqtt);
     if (r < 0)
         goto out;
     /* PostgreSQL announces commits on the connection itself (NOTIFY ota_changed, polled
      * below through ota_db_wait_fd); a SQLite file's folder is watched instead. */
     ino = ota_db_is_url(cfg->paths.db) ? -ENOTSUP : watch_db(cfg->paths.db, base, sizeof(base));
-    d->db_watched = ino >= 0;
+    d->outbox.db_watched = ino >= 0;
     if (ino < 0 && ino != -ENOTSUP) {
         /* Not fatal: the data_version check still finds new rows. */
         ota_warn("inotify on the database folder: %s; checking every %u ms instead", strerror(-ino),
@@ -369,19 +389,19 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
         goto out;
     }
     signal(SIGPIPE, SIG_IGN);
-    r = ntf_outbox_load_blocks(d);
+    r = ntf_outbox_load_blocks(&d->outbox);
     if (r < 0) {
         snprintf(err, errlen, "reading the outbox: %s", ota_db_errmsg(db));
         goto out;
     }
     ota_db_data_version(db, &d->data_version);
-    d->drain_more = true;
-    d->rescan = true;
+    d->outbox.drain_more = true;
+    d->outbox.rescan = true;
     /* the first gauges and summary once the first messages are out, not before them */
     d->next_gauges_ms = d->next_summary_ms = ota_monotonic_ms() + GAUGES_EVERY_MS;
     ota_info("started: broker %s:%u%s, topic prefix %s, max_inflight %u, stats_file %s",
              cfg->mqtt.host, cfg->mqtt.port, cfg->mqtt.cafile[0] ? " (TLS)" : "",
-             cfg->mqtt.topic_prefix, d->win.limit,
+             cfg->mqtt.topic_prefix, d->outbox.win.limit,
              cfg->notifier.stats_file[0] ? cfg->notifier.stats_file : "(none)");
 
     for (;;) {
@@ -417,16 +437,16 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
             if (ntf_mqtt_subscribe(d->mqtt, sub) == 0)
                 d->need_subscribe = false;
         }
-        if (d->win.acked > 0 && !d->stopping &&
-            (d->win.acked >= d->win.limit || !d->backlog || now >= d->flush_at_ms)) {
-            if (ntf_outbox_flush_acks(d) < 0)
-                d->flush_at_ms = now + 100; /* busy: try again */
+        if (d->outbox.win.acked > 0 && !d->stopping &&
+            (d->outbox.win.acked >= d->outbox.win.limit || !d->outbox.backlog || now >= d->outbox.flush_at_ms)) {
+            if (ntf_outbox_flush_acks(&d->outbox) < 0)
+                d->outbox.flush_at_ms = now + 100; /* busy: try again */
         }
-        if (d->squeue.n > 0) {
-            unsigned queued = d->squeue.n;
-            ntf_status_retry(d);
-            if (d->squeue.n != queued)
-                d->drain_more = true; /* as in on_message() */
+        if (d->status.queue.n > 0) {
+            unsigned queued = d->status.queue.n;
+            ntf_status_retry(&d->status);
+            if (d->status.queue.n != queued)
+                d->outbox.drain_more = true; /* as in on_message() */
         }
         if (now >= d->next_version_ms) {
             if (!check_version(d) && d->recheck_ms > 0 && d->recheck_ms < RECHECK_MAX_MS) {
@@ -438,24 +458,24 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
             }
         }
         if (now >= d->next_scan_ms) {
-            d->drain_more = true;
-            d->rescan = true; /* deferred rows whose time came */
+            d->outbox.drain_more = true;
+            d->outbox.rescan = true; /* deferred rows whose time came */
             d->next_scan_ms = now + SCAN_EVERY_MS;
             if (!d->stopping)
                 release_stale_held(d);
         }
         if (!d->stopping && ntf_rollout_tick(&d->rollout, db, cfg->server.poll_after, now))
-            d->drain_more = true;
-        if (d->drain_more && ntf_session_is_up(&d->session) && !d->stopping &&
-            ntf_window_free_slots(&d->win)) {
-            d->drain_more = false;
-            if (ntf_outbox_drain(d) < 0)
-                d->drain_more = false; /* busy: the next scan tick retries */
+            d->outbox.drain_more = true;
+        if (d->outbox.drain_more && ntf_session_is_up(&d->session) && !d->stopping &&
+            ntf_window_free_slots(&d->outbox.win)) {
+            d->outbox.drain_more = false;
+            if (ntf_outbox_drain(&d->outbox) < 0)
+                d->outbox.drain_more = false; /* busy: the next scan tick retries */
         }
         /* after the drain: the copies are new rows, published after the due ones anyway,
          * and the first messages go out before this walk of the outbox */
         if (ntf_session_is_up(&d->session) && d->need_refresh && !d->stopping) {
-            r = ntf_outbox_requeue(d, d->refresh_skip_empty);
+            r = ntf_outbox_requeue(&d->outbox, d->refresh_skip_empty);
             if (r == 0)
                 d->need_refresh = false;
             else if (r != -EBUSY)
@@ -465,11 +485,11 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
         if (d->stopping) {
             /* Only PUBACKs are waited for; they are recorded once, after the loop, so
              * that a locked database delays the exit by one busy timeout at most. */
-            if (d->win.used == d->win.acked || !ntf_session_is_up(&d->session) ||
+            if (d->outbox.win.used == d->outbox.win.acked || !ntf_session_is_up(&d->session) ||
                 now >= d->stop_deadline_ms) {
-                if (d->win.used > d->win.acked)
+                if (d->outbox.win.used > d->outbox.win.acked)
                     ota_warn("stopping with %u message(s) unacknowledged; they stay pending",
-                             d->win.used - d->win.acked);
+                             d->outbox.win.used - d->outbox.win.acked);
                 break;
             }
         }
@@ -483,12 +503,12 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
             wake = min64(wake, d->session.deadline_ms);
         if (d->stopping)
             wake = min64(wake, d->stop_deadline_ms);
-        if (d->squeue.n > 0 || (d->need_refresh && ntf_session_is_up(&d->session)))
+        if (d->status.queue.n > 0 || (d->need_refresh && ntf_session_is_up(&d->session)))
             wake = min64(wake, now + 200);
-        if (d->drain_more && ntf_session_is_up(&d->session) && ntf_window_free_slots(&d->win))
+        if (d->outbox.drain_more && ntf_session_is_up(&d->session) && ntf_window_free_slots(&d->outbox.win))
             wake = now;
-        if (d->win.acked > 0)
-            wake = min64(wake, d->flush_at_ms > now ? d->flush_at_ms : now);
+        if (d->outbox.win.acked > 0)
+            wake = min64(wake, d->outbox.flush_at_ms > now ? d->outbox.flush_at_ms : now);
         if (ntf_session_is_up(&d->session))
             wake = min64(wake, now + 1000); /* keepalive bookkeeping */
 
@@ -524,7 +544,7 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
                     continue;
                 if (!d->stopping) {
                     ota_info("signal %u: stopping (waiting up to %d ms for %u PUBACK(s))",
-                             si_info.ssi_signo, STOP_GRACE_MS, d->win.used - d->win.acked);
+                             si_info.ssi_signo, STOP_GRACE_MS, d->outbox.win.used - d->outbox.win.acked);
                     d->stopping = true;
                     d->stop_deadline_ms = ota_monotonic_ms() + STOP_GRACE_MS;
                 }
@@ -541,8 +561,8 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
     }
     /* Record what was acknowledged (one attempt: rows not recorded stay pending and go
      * out again next time, harmless for retained messages), then leave the broker. */
-    if (d->win.acked > 0 && ntf_outbox_flush_acks(d) < 0)
-        ota_warn("%u acknowledged row(s) not recorded; they will be sent again", d->win.acked);
+    if (d->outbox.win.acked > 0 && ntf_outbox_flush_acks(&d->outbox) < 0)
+        ota_warn("%u acknowledged row(s) not recorded; they will be sent again", d->outbox.win.acked);
     if (ntf_mqtt_fd(d->mqtt) >= 0) {
         ntf_mqtt_disconnect(d->mqtt);
         ntf_mqtt_io(d->mqtt, 0);
@@ -560,10 +580,8 @@ out:
         close(ino);
     if (d) {
         ntf_mqtt_free(d->mqtt);
-        ntf_window_free(&d->win);
-        ntf_outbox_page_free(d->page);
-        ntf_blocks_free(&d->blocks);
-        ntf_status_queue_free(&d->squeue);
+        ntf_outbox_free(&d->outbox);
+        ntf_status_free(&d->status);
         ota_cdn_free(d->cdn);
         free(d);
     }

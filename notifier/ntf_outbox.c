@@ -39,7 +39,6 @@
 #include "ota_json.h"
 #include "ota_util.h"
 #include "ota_log.h"
-#include "ntf_daemon.h"
 #include "ntf_outbox.h"
 #include "ntf_topic.h"
 
@@ -49,6 +48,10 @@
 #define DRAIN_BUDGET_MS 50  /* ... and so does this */
 #define RETRY_MAX_S     300 /* longest deferral of a failing row */
 #define PAYLOAD_SLOTS   8   /* bodies cached: campaigns interleaving in one drain */
+/* PUBACKs are recorded ("published") in one transaction, and so one fsync, per batch: when
+ * max_inflight of them wait, when nothing else is left to send, or this long after the
+ * first of the batch. */
+#define FLUSH_DELAY_MS 50
 
 /* A row copied out of the query. The buffers are kept from page to page and only grow,
  * so a steady drain allocates nothing per row. */
@@ -97,7 +100,7 @@ static void page_clear(struct ntf_page *p)
     p->oom = false;
 }
 
-void ntf_outbox_page_free(struct ntf_page *p)
+static void page_free(struct ntf_page *p)
 {
     if (!p)
         return;
@@ -108,6 +111,33 @@ void ntf_outbox_page_free(struct ntf_page *p)
     free(p->v);
     free(p->acked);
     free(p);
+}
+
+int ntf_outbox_init(struct ntf_outbox *o, struct ota_db *db, const char *topic_prefix,
+                    struct ota_cdn *cdn, unsigned max_inflight, struct ntf_outbox_sink sink,
+                    struct ntf_stats *stats)
+{
+    memset(o, 0, sizeof(*o));
+    o->db = db;
+    o->topic_prefix = topic_prefix;
+    o->cdn = cdn;
+    o->sink = sink;
+    o->stats = stats;
+    o->drain_more = true;
+    o->rescan = true;
+    if (max_inflight == 0 || max_inflight > 65535)
+        return -EINVAL;
+    /* twice max_inflight: a batch of acknowledged rows waits for its transaction while as
+     * many again are on the wire */
+    return ntf_window_init(&o->win, max_inflight * 2, max_inflight);
+}
+
+void ntf_outbox_free(struct ntf_outbox *o)
+{
+    ntf_window_free(&o->win);
+    page_free(o->page);
+    o->page = NULL;
+    ntf_blocks_free(&o->blocks);
 }
 
 /* Makes *buf hold at least @need bytes. */
@@ -224,32 +254,32 @@ static int page_fill(struct ota_db *db, int64_t now, bool deferred, int64_t afte
 }
 
 /* The daemon's page, allocated on first use, rows kept. NULL when out of memory. */
-static struct ntf_page *page_get_keep(struct ntf_daemon *d)
+static struct ntf_page *page_get_keep(struct ntf_outbox *o)
 {
-    if (!d->page)
-        d->page = calloc(1, sizeof(*d->page));
-    return d->page;
+    if (!o->page)
+        o->page = calloc(1, sizeof(*o->page));
+    return o->page;
 }
 
 /* The same, emptied for a new read. */
-static struct ntf_page *page_get(struct ntf_daemon *d)
+static struct ntf_page *page_get(struct ntf_outbox *o)
 {
-    struct ntf_page *p = page_get_keep(d);
+    struct ntf_page *p = page_get_keep(o);
 
     if (p)
         page_clear(p);
     return p;
 }
 
-static void note_busy(struct ntf_daemon *d, const char *what)
+void ntf_outbox_note_busy(struct ntf_outbox *o, const char *what)
 {
     int64_t now = ota_monotonic_ms();
 
-    d->stats.db_busy++;
-    d->stats_dirty = true;
-    if (now - d->busy_logged_ms >= 5000) {
+    o->stats->db_busy++;
+    o->stats->dirty = true;
+    if (now - o->busy_logged_ms >= 5000) {
         ota_warn("database busy (%s); will retry", what);
-        d->busy_logged_ms = now;
+        o->busy_logged_ms = now;
     }
 }
 
@@ -264,23 +294,23 @@ static int64_t retry_delay(uint32_t attempts)
 
 /* A row could not be sent (or the broker refused it): try it again later, and keep its
  * vehicle's later rows behind it. */
-static void defer_row(struct ntf_daemon *d, int64_t id, const char *vehicle, uint32_t attempts,
+static void defer_row(struct ntf_outbox *o, int64_t id, const char *vehicle, uint32_t attempts,
                       const char *why)
 {
     int64_t now = ota_now();
     int64_t until = now + retry_delay(attempts);
     int r;
 
-    r = ota_db_outbox_retry_later(d->db, id, until);
+    r = ota_db_outbox_retry_later(o->db, id, until);
     if (r == -EBUSY)
-        note_busy(d, "deferring a row");
+        ntf_outbox_note_busy(o, "deferring a row");
     else if (r < 0 && r != -ENOENT)
-        ota_err("outbox row %" PRId64 ": cannot defer: %s", id, ota_db_errmsg(d->db));
+        ota_err("outbox row %" PRId64 ": cannot defer: %s", id, ota_db_errmsg(o->db));
     /* Even when the db did not take the deferral, block in memory. */
-    if (ntf_blocks_set(&d->blocks, vehicle, id, until) < 0)
+    if (ntf_blocks_set(&o->blocks, vehicle, id, until) < 0)
         ota_err("out of memory blocking vehicle %s", vehicle);
-    d->stats.retries++;
-    d->stats_dirty = true;
+    o->stats->retries++;
+    o->stats->dirty = true;
     ota_warn("outbox row %" PRId64 " (vehicle %s): %s; retry in %" PRId64 " s", id, vehicle, why,
              until - now);
 }
@@ -301,60 +331,60 @@ static int cdn_link(void *ctx, const char *sha256, char *url, size_t len)
     return ota_cdn_link(lc->cdn, path, lc->vehicle, ota_cdn_expiry(lc->cdn, ota_now()), url, len);
 }
 
-static int publish_row(struct ntf_daemon *d, const struct row_copy *c)
+static int publish_row(struct ntf_outbox *o, const struct row_copy *c)
 {
     char topic[NTF_TOPIC_MAX], *linked = NULL;
     const char *payload;
     size_t payload_len;
     int mid = 0, r;
 
-    if (ntf_topic_join(d->cfg->mqtt.topic_prefix, c->topic, topic, sizeof(topic)) < 0) {
-        defer_row(d, c->id, c->vehicle, c->attempts, "topic too long");
+    if (ntf_topic_join(o->topic_prefix, c->topic, topic, sizeof(topic)) < 0) {
+        defer_row(o, c->id, c->vehicle, c->attempts, "topic too long");
         return 0;
     }
-    r = payload_lookup(d->db, &d->page->bodies, c->payload_id, &payload, &payload_len);
+    r = payload_lookup(o->db, &o->page->bodies, c->payload_id, &payload, &payload_len);
     if (r == -ENOENT) {
         /* Cannot happen with foreign keys on; never publish a wrong body. */
-        defer_row(d, c->id, c->vehicle, c->attempts, "its payload row is missing");
+        defer_row(o, c->id, c->vehicle, c->attempts, "its payload row is missing");
         return 0;
     }
     if (r == -EBUSY) {
-        note_busy(d, "reading a payload");
+        ntf_outbox_note_busy(o, "reading a payload");
         return r;
     }
     if (r < 0) {
         ota_err("outbox row %" PRId64 ": reading its payload: %s", c->id,
-                r == -ENOMEM ? "out of memory" : ota_db_errmsg(d->db));
+                r == -ENOMEM ? "out of memory" : ota_db_errmsg(o->db));
         return r;
     }
-    if (d->cdn && payload_len > 0) {
+    if (o->cdn && payload_len > 0) {
         /* the stored message has the origin path; each vehicle gets its own CDN link,
          * fresh from now (a retained one read later may be expired: the vehicle then asks
          * GET /v1/updates for a new one) */
-        struct relink_ctx lc = { d->cdn, c->vehicle };
+        struct relink_ctx lc = { o->cdn, c->vehicle };
 
         r = ota_json_update_relink(payload, payload_len, cdn_link, &lc, &linked);
         if (r == -ENOMEM)
             return r;
         if (r < 0) {
-            defer_row(d, c->id, c->vehicle, c->attempts, "its CDN link cannot be made");
+            defer_row(o, c->id, c->vehicle, c->attempts, "its CDN link cannot be made");
             return 0;
         }
         payload = linked;
         payload_len = strlen(linked);
     }
-    r = ntf_mqtt_publish(d->mqtt, topic, payload, payload_len, c->retain, &mid);
+    r = o->sink.publish(o->sink.ctx, topic, payload, payload_len, c->retain, &mid);
     free(linked);
     if (r == -ENOTCONN)
         return 1;
     if (r < 0) {
-        defer_row(d, c->id, c->vehicle, c->attempts, strerror(-r));
+        defer_row(o, c->id, c->vehicle, c->attempts, strerror(-r));
         return 0;
     }
-    ntf_window_add(&d->win, mid, c->id, c->vehicle, ota_monotonic_ms());
-    ntf_blocks_clear(&d->blocks, c->vehicle, c->id);
-    d->stats.sent++;
-    d->stats_dirty = true;
+    ntf_window_add(&o->win, mid, c->id, c->vehicle, ota_monotonic_ms());
+    ntf_blocks_clear(&o->blocks, c->vehicle, c->id);
+    o->stats->sent++;
+    o->stats->dirty = true;
     ota_debug("sent row %" PRId64 " to %s as mid %d (%zu bytes%s)", c->id, topic, mid, payload_len,
               c->retain ? ", retained" : "");
     return 0;
@@ -362,23 +392,23 @@ static int publish_row(struct ntf_daemon *d, const struct row_copy *c)
 
 /* Reads the next page of due rows after @after into @p. Returns 0, -ENOMEM, -EBUSY, -EIO
  * (logged here). */
-static int read_page(struct ntf_daemon *d, struct ntf_page *p, int64_t now, int64_t after,
+static int read_page(struct ntf_outbox *o, struct ntf_page *p, int64_t now, int64_t after,
                      unsigned limit)
 {
     int r;
 
     page_clear(p);
-    r = page_fill(d->db, now, false, after, limit, p);
+    r = page_fill(o->db, now, false, after, limit, p);
     if (p->oom) {
         ota_err("reading the outbox: out of memory");
         return -ENOMEM;
     }
     if (r == -EBUSY) {
-        note_busy(d, "reading the outbox");
+        ntf_outbox_note_busy(o, "reading the outbox");
         return r;
     }
     if (r < 0) {
-        ota_err("reading the outbox: %s", ota_db_errmsg(d->db));
+        ota_err("reading the outbox: %s", ota_db_errmsg(o->db));
         return r;
     }
     return 0;
@@ -387,24 +417,24 @@ static int read_page(struct ntf_daemon *d, struct ntf_page *p, int64_t now, int6
 /* Rows below the cursor, or rows of the buffered page, may have changed through another
  * connection (campaign resume, pause, cancel) since the rescan: 1 if so (a rescan is
  * asked for), 0 if not, or an error. */
-static int page_stale(struct ntf_daemon *d)
+static int page_stale(struct ntf_outbox *o)
 {
     int64_t v;
-    int r = ota_db_data_version(d->db, &v);
+    int r = ota_db_data_version(o->db, &v);
 
     if (r < 0) {
-        note_busy(d, "reading the outbox");
+        ntf_outbox_note_busy(o, "reading the outbox");
         return r;
     }
-    if (v == d->scan_version)
+    if (v == o->scan_version)
         return 0;
-    d->rescan = true;
+    o->rescan = true;
     return 1;
 }
 
-int ntf_outbox_drain(struct ntf_daemon *d)
+int ntf_outbox_drain(struct ntf_outbox *o)
 {
-    struct ntf_page *p = page_get_keep(d);
+    struct ntf_page *p = page_get_keep(o);
     int64_t now = ota_now(), t0 = ota_monotonic_ms(), after, v;
     unsigned limit;
     int r = 0;
@@ -414,22 +444,22 @@ int ntf_outbox_drain(struct ntf_daemon *d)
         ota_err("reading the outbox: out of memory");
         return -ENOMEM;
     }
-    rescan = d->rescan || ntf_blocks_expired(&d->blocks, now);
-    d->backlog = false;
+    rescan = o->rescan || ntf_blocks_expired(&o->blocks, now);
+    o->backlog = false;
     for (unsigned pg = 0; pg < MAX_PAGES && !end; pg++) {
         bool check; /* the buffered rows must pass page_stale() first */
 
         if (rescan) {
             /* The version first, then the rows: a commit in between shows up at the next
              * check and costs one more rescan, never a missed row. */
-            r = ota_db_data_version(d->db, &v);
+            r = ota_db_data_version(o->db, &v);
             if (r < 0) {
-                note_busy(d, "reading the outbox");
+                ntf_outbox_note_busy(o, "reading the outbox");
                 goto out;
             }
-            d->scan_version = v;
-            d->cursor = 0;
-            d->rescan = false;
+            o->scan_version = v;
+            o->cursor = 0;
+            o->rescan = false;
             rescan = false;
             from_zero = true;
             checked = true;
@@ -440,9 +470,9 @@ int ntf_outbox_drain(struct ntf_daemon *d)
              * than the window takes at once; the rest waits in the buffer for the next
              * drains, so a steady drain reads the outbox once per PAGE_ROWS rows, not once
              * per PUBACK. */
-            after = d->cursor;
-            limit = d->win.cap + PAGE_EXTRA > PAGE_ROWS ? d->win.cap + PAGE_EXTRA : PAGE_ROWS;
-            r = read_page(d, p, now, after, limit);
+            after = o->cursor;
+            limit = o->win.cap + PAGE_EXTRA > PAGE_ROWS ? o->win.cap + PAGE_EXTRA : PAGE_ROWS;
+            r = read_page(o, p, now, after, limit);
             if (r < 0)
                 goto out;
             p->last = p->n < limit;
@@ -450,13 +480,13 @@ int ntf_outbox_drain(struct ntf_daemon *d)
         } else {
             /* Rows buffered by an earlier drain go out only while nothing changed since
              * they were read: the same check as after every page read. With the inotify
-             * watch, another connection's commit sets d->rescan at the next poll(), so
+             * watch, another connection's commit sets o->rescan at the next poll(), so
              * buffered rows are at most one loop turn (well under the DRAIN_BUDGET_MS a
              * page's rows could take to go out before) behind a pause or a cancel; then
              * this read transaction per drain is not needed. */
-            check = !checked && !d->db_watched;
+            check = !checked && !o->db_watched;
         }
-        if (check && (r = page_stale(d)) != 0) {
+        if (check && (r = page_stale(o)) != 0) {
             if (r < 0)
                 goto out;
             r = 0;
@@ -467,18 +497,18 @@ int ntf_outbox_drain(struct ntf_daemon *d)
         while (p->pos < p->n) {
             const struct row_copy *c = &p->v[p->pos];
 
-            if (ntf_window_has_row(&d->win, c->id) ||
-                ntf_blocks_holds(&d->blocks, c->vehicle, c->id, now)) {
-                d->cursor = c->id;
+            if (ntf_window_has_row(&o->win, c->id) ||
+                ntf_blocks_holds(&o->blocks, c->vehicle, c->id, now)) {
+                o->cursor = c->id;
                 p->pos++;
                 continue;
             }
-            if (ntf_window_free_slots(&d->win) == 0 || !ntf_session_is_up(&d->session)) {
-                d->backlog = true;
+            if (ntf_window_free_slots(&o->win) == 0 || !o->sink.up(o->sink.ctx)) {
+                o->backlog = true;
                 end = true;
                 break;
             }
-            r = publish_row(d, c);
+            r = publish_row(o, c);
             if (r < 0)
                 goto out;
             if (r == 1) {
@@ -486,7 +516,7 @@ int ntf_outbox_drain(struct ntf_daemon *d)
                 end = true;
                 break;
             }
-            d->cursor = c->id;
+            o->cursor = c->id;
             p->pos++;
         }
         if (p->pos >= p->n && p->last) {
@@ -494,28 +524,28 @@ int ntf_outbox_drain(struct ntf_daemon *d)
             /* Every due row was seen since the rescan: a block whose row did not come up
              * (cancelled while deferred) would force a rescan per drain. */
             if (from_zero)
-                ntf_blocks_prune(&d->blocks, now);
+                ntf_blocks_prune(&o->blocks, now);
         }
         if (!end && ota_monotonic_ms() - t0 >= DRAIN_BUDGET_MS)
             break;
     }
     if (!end) {
         /* Budget used up with rows left: come back after one turn of the loop. */
-        d->backlog = true;
-        d->drain_more = true;
+        o->backlog = true;
+        o->drain_more = true;
     }
 out:
     if (r < 0) {
-        d->rescan = true;
+        o->rescan = true;
         page_clear(p);
     }
-    d->stats.inflight = d->win.used;
+    o->stats->inflight = o->win.used;
     return r;
 }
 
-void ntf_outbox_puback(struct ntf_daemon *d, int mid, int reason)
+void ntf_outbox_puback(struct ntf_outbox *o, int mid, int reason)
 {
-    struct ntf_slot *s = ntf_window_find_mid(&d->win, mid);
+    struct ntf_slot *s = ntf_window_find_mid(&o->win, mid);
 
     if (!s)
         return; /* a resend of a message a previous window forgot: harmless */
@@ -527,18 +557,18 @@ void ntf_outbox_puback(struct ntf_daemon *d, int mid, int reason)
 
         snprintf(why, sizeof(why), "broker refused it (reason 0x%02x)", (unsigned)reason);
         memcpy(vehicle, s->vehicle, sizeof(vehicle));
-        ntf_window_remove(&d->win, s);
-        d->stats.refused++;
-        defer_row(d, row, vehicle, 0, why);
+        ntf_window_remove(&o->win, s);
+        o->stats->refused++;
+        defer_row(o, row, vehicle, 0, why);
     } else {
-        ntf_window_ack(&d->win, s);
-        if (d->win.acked == 1)
-            d->flush_at_ms = ota_monotonic_ms() + NTF_FLUSH_DELAY_MS;
+        ntf_window_ack(&o->win, s);
+        if (o->win.acked == 1)
+            o->flush_at_ms = ota_monotonic_ms() + FLUSH_DELAY_MS;
     }
-    d->stats.inflight = d->win.used;
-    d->stats_dirty = true;
-    if (d->backlog)
-        d->drain_more = true;
+    o->stats->inflight = o->win.used;
+    o->stats->dirty = true;
+    if (o->backlog)
+        o->drain_more = true;
 }
 
 static int cmp_id(const void *a, const void *b)
@@ -574,23 +604,23 @@ static int acked_sorted(struct ntf_page *p, const struct ntf_window *w)
     return (int)n;
 }
 
-int ntf_outbox_flush_acks(struct ntf_daemon *d)
+int ntf_outbox_flush_acks(struct ntf_outbox *o)
 {
-    struct ntf_page *p = page_get_keep(d);
+    struct ntf_page *p = page_get_keep(o);
     int64_t now = ota_now();
-    unsigned n = d->win.acked;
+    unsigned n = o->win.acked;
     int r, k;
 
     if (n == 0)
         return 0;
-    if (!p || (k = acked_sorted(p, &d->win)) < 0) {
+    if (!p || (k = acked_sorted(p, &o->win)) < 0) {
         ota_err("marking rows published: out of memory");
         return -ENOMEM;
     }
     /* Unsynced commit (see ota_db_sync_full): a mark a power loss undoes only repeats its
      * message. If the switch fails the commit is synced, which is merely slower. */
-    ota_db_sync_full(d->db, false);
-    r = ota_db_begin(d->db);
+    ota_db_sync_full(o->db, false);
+    r = ota_db_begin(o->db);
     if (r < 0)
         goto fail;
     /* One UPDATE per run of consecutive ids. A row of a run that is no longer pending
@@ -601,79 +631,79 @@ int ntf_outbox_flush_acks(struct ntf_daemon *d)
 
         while (j + 1 < k && p->acked[j + 1] == p->acked[j] + 1)
             j++;
-        r = ota_db_outbox_mark_range(d->db, p->acked[i], p->acked[j], now, NULL);
+        r = ota_db_outbox_mark_range(o->db, p->acked[i], p->acked[j], now, NULL);
         if (r < 0) {
-            ota_db_rollback(d->db);
+            ota_db_rollback(o->db);
             goto fail;
         }
         i = j + 1;
     }
-    r = ota_db_commit(d->db);
+    r = ota_db_commit(o->db);
     if (r < 0) {
-        ota_db_rollback(d->db);
+        ota_db_rollback(o->db);
         goto fail;
     }
-    ota_db_sync_full(d->db, true);
-    for (unsigned i = 0; i < d->win.used; i++)
-        if (d->win.slots[i].acked)
-            ota_debug("row %" PRId64 " published", d->win.slots[i].row);
-    ntf_window_remove_acked(&d->win);
-    d->stats.published += n;
-    d->stats.inflight = d->win.used;
-    d->stats_dirty = true;
+    ota_db_sync_full(o->db, true);
+    for (unsigned i = 0; i < o->win.used; i++)
+        if (o->win.slots[i].acked)
+            ota_debug("row %" PRId64 " published", o->win.slots[i].row);
+    ntf_window_remove_acked(&o->win);
+    o->stats->published += n;
+    o->stats->inflight = o->win.used;
+    o->stats->dirty = true;
     return 0;
 fail:
-    ota_db_sync_full(d->db, true);
+    ota_db_sync_full(o->db, true);
     if (r == -EBUSY)
-        note_busy(d, "marking rows published");
+        ntf_outbox_note_busy(o, "marking rows published");
     else
-        ota_err("marking rows published: %s", ota_db_errmsg(d->db));
+        ota_err("marking rows published: %s", ota_db_errmsg(o->db));
     return r;
 }
 
 /* ---- requeue after the broker lost retained messages ------------------------------- */
 
-int ntf_outbox_requeue(struct ntf_daemon *d, bool skip_empty)
+int ntf_outbox_requeue(struct ntf_outbox *o, bool skip_empty)
 {
     int64_t now = ota_now();
     uint64_t queued = 0;
     bool in_tx = false;
     int r;
 
-    r = ota_db_begin(d->db);
+    r = ota_db_begin(o->db);
     if (r < 0)
         goto out;
     in_tx = true;
-    r = ota_db_outbox_requeue_latest(d->db, skip_empty, now, &queued);
+    r = ota_db_outbox_requeue_latest(o->db, skip_empty, now, &queued);
     if (r < 0)
         goto out;
     if (queued > 0) {
-        r = ota_db_audit(d->db, "notifier", "outbox.requeue", NULL, 0,
+        r = ota_db_audit(o->db, "notifier", "outbox.requeue", NULL, 0,
                          skip_empty ? "broker lost its session: retained messages queued again"
                                     : "broker reconnect: retained messages queued again");
         if (r < 0)
             goto out;
     }
-    r = ota_db_commit(d->db);
+    r = ota_db_commit(o->db);
     if (r < 0)
         goto out;
     in_tx = false;
-    d->stats.requeued += queued;
-    d->stats_dirty = true;
-    d->drain_more = true;
-    d->rescan = true;
+    o->stats->requeued += queued;
+    o->stats->dirty = true;
+    o->drain_more = true;
+    o->rescan = true;
     ota_log(queued ? OTA_LOG_INFO : OTA_LOG_DEBUG,
             "queued %" PRIu64 " retained message(s) again (%s)", queued,
             skip_empty ? "broker had no session for us" : "reconnected");
 out:
     if (in_tx)
-        ota_db_rollback(d->db);
+        ota_db_rollback(o->db);
     return r;
 }
 
-int ntf_outbox_load_blocks(struct ntf_daemon *d)
+int ntf_outbox_load_blocks(struct ntf_outbox *o)
 {
-    struct ntf_page *p = page_get(d);
+    struct ntf_page *p = page_get(o);
     int64_t after = 0, now = ota_now();
     int r = 0;
 
@@ -681,7 +711,7 @@ int ntf_outbox_load_blocks(struct ntf_daemon *d)
         return -ENOMEM;
     for (unsigned pg = 0; pg < 10000; pg++) {
         page_clear(p);
-        r = page_fill(d->db, now, true, after, 512, p);
+        r = page_fill(o->db, now, true, after, 512, p);
         if (p->oom)
             r = -ENOMEM;
         if (r < 0)
@@ -691,7 +721,7 @@ int ntf_outbox_load_blocks(struct ntf_daemon *d)
             const struct row_copy *c = &p->v[i];
 
             after = c->id;
-            if (ntf_blocks_set(&d->blocks, c->vehicle, c->id, c->next_attempt_at) < 0) {
+            if (ntf_blocks_set(&o->blocks, c->vehicle, c->id, c->next_attempt_at) < 0) {
                 r = -ENOMEM;
                 goto out;
             }
@@ -704,16 +734,16 @@ out:
     return r;
 }
 
-int ntf_outbox_gauges(struct ntf_daemon *d)
+int ntf_outbox_gauges(struct ntf_outbox *o)
 {
     uint64_t pending = 0, held = 0;
-    int r = ota_db_outbox_unsent(d->db, &pending, &held);
+    int r = ota_db_outbox_unsent(o->db, &pending, &held);
 
     if (r < 0)
         return r;
-    if (d->stats.pending != pending || d->stats.held != held)
-        d->stats_dirty = true;
-    d->stats.pending = pending;
-    d->stats.held = held;
+    if (o->stats->pending != pending || o->stats->held != held)
+        o->stats->dirty = true;
+    o->stats->pending = pending;
+    o->stats->held = held;
     return 0;
 }

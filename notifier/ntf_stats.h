@@ -31,6 +31,7 @@ struct ntf_stats {
     uint64_t held;
     unsigned inflight;
     bool connected;
+    bool dirty; /* changed since the stats file was last written */
 };
 
 const char *ntf_bad_reason_name(enum ntf_bad_reason r);

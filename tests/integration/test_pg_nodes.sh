@@ -20,7 +20,7 @@ done
 "$OTA_SRC/certs/mkfleet.py" "$T/pki" "$T/pki" "${ids[@]}" || fail "mkfleet.py failed"
 printf '%s\n' id "${ids[@]}" >"$T/fleet.csv"
 ota_admin vehicle import "$T/fleet.csv" >/dev/null
-head -c 500000 /dev/urandom >"$T/fw.bin"
+head -c 100000 /dev/urandom >"$T/fw.bin"
 SHA=$(ota_admin artifact upload "$T/fw.bin" --version 2.0 --name fw.bin)
 CID=$(ota_admin campaign create --name nodes --artifact "$SHA" --all)
 
@@ -88,4 +88,5 @@ echo "ok - every vehicle's installed bytes match"
 wait_until 15 ntf_drained || fail "rows left unpublished: $(ota_admin outbox list --json | jq -c '[.outbox[] | select(.state == "pending")] | length')"
 ntf_check_retained "after the failover"
 grep -q "ota-notifier-b" "$T/mosquitto.log" || fail "notifier B never reached the broker"
+kill -0 "$SERVER_B" && kill -0 "$NOTIFIER_B" || fail "the surviving server or notifier died"
 echo "ok - every outbox row published; the broker's retained messages match the outbox"
