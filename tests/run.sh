@@ -14,8 +14,9 @@
 #   OTA_FUZZ_DIR    fuzz build dir (default build-fuzz), configured with CC=clang
 #   OTA_NO_FUZZ=1   skip the fuzz stage
 #   OTA_FUZZ_TIME   seconds each harness fuzzes (default 5, tests/fuzz/run-fuzz.sh)
-#   OTA_TEST_JOBS   parallel tests (default 2: the integration tests start daemons and
-#                   a broker each; more than two at a time makes slow CI hosts flaky)
+#   OTA_TEST_JOBS   parallel tests (default 3 in the plain build, whose tests mostly wait
+#                   on their daemons, and 2 under the sanitizers, whose tests keep both
+#                   cores busy: more there made slow CI hosts flaky)
 #   OTA_NO_DEPS=1   do not check Debian packages nor install tests/npm
 # Exit: 0 when everything built and every test passed (or was skipped), 1 otherwise.
 # The last line of the output is always the count, so CI can read it.
@@ -27,6 +28,7 @@ build_dir=${OTA_BUILD_DIR:-build}
 asan_dir=${OTA_ASAN_DIR:-build-asan}
 fuzz_dir=${OTA_FUZZ_DIR:-build-fuzz}
 jobs=${OTA_TEST_JOBS:-2}
+plain_jobs=${OTA_TEST_JOBS:-3}
 failed_extra=0        # builds or test runs that failed without a testlog entry
 failed_names=()       # what failed outside meson's testlog (builds)
 
@@ -92,13 +94,15 @@ build_and_test()
         failed_names+=("[$label] build ($dir)")
         return 0
     fi
-    step "[$label] meson test -C $dir --num-processes $jobs ${stage_test_args[*]}"
+    local njobs=$jobs
+    [[ $label != plain ]] || njobs=$plain_jobs
+    step "[$label] meson test -C $dir --num-processes $njobs ${stage_test_args[*]}"
     rm -f "$dir/meson-logs/testlog.json"
     dirs+=("$dir")
     labels+=("$label")
     local mult=1
     [[ $label != asan ]] || mult=3
-    meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes "$jobs" \
+    meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes "$njobs" \
         --timeout-multiplier "$mult" "${stage_test_args[@]}"
     # A non-zero status here is counted from testlog.json below.
     if [[ ! -s $dir/meson-logs/testlog.json ]]; then
