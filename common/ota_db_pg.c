@@ -84,8 +84,6 @@ static int fail_with(struct conn *c, PGresult *res)
         keep_error(c, res ? PQresultErrorMessage(res) : PQerrorMessage(c->pg));
         r = map_state(res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL);
     }
-    if (getenv("OTA_DB_PG_DEBUG"))
-        fprintf(stderr, "ota_db_pg: %s\n", c->err);
     PQclear(res);
     return r;
 }
@@ -127,6 +125,14 @@ static void quiet(void *arg, const char *message)
     (void)message;
 }
 
+/* What every session of ours runs with, at connect and after a reconnect: no notices on
+ * stderr, and a lock waited for 5 s at most (SQLite's busy timeout). */
+static int session_settings(struct conn *c)
+{
+    PQsetNoticeProcessor(c->pg, quiet, NULL);
+    return exec(c, "SET client_min_messages = warning; SET lock_timeout = '5s'");
+}
+
 /* @where: a postgresql:// URL or a libpq key=value string (several hosts with
  * target_session_attrs=read-write follow a promoted standby). The database must exist:
  * @create does not make one (that is the DBA's CREATE DATABASE). */
@@ -160,9 +166,8 @@ static int connect(const char *where, bool create, void **ret)
         disconnect(c);
         return r;
     }
-    PQsetNoticeProcessor(c->pg, quiet, NULL);
     ota_backoff_init(&c->retry, 100, 5000, 0);
-    r = exec(c, "SET client_min_messages = warning; SET lock_timeout = '5s'");
+    r = session_settings(c);
     if (r < 0) {
         ota_db_set_open_error(c->err);
         disconnect(c);
@@ -293,8 +298,7 @@ static void revive(struct conn *c)
         return;
     PQreset(c->pg);
     if (PQstatus(c->pg) == CONNECTION_OK) {
-        PQsetNoticeProcessor(c->pg, quiet, NULL);
-        if (exec(c, "SET client_min_messages = warning; SET lock_timeout = '5s'") == 0)
+        if (session_settings(c) == 0)
             (void)session_setup(c);
         c->version++; /* whatever happened meanwhile: caches start over */
     }

@@ -34,6 +34,15 @@ _pg_free_port()
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# _pg_start_dir DIR PORT: starts the cluster in DIR/data on PORT (the tests' settings)
+_pg_start_dir()
+{
+    local dir=$1 port=$2
+    _pg_as "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 30 \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off" \
+        start >/dev/null 2>&1
+}
+
 pg_cluster_start()
 {
     local name=${1:-pg}
@@ -46,9 +55,7 @@ pg_cluster_start()
         --no-sync >"$PG_DIR/initdb.log" 2>&1 || { cat "$PG_DIR/initdb.log" >&2; return 1; }
     for _ in 1 2 3; do
         PG_PORT=$(_pg_free_port)
-        if _pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -t 30 \
-            -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off" \
-            start >/dev/null 2>&1; then
+        if _pg_start_dir "$PG_DIR" "$PG_PORT"; then
             PG_PID=$(head -n 1 "$PG_DIR/data/postmaster.pid")
             PG_URL=$(pg_url postgres)
             return 0
@@ -56,14 +63,6 @@ pg_cluster_start()
     done
     cat "$PG_DIR/postgres.log" >&2
     return 1
-}
-
-_pg_start_dir()
-{
-    local dir=$1 port=$2
-    _pg_as "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 30 \
-        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off" \
-        start >/dev/null 2>&1
 }
 
 pg_cluster_standby()

@@ -316,6 +316,17 @@ ota_client_cert()
     _ota_leaf_cert client "$@"
 }
 
+# ota_fleet ID...: registers the vehicles ID... with one `vehicle import` and makes their
+# certificates $T/pki/ID.crt/.key in one process (certs/mkfleet.py): for fleets, where
+# ota_client_cert and `vehicle add` per vehicle (~0.3 s each) would take most of a test.
+ota_fleet()
+{
+    ota_pki
+    "$OTA_SRC/certs/mkfleet.py" "$T/pki" "$T/pki" "$@" || fail "ota_fleet: mkfleet.py failed"
+    printf '%s\n' id "$@" >"$T/fleet.csv"
+    ota_admin vehicle import "$T/fleet.csv" >/dev/null || fail "ota_fleet: vehicle import failed"
+}
+
 # ota_edge_cert NAME [options]: as ota_client_cert, for a CDN edge.
 ota_edge_cert()
 {

@@ -18,9 +18,7 @@ ids=()
 for ((i = 1; i <= N; i++)); do
     ids+=("FO$i")
 done
-"$OTA_SRC/certs/mkfleet.py" "$T/pki" "$T/pki" "${ids[@]}" || fail "mkfleet.py failed"
-printf '%s\n' id "${ids[@]}" >"$T/fleet.csv"
-ota_admin vehicle import "$T/fleet.csv" >/dev/null
+ota_fleet "${ids[@]}"
 sha=$(ntf_artifact fw 1.0)
 cid=$(ota_admin campaign create --name failover --artifact "$sha" --all)
 ota_start_server

@@ -17,9 +17,7 @@ ids=()
 for ((i = 1; i <= N; i++)); do
     ids+=("$(printf 'NODE%04d' "$i")")
 done
-"$OTA_SRC/certs/mkfleet.py" "$T/pki" "$T/pki" "${ids[@]}" || fail "mkfleet.py failed"
-printf '%s\n' id "${ids[@]}" >"$T/fleet.csv"
-ota_admin vehicle import "$T/fleet.csv" >/dev/null
+ota_fleet "${ids[@]}"
 head -c 100000 /dev/urandom >"$T/fw.bin"
 SHA=$(ota_admin artifact upload "$T/fw.bin" --version 2.0 --name fw.bin)
 CID=$(ota_admin campaign create --name nodes --artifact "$SHA" --all)

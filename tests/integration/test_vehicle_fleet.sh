@@ -10,11 +10,7 @@ ids=()
 for ((i = 1; i <= N; i++)); do
     ids+=("$(printf 'VEH%04d' $i)")
 done
-# one process for all certificates and one import (mkcert.sh and vehicle add per vehicle
-# cost ~0.3 s each, most of this test's time)
-"$OTA_SRC/certs/mkfleet.py" "$T/pki" "$T/pki" "${ids[@]}" || fail "mkfleet.py failed"
-printf '%s\n' id "${ids[@]}" >"$T/fleet.csv"
-ota_admin vehicle import "$T/fleet.csv" >/dev/null
+ota_fleet "${ids[@]}"
 head -c 300000 /dev/urandom >"$T/fw.bin"
 SHA=$(ota_admin artifact upload "$T/fw.bin" --version 3.1 --name fw.bin)
 CID=$(ota_admin campaign create --name fleet --artifact "$SHA" --all)
