@@ -13,7 +13,7 @@
 #   OTA_NO_ASAN=1   skip the sanitizer build
 #   OTA_FUZZ_DIR    fuzz build dir (default build-fuzz), configured with CC=clang
 #   OTA_NO_FUZZ=1   skip the fuzz stage
-#   OTA_FUZZ_TIME   seconds each harness fuzzes (default 5, tests/fuzz/run-fuzz.sh)
+#   OTA_FUZZ_TIME   seconds each harness fuzzes (default 3, tests/fuzz/run-fuzz.sh)
 #   OTA_TEST_JOBS   parallel tests (default 3 in the plain build, whose tests mostly wait
 #                   on their daemons, and 2 under the sanitizers, whose tests keep both
 #                   cores busy: more there made slow CI hosts flaky)

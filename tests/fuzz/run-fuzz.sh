@@ -4,7 +4,7 @@
 # SRCDIR/corpus/NAME are given second, so libFuzzer reads them and never writes there.
 #
 # Usage: run-fuzz.sh HARNESS SRCDIR NAME [libFuzzer options...]
-# Environment: OTA_FUZZ_TIME seconds of fuzzing (default 5: the test command has a 15-minute
+# Environment: OTA_FUZZ_TIME seconds of fuzzing (default 3: the test command has a 15-minute
 # budget; tests/fuzz/run-long.sh runs them for as long as asked).
 # A crashing, leaking or slow input is kept as DIR-OF-HARNESS/artifacts/NAME-{crash,leak,
 # timeout,oom}-SHA1; reproduce with: HARNESS FILE.
@@ -29,7 +29,7 @@ corpus=$(mktemp -d "${TMPDIR:-/tmp}/ota-fuzz-$name.XXXXXX") || exit 1
 trap 'rm -rf "$corpus"' EXIT
 trap 'exit 1' INT TERM
 
-set -- -max_total_time="${OTA_FUZZ_TIME:-5}" -timeout=10 -rss_limit_mb=2048 \
+set -- -max_total_time="${OTA_FUZZ_TIME:-3}" -timeout=10 -rss_limit_mb=2048 \
     -error_exitcode=1 -timeout_exitcode=1 -print_final_stats=1 \
     -artifact_prefix="$artifacts/$name-" "$@"
 [ ! -f "$dict" ] || set -- -dict="$dict" "$@"
