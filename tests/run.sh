@@ -162,6 +162,7 @@ import json, sys
 
 passed = failed = skipped = 0
 names = []
+tails = []
 args = sys.argv[1:]
 for label, path in zip(args[0::2], args[1::2]):
     try:
@@ -186,8 +187,14 @@ for label, path in zip(args[0::2], args[1::2]):
         else:
             failed += 1
             names.append("[%s] %s: %s" % (label, t.get("name", "?"), result))
+            # CI shows the end of the output only: the last lines of each failure go there too
+            out = ((t.get("stdout") or "") + (t.get("stderr") or "")).splitlines()
+            tails.append(["[%s] %s:" % (label, t.get("name", "?"))] + out[-25:])
 for n in names:
     print("failed " + n)
+for tail in tails:
+    for line in tail:
+        print("tail " + line[:300])
 print("%d %d %d" % (passed, failed, skipped))
 PY
 )
@@ -206,6 +213,10 @@ if [[ $failed -gt 0 ]]; then
         echo "  $n"
     done
     grep '^failed ' <<<"$counts" | sed 's/^failed /  /'
+    if grep -q '^tail ' <<<"$counts"; then
+        echo "the last lines of each failed test's output:"
+        grep '^tail ' <<<"$counts" | sed 's/^tail /  | /'
+    fi
 fi
 summary "$passed" "$failed" "$skipped"
 [[ $failed -eq 0 ]]

@@ -49,64 +49,63 @@ zck_answers()
         END { if (bad || n == 0) exit 1; print n, bytes }' "$T/access.log"
 }
 
-# ---- through a campaign: suricatta polls DDI with its certificate, the delta handler
-# fetches the chunks it lacks without one, 150 ranges per request
-delta_swu ddi
-SWU_SHA=$(ota_admin artifact upload "$T/img/ddi.swu" --version 2.0.0 --name delta.swu)
-CID=$(ota_admin campaign create --name delta --artifact "$SWU_SHA" --vehicles VIN1)
+# install_ddi NAME [MAX_RANGES]: a campaign for VIN1 whose artifact is the delta .swu
+# NAME; suricatta (hawkBit DDI, its client certificate) installs it and the delta handler
+# fetches the chunks it lacks without one. Sets CID and SWU_SHA; the access log holds
+# this install's requests only.
+install_ddi()
+{
+    delta_swu "$@"
+    SWU_SHA=$(ota_admin artifact upload "$T/img/$1.swu" --version 2.0.0 --name "$1.swu")
+    CID=$(ota_admin campaign create --name "$1" --artifact "$SWU_SHA" --vehicles VIN1)
+    # --supersede: suricatta leaves the previous install "installing" until a reboot confirms
+    ota_admin campaign start --supersede "$CID" >/dev/null
+    check_contains "$1: /v1/updates offers the delta .swu" "\"sha256\":\"$SWU_SHA\"" \
+        "$(ota_curl VIN1 /v1/updates)"
+    : >"$T/access.log"
+    swupdate_config VIN1 "$SERVER_URL"
+    swupdate_run "swupdate-$1"
+    INSTALL=$1
+    # settled: installed, or the deployment failed (SWUpdate's feedback) and waiting is moot
+    settled()
+    {
+        cmp -s "$T/img/new.img" "$T/$INSTALL.out" ||
+            [[ $(ota_admin campaign show "$CID" --vehicles --json | jq -r '.deployments[0].state') == failed ]]
+    }
+    wait_until 90 settled && cmp -s "$T/img/new.img" "$T/$1.out" || {
+        ota_log_tail "$T/swupdate-$1.log"
+        fail "$1: SWUpdate did not install the delta through DDI"
+    }
+    swupdate_stop
+    grep -qE " GET /DEFAULT/controller/v1/VIN1/softwaremodules/[0-9]+/artifacts/$1.swu 200 [0-9]+ [0-9.]+ VIN1\$" \
+        "$T/access.log" ||
+        fail "$1: VIN1 did not download the .swu with its certificate: $(grep -v /updates "$T/access.log")"
+    # (the access log names a client without a certificate by its address)
+    grep -qE " GET /v1/artifacts/$ZCK 206 [0-9]+ [0-9.]+ (127\.0\.0\.1|::1)\$" "$T/access.log" ||
+        fail "$1: the .zck was not fetched without a certificate: $(grep "$ZCK" "$T/access.log")"
+}
+
 ota_start_server
 ota_start_notifier
-ota_admin campaign start "$CID" >/dev/null
-check_contains "/v1/updates offers the delta .swu" "\"sha256\":\"$SWU_SHA\"" \
-    "$(ota_curl VIN1 /v1/updates)"
+
+# ---- SWUpdate's default: up to 150 ranges per request
+install_ddi ddi
 has_retained()
 {
     [[ $(ntf_retained) == *"\"sha256\":\"$SWU_SHA\""* ]]
 }
 wait_until 10 has_retained || fail "no retained MQTT update for VIN1 naming the .swu: $(ntf_retained)"
-echo "ok - the MQTT update message announces it"
-: >"$T/access.log"
-swupdate_config VIN1 "$SERVER_URL"
-swupdate_run swupdate
-# settled: installed, or the deployment failed (SWUpdate's feedback) and waiting is moot
-settled()
-{
-    cmp -s "$T/img/new.img" "$T/ddi.out" ||
-        [[ $(ota_admin campaign show "$CID" --vehicles --json | jq -r '.deployments[0].state') == failed ]]
-}
-wait_until 90 settled && cmp -s "$T/img/new.img" "$T/ddi.out" || {
-    ota_log_tail "$T/swupdate.log"
-    fail "SWUpdate did not install the delta through DDI"
-}
-swupdate_stop
-grep -qE " GET /DEFAULT/controller/v1/VIN1/softwaremodules/[0-9]+/artifacts/delta.swu 200 [0-9]+ [0-9.]+ VIN1\$" \
-    "$T/access.log" ||
-    fail "VIN1 did not download the .swu with its certificate: $(grep -v /updates "$T/access.log")"
+echo "ok - the MQTT update message announced it"
 read -r requests bytes < <(zck_answers) || fail "ddi: answers to the .zck other than 206 (above)"
-echo "ok - DDI: installed byte-exact; the .zck cost $requests request(s), $bytes of $ZCK_SIZE bytes"
+echo "ok - DDI: installed byte-exact; the .zck cost $requests request(s), $bytes of $ZCK_SIZE bytes, fetched without a client certificate"
 ((requests < 10)) || fail "ddi: $requests requests for the chunks: multi-range was not used"
 ((bytes * 3 < ZCK_SIZE)) || fail "ddi: $bytes bytes is not well under the .zck's $ZCK_SIZE"
-# (the access log names a client without a certificate by its address)
-grep -qE " GET /v1/artifacts/$ZCK 206 [0-9]+ [0-9.]+ (127\.0\.0\.1|::1)\$" "$T/access.log" ||
-    fail "the .zck was not fetched without a certificate: $(grep "$ZCK" "$T/access.log")"
-echo "ok - the chunks were fetched without a client certificate"
 
-# ---- the same image from the command line, one range per request
-delta_swu one 1
-: >"$T/access.log"
-rc=0
-# its own TMPDIR (IPC sockets): nothing of the suricatta instance above can answer it
-mkdir -p "$T/swtmp-i"
-TMPDIR="$T/swtmp-i" timeout 120 swupdate -i "$T/img/one.swu" -k "$T/signer/signer.crt" \
-    -H ota-test:1.0 -l 5 -v >"$T/one.log" 2>&1 || rc=$?
-# SWUpdate 2022.12 -i now and then exits 1 after logging success (a plain rawfile .swu does
-# the same, about one run in five, with no error logged): its log and the bytes decide.
-grep -q "SWUpdate was successful" "$T/one.log" && ! grep -q "SWUpdate \*failed\*" "$T/one.log" ||
-    { ota_log_tail "$T/one.log"; fail "swupdate -i (max-ranges 1) failed (exit $rc)"; }
-cmp -s "$T/img/new.img" "$T/one.out" || {
-    ota_log_tail "$T/one.log"
-    fail "max-ranges 1: the installed image is not the new one (exit $rc; $(cmp "$T/img/new.img" "$T/one.out" 2>&1 | head -c 200); $(stat -c %s "$T/one.out" 2>&1))"
-}
+# ---- the same image with max-ranges "1": one range per request. (Through suricatta as
+# above: SWUpdate 2022.12's `swupdate -i` races its delta downloader against the chained
+# handler and now and then logs success with the image half-written, then dies of SIGSEGV,
+# more often the slower the server answers; suricatta's daemon did not, in 20 runs here.)
+install_ddi one 1
 read -r requests1 bytes1 < <(zck_answers) || fail "max-ranges 1: answers other than 206 (above)"
 echo "ok - max-ranges 1: installed byte-exact; $requests1 requests, $bytes1 of $ZCK_SIZE bytes"
 ((requests1 > requests)) || fail "max-ranges 1: $requests1 requests, not more than with 150"
