@@ -9,6 +9,7 @@
 #include "ota_config.h"
 #include "ota_db.h"
 #include "ota_log.h"
+#include "ota_sdnotify.h"
 #include "ntf_daemon.h"
 
 static void usage(FILE *f)
@@ -46,6 +47,7 @@ static int wait_for_lead(struct ota_db *db)
         if (r == 0 && !said) {
             ota_info("standing by: another ota-notifier leads on this database; taking over "
                      "when it stops");
+            ota_sd_notify(OTA_SD_READY, "standing by: another ota-notifier leads");
             said = true;
         } else if (r < 0 && r != -ECONNRESET) {
             return r;

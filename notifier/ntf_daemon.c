@@ -19,6 +19,7 @@
 #include "ota_campaign.h"
 #include "ota_cdn.h"
 #include "ota_log.h"
+#include "ota_sdnotify.h"
 #include "ntf_daemon.h"
 #include "ntf_outbox.h"
 #include "ntf_session.h"
@@ -93,6 +94,8 @@ static void on_connected(void *ctx, int rc, bool session_present)
     else
         ota_info("connected to broker %s:%u (MQTT %s, session %s)", d->cfg->mqtt.host,
                  d->cfg->mqtt.port, d->cfg->mqtt.protocol, session_present ? "present" : "new");
+    ota_sd_notify(OTA_SD_STATUS, "publishing: connected to broker %s:%u", d->cfg->mqtt.host,
+                  d->cfg->mqtt.port);
 }
 
 static void on_disconnected(void *ctx, int rc)
@@ -115,6 +118,8 @@ static void on_disconnected(void *ctx, int rc)
         else
             ota_warn("broker connection lost (%s); %u message(s) in flight will be sent again",
                      ntf_mqtt_strerror(rc), d->outbox.win.used - d->outbox.win.acked);
+        ota_sd_notify(OTA_SD_STATUS, "broker %s:%u lost (%s): reconnecting", d->cfg->mqtt.host,
+                      d->cfg->mqtt.port, ntf_mqtt_strerror(rc));
         break;
     case NTF_SESSION_CONNECTING:
         /* What a broker that does not speak our protocol version does (RabbitMQ 3.10
@@ -403,6 +408,8 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
              cfg->mqtt.host, cfg->mqtt.port, cfg->mqtt.cafile[0] ? " (TLS)" : "",
              cfg->mqtt.topic_prefix, d->outbox.win.limit,
              cfg->notifier.stats_file[0] ? cfg->notifier.stats_file : "(none)");
+    ota_sd_notify(OTA_SD_READY, "publishing: connecting to broker %s:%u", cfg->mqtt.host,
+                  cfg->mqtt.port);
 
     for (;;) {
         int64_t now = ota_monotonic_ms(), wake;
@@ -546,6 +553,8 @@ int ntf_daemon_run(const struct ota_config *cfg, struct ota_db *db, char *err, s
                     ota_info("signal %u: stopping (waiting up to %d ms for %u PUBACK(s))",
                              si_info.ssi_signo, STOP_GRACE_MS, d->outbox.win.used - d->outbox.win.acked);
                     d->stopping = true;
+                    ota_sd_notify(OTA_SD_STOPPING, "stopping: waiting for %u PUBACK(s)",
+                                  d->outbox.win.used - d->outbox.win.acked);
                     d->stop_deadline_ms = ota_monotonic_ms() + STOP_GRACE_MS;
                 }
             }

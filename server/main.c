@@ -19,6 +19,7 @@
 #include "ota_config.h"
 #include "ota_db.h"
 #include "ota_log.h"
+#include "ota_sdnotify.h"
 #include "ota_util.h"
 #include "srv_admin.h"
 #include "srv_artifact.h"
@@ -347,6 +348,8 @@ int main(int argc, char **argv)
     ota_info("listening on %s (mTLS, %u threads, libmicrohttpd %s, TLS batching %s), admin on %s",
              cfg.server.listen, threads, MHD_get_version(), batching ? "on" : "off",
              cfg.server.admin_listen);
+    ota_sd_notify(OTA_SD_READY, "serving on %s, admin on %s", cfg.server.listen,
+                  cfg.server.admin_listen);
 
     for (;;) {
         struct signalfd_siginfo si;
@@ -359,13 +362,21 @@ int main(int argc, char **argv)
         }
         if (si.ssi_signo == SIGHUP) {
             err[0] = '\0';
-            if (srv_tls_reload(ctx.tls, err, sizeof(err)) < 0)
+            ota_sd_notify(OTA_SD_RELOADING, "reloading the TLS certificate");
+            if (srv_tls_reload(ctx.tls, err, sizeof(err)) < 0) {
                 ota_err("reload failed, keeping the old certificate: %s", err);
-            else
+                ota_sd_notify(OTA_SD_READY, "certificate reload failed, serving the old one: %s",
+                              err);
+            } else {
                 ota_info("reloaded %s and %s", cfg.tls.cert, cfg.tls.key);
+                ota_sd_notify(OTA_SD_READY, "serving on %s, admin on %s (certificate reloaded)",
+                              cfg.server.listen, cfg.server.admin_listen);
+            }
             continue;
         }
         ota_info("signal %u: stopping", si.ssi_signo);
+        ota_sd_notify(OTA_SD_STOPPING, "stopping: finishing %u request(s) in flight",
+                      atomic_load(&ctx.active));
         break;
     }
 

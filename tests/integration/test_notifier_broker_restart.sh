@@ -3,7 +3,9 @@
 # autosave every second) or without ("volatile") broker persistence. Rows queued while it
 # is away go out after the restart, rows in flight at the kill are sent again, and
 # retained messages the broker lost are published again: in the end every row is
-# published and every vehicle's topic holds its newest message.
+# published and every vehicle's topic holds its newest message. What it tells systemd
+# follows (Type=notify, sd_listen.py as the notification socket): READY, the broker lost
+# and connected again in STATUS, STOPPING.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/notifier_lib.sh"
 
@@ -21,7 +23,19 @@ sha1=$(ntf_artifact fw 1.0)
 sha2=$(ntf_artifact fw 2.0)
 ca=$(ota_admin campaign create --name a --artifact "$sha1" --vehicles "$(echo A{1..40} | tr ' ' ,)")
 cb=$(ota_admin campaign create --name b --artifact "$sha2" --vehicles "$(echo B{1..40} | tr ' ' ,)")
-ota_start_notifier
+ota_spawn sdnotify python3 "$OTA_SRC/tests/integration/sd_listen.py" "$T/notify.sock"
+wait_until 5 test -S "$T/notify.sock" || fail "sd_listen.py did not bind $T/notify.sock"
+NOTIFY_SOCKET=$T/notify.sock ota_start_notifier
+# sd_said PATTERN: the last thing systemd was told matches PATTERN (grep -E)
+sd_said()
+{
+    tail -n 1 "$T/sdnotify.log" | grep -qE -- "$1"
+}
+wait_until 5 grep -qE "^READY=1 \| STATUS=publishing: connecting to broker 127.0.0.1:$MQTT_PORT\$" \
+    "$T/sdnotify.log" || fail "no READY=1: $(cat "$T/sdnotify.log")"
+wait_until 5 sd_said "^STATUS=publishing: connected to broker 127.0.0.1:$MQTT_PORT\$" ||
+    fail "no STATUS connected: $(cat "$T/sdnotify.log")"
+echo "ok - READY=1, then STATUS connected"
 ota_admin campaign start "$ca" >/dev/null
 wait_until 5 ntf_drained
 ntf_check_retained "[$mode] campaign a delivered"
@@ -36,14 +50,21 @@ kill -0 "$NOTIFIER_PID" || fail "notifier died while the broker was away"
 check_eq "[$mode] rows wait while the broker is away" 40 "$(ntf_count pending)"
 wait_until 5 ntf_stat_is ota_notifier_broker_connected 0
 echo "ok - broker_connected is 0"
+sd_said "^STATUS=broker 127.0.0.1:$MQTT_PORT lost \(.*\): reconnecting\$" ||
+    fail "the lost broker is not in STATUS: $(cat "$T/sdnotify.log")"
+echo "ok - STATUS says the broker is lost"
 ota_start_broker "${broker_conf[@]}"
 wait_until 40 ntf_drained || fail "rows still pending after the broker came back"
+sd_said "^STATUS=publishing: connected to broker" ||
+    fail "STATUS not connected again: $(cat "$T/sdnotify.log")"
 echo "ok - [$mode] rows queued while away were published"
 ntf_check_retained "[$mode] after restart 1"
 
 # 2. Broker killed with messages in flight: SIGSTOP first so that the PUBLISHes reach
 #    its socket but no PUBACK comes back, then SIGKILL. Nothing may be marked published.
 ota_stop "$NOTIFIER_PID"
+sd_said "^STOPPING=1 \| STATUS=stopping" || fail "no STOPPING=1: $(cat "$T/sdnotify.log")"
+echo "ok - STOPPING=1 at SIGTERM"
 ota_start_notifier --set notifier.max_inflight=5
 wait_until 5 ntf_stat_is ota_notifier_broker_connected 1
 sha3=$(ntf_artifact fw 3.0)

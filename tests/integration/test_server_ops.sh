@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # ota-server operation: bad configurations stop the start naming the key (exit 1),
 # SIGTERM during a download (the download completes, new connections are refused, exit 0
-# in bound), SIGHUP reloads the certificate while kept-alive connections go on.
+# in bound), SIGHUP reloads the certificate while kept-alive connections go on; what it
+# tells systemd (Type=notify, sd_listen.py as the notification socket): READY with the
+# listeners up, RELOADING/READY around a reload, a failed reload in STATUS, STOPPING.
 source "$(dirname "$0")/lib.sh"
 
 ota_setup
@@ -73,8 +75,18 @@ cmp -s "$T/big.bin" "$T/dl.bin" || fail "download in flight: file differs ($(sta
 echo "ok - download in flight is complete and intact"
 check_contains "in-flight download logged" "GET /v1/artifacts/$SHA 200 $SIZE " "$(cat "$T/server.log")"
 
-# ---- SIGHUP reload
-ota_start_server
+# ---- SIGHUP reload, told to systemd
+ota_spawn sdnotify python3 "$OTA_SRC/tests/integration/sd_listen.py" "$T/notify.sock"
+wait_until 5 test -S "$T/notify.sock" || fail "sd_listen.py did not bind $T/notify.sock"
+NOTIFY_SOCKET=$T/notify.sock ota_start_server
+# sd_said N PATTERN: line N of what systemd was told matches PATTERN (grep -E)
+sd_said()
+{
+    sed -n "$1p" "$T/sdnotify.log" | grep -qE -- "$2"
+}
+wait_until 5 sd_said 1 "^READY=1 \| STATUS=serving on 127.0.0.1:$SERVER_PORT, admin on 127.0.0.1:$ADMIN_PORT\$" ||
+    fail "no READY=1 naming the listeners: $(cat "$T/sdnotify.log")"
+echo "ok - READY=1 once listening, STATUS names both listeners"
 serial()
 {
     openssl s_client -connect "127.0.0.1:$SERVER_PORT" -servername localhost \
@@ -109,6 +121,10 @@ wait_until 10 test -e "$T/ka.ready"
 "$OTA_SRC/certs/mkcert.sh" "$T/pki" server server >/dev/null
 kill -HUP "$SERVER_PID"
 wait_until 10 grep -q "reloaded" "$T/server.log"
+wait_until 5 sd_said 3 "^READY=1 \| STATUS=.*\(certificate reloaded\)\$" ||
+    fail "reload not told to systemd: $(cat "$T/sdnotify.log")"
+sd_said 2 "^RELOADING=1 \| STATUS=reloading" || fail "no RELOADING=1: $(cat "$T/sdnotify.log")"
+echo "ok - RELOADING=1, then READY=1 with the reload in STATUS"
 NEW=$(serial)
 [[ $NEW == serial=* && $NEW != "$OLD" ]] || fail "after SIGHUP: serial '$NEW', before '$OLD'"
 echo "ok - new connections get the new certificate ($OLD -> $NEW)"
@@ -121,9 +137,15 @@ check_eq "kept-alive connection across SIGHUP" "first=200 second=200 same_connec
 echo "garbage" >"$T/pki/server.crt"
 kill -HUP "$SERVER_PID"
 wait_until 10 grep -q "reload failed" "$T/server.log"
+wait_until 5 sd_said 5 "^READY=1 \| STATUS=certificate reload failed, serving the old one: .*tls.cert" ||
+    fail "the failed reload is not in STATUS: $(cat "$T/sdnotify.log")"
+echo "ok - a failed reload is told to systemd (STATUS), the server stays READY"
 check_eq "after a failed reload: same certificate" "$NEW" "$(serial)"
 check_eq "after a failed reload: still serving" 200 \
     "$(ota_curl VIN1 /v1/updates -o /dev/null -w '%{http_code}')"
 kill -0 "$SERVER_PID" || fail "server died on a bad reload"
 ota_stop "$SERVER_PID"
 echo "ok - exit 0 on SIGTERM"
+sd_said 6 "^STOPPING=1 \| STATUS=stopping" || fail "no STOPPING=1: $(cat "$T/sdnotify.log")"
+check_eq "messages to systemd" 6 "$(wc -l <"$T/sdnotify.log")"
+echo "ok - STOPPING=1 at SIGTERM"
