@@ -216,6 +216,26 @@ static int on_ini_value(void *user, const char *section, const char *name, const
     return ctx->r == 0; /* inih: 0 stops with the line number */
 }
 
+/* inih reads a line into a buffer of INI_MAX_LINE bytes and parses what does not fit as
+ * the next line: "key = <long value>" would become a cut value plus a bogus key. The
+ * number of the first line too long for it, or 0 (the stream is rewound either way). */
+static int first_long_line(FILE *f)
+{
+    int c, line = 1, found = 0;
+    size_t len = 0;
+
+    while (!found && (c = getc(f)) != EOF) {
+        if (c == '\n') {
+            line++;
+            len = 0;
+        } else if (++len > INI_MAX_LINE - 1) {
+            found = line;
+        }
+    }
+    rewind(f);
+    return found;
+}
+
 int ota_config_load(struct ota_config *c, const char *path, char *err, size_t errlen)
 {
     struct load_ctx ctx = { c, err, errlen, 0 };
@@ -229,6 +249,13 @@ int ota_config_load(struct ota_config *c, const char *path, char *err, size_t er
 
         ota_errf(err, errlen, "%s: %s", path, strerror(e));
         return e == ENOENT ? -ENOENT : -e;
+    }
+    line = first_long_line(f);
+    if (line > 0) {
+        fclose(f);
+        ota_errf(err, errlen, "%s:%d: line longer than %d bytes, the most the INI reader takes",
+                 path, line, INI_MAX_LINE - 1);
+        return -EINVAL;
     }
     ctx.err = msg;
     ctx.errlen = sizeof(msg);

@@ -84,6 +84,17 @@ static void test_errors(void)
         ota_config_clear(&c);
     }
     {
+        /* inih would cut a 250-byte line in two and take its tail for a key of its own */
+        struct ota_config c;
+        char err[256] = "", text[400];
+
+        snprintf(text, sizeof(text), "[server]\nthreads = 2\n[tls]\npriorities = %0250d\n", 0);
+        CHECK_FATAL(ota_config_init(&c) == 0);
+        CHECK_INT(ota_config_load(&c, write_conf("bad.conf", text), err, sizeof(err)), -EINVAL);
+        CHECK(strstr(err, "bad.conf:4: line longer than 199 bytes") != NULL);
+        ota_config_clear(&c);
+    }
+    {
         struct ota_config c;
         char err[256] = "";
         static const char *const need[] = { "tls.cert", NULL };
