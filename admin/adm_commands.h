@@ -5,6 +5,9 @@
 
 typedef int adm_command_fn(struct adm_ctx *ctx, int argc, char **argv);
 
+/* adm_backup.c */
+adm_command_fn adm_backup;
+
 /* adm_init.c */
 adm_command_fn adm_init;
 adm_command_fn adm_key_show;

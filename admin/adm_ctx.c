@@ -66,7 +66,19 @@ int adm_ctx_require(const struct adm_ctx *ctx, const char *const *keys)
     return ADM_EXIT_OK;
 }
 
+static int open_db(const struct adm_ctx *ctx, bool any_schema, struct ota_db **ret_db);
+
 int adm_ctx_open_db(const struct adm_ctx *ctx, struct ota_db **ret_db)
+{
+    return open_db(ctx, false, ret_db);
+}
+
+int adm_ctx_open_db_any_schema(const struct adm_ctx *ctx, struct ota_db **ret_db)
+{
+    return open_db(ctx, true, ret_db);
+}
+
+static int open_db(const struct adm_ctx *ctx, bool any_schema, struct ota_db **ret_db)
 {
     static const char *const keys[] = { "paths.db", NULL };
     const char *path = ctx->config.paths.db;
@@ -118,7 +130,7 @@ int adm_ctx_open_db(const struct adm_ctx *ctx, struct ota_db **ret_db)
     }
 opened:
     path = ota_db_display(path, shown, sizeof(shown)); /* no password in messages */
-    r = ota_db_check_schema(db);
+    r = any_schema ? 0 : ota_db_check_schema(db);
     switch (r) {
     case 0:
         break;

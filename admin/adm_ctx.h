@@ -43,6 +43,8 @@ int adm_ctx_require(const struct adm_ctx *ctx, const char *const *keys);
  * *ret_db is new: close it with ota_db_close(). Returns ADM_EXIT_OK or ADM_EXIT_FAIL
  * with a message that says what to do (run init, not a database, ...). */
 int adm_ctx_open_db(const struct adm_ctx *ctx, struct ota_db **ret_db);
+/* The same without the schema check (ota-admin backup copies any version). */
+int adm_ctx_open_db_any_schema(const struct adm_ctx *ctx, struct ota_db **ret_db);
 
 /* Prints a message for a failed database call @what (errno-style @r) and returns
  * ADM_EXIT_FAIL. -EBUSY says the database is locked by another writer. */

@@ -56,6 +56,7 @@ static const struct adm_command {
     { "outbox", "list", adm_outbox_list, "[--vehicle ID]" },
     { "events", NULL, adm_events,
       "[--campaign ID] [--vehicle ID] [--kind K] [--since T] [--limit N]" },
+    { "backup", NULL, adm_backup, "FILE (a consistent copy of the SQLite database)" },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

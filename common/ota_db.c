@@ -4,12 +4,16 @@
  * deployment state change goes through deployment_move(), which keeps the campaign's
  * counts by state. */
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ota_db.h"
 #include "ota_db_driver.h"
+#include "ota_util.h"
 
 struct ota_db {
     const struct ota_db_driver *drv;
@@ -402,6 +406,38 @@ int ota_db_sync_full(struct ota_db *db, bool full)
     if (db->drv != &ota_db_sqlite_driver)
         return -ENOTSUP;
     return ota_db_sqlite_sync_full(db->c, full);
+}
+
+int ota_db_backup(struct ota_db *db, const char *path)
+{
+    char tmp[4096];
+    int fd, r;
+
+    if (db->drv != &ota_db_sqlite_driver)
+        return -ENOTSUP;
+    if (access(path, F_OK) == 0)
+        return -EEXIST;
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", path, (long)getpid()) >= (int)sizeof(tmp))
+        return -ENAMETOOLONG;
+    unlink(tmp); /* a crashed run's */
+    /* made here for a true errno (SQLite says only "cannot open") and mode 0600: an
+     * empty file is a new database to SQLite */
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    close(fd);
+    r = ota_db_sqlite_backup(db->c, tmp);
+    if (r == 0)
+        r = ota_fsync_path(tmp, O_RDONLY);
+    /* link() rather than rename(): a file that appeared at @path meanwhile is kept */
+    if (r == 0 && link(tmp, path) < 0)
+        r = -errno;
+    unlink(tmp);
+    if (r == 0) {
+        snprintf(tmp, sizeof(tmp), "%s", path); /* fits: tmp held more */
+        r = ota_fsync_path(dirname(tmp), O_RDONLY | O_DIRECTORY);
+    }
+    return r;
 }
 
 int ota_db_cache_kib(struct ota_db *db, unsigned kib)

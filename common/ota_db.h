@@ -535,6 +535,15 @@ int ota_db_outbox_mark_published(struct ota_db *db, int64_t id, int64_t now);
  * at-least-once allows, and WAL keeps commits in order. Returns 0, -ENOTSUP (another
  * backend) or -EIO. */
 int ota_db_sync_full(struct ota_db *db, bool full);
+
+/* A consistent copy of the whole database in a new file @path, taken while other
+ * connections go on writing (SQLite's online backup API in one step: one read snapshot,
+ * which in WAL mode blocks no writer). Written to a temporary file beside @path, synced,
+ * then renamed: nothing is left at @path on failure. The copy keeps the schema version it
+ * had: restore it where the database was, then `ota-admin init` migrates it. Any schema
+ * version is copied. Returns 0, -EEXIST (@path exists), -ENOTSUP (PostgreSQL: pg_dump),
+ * -ENOSPC, or another -errno. */
+int ota_db_backup(struct ota_db *db, const char *path);
 /* This connection's page cache, at most @kib KiB (ota_db_open gives 32 MiB, for the
  * appends of a large import or start). A command that only streams rows once, such as
  * `campaign show --vehicles`, needs little: its memory then stays flat with the campaign.

@@ -93,3 +93,5 @@ void ota_db_set_open_error(const char *msg);
 int ota_db_sqlite_sync_full(void *conn, bool full);
 int ota_db_sqlite_cache_kib(void *conn, unsigned kib);
 int ota_db_sqlite_wal_index(void *conn, const volatile void **ret);
+/* Copies the database into a new SQLite file @path (ota_db_backup() names and renames it). */
+int ota_db_sqlite_backup(void *conn, const char *path);

@@ -769,3 +769,43 @@ int ota_db_sqlite_wal_index(void *conn, const volatile void **ret)
     *ret = p;
     return 0;
 }
+
+/* sqlite.org/backup.html: all pages in one step, so one read transaction sees one
+ * snapshot (a copy made in several steps restarts whenever another connection writes,
+ * which during a campaign may be always). In WAL mode that read blocks no writer. A
+ * checkpoint or a writer in rollback mode may hold the lock a moment: tried again for up
+ * to BACKUP_BUSY_MS. */
+#define BACKUP_BUSY_MS 10000
+
+int ota_db_sqlite_backup(void *conn, const char *path)
+{
+    struct conn *c = conn;
+    sqlite3 *dst = NULL;
+    sqlite3_backup *b;
+    int rc, waited = 0;
+
+    rc = sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc != SQLITE_OK)
+        goto out;
+    b = sqlite3_backup_init(dst, "main", c->h, "main");
+    if (!b) {
+        rc = sqlite3_errcode(dst);
+        goto out;
+    }
+    while ((rc = sqlite3_backup_step(b, -1)) == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+        if (waited >= BACKUP_BUSY_MS)
+            break;
+        sqlite3_sleep(10);
+        waited += 10;
+    }
+    if (rc == SQLITE_DONE)
+        rc = SQLITE_OK;
+    if (sqlite3_backup_finish(b) != SQLITE_OK && rc == SQLITE_OK)
+        rc = sqlite3_errcode(dst);
+out:
+    if (sqlite3_close(dst) != SQLITE_OK && rc == SQLITE_OK)
+        rc = SQLITE_IOERR;
+    if (rc != SQLITE_OK)
+        unlink(path);
+    return map_rc(rc);
+}

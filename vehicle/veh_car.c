@@ -400,6 +400,13 @@ static void car_offer(struct veh_car *c, struct ota_update_info *u, int64_t now)
             ota_info("%s: campaign %" PRId64 " still offered; reporting %s again", c->id,
                      u->campaign, ota_deploy_state_name(c->last.state));
             veh_reporter_push(&c->rep, &e);
+            /* The outcome is known, as the first time (a database restored from a backup
+             * taken before it offers the campaign again too): --once ends once the
+             * report is out, not at its timeout. */
+            if (c->phase != CAR_FINISHING && c->phase != CAR_DONE)
+                finish(c, c->last.state == OTA_DEPLOY_INSTALLED ? VEH_CAR_INSTALLED
+                                                                : VEH_CAR_FAILED,
+                       now);
         }
         return;
     }
