@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ota_campaign.h"
+#include "ota_campaign_json.h"
 #include "adm_args.h"
 #include "adm_commands.h"
 #include "adm_list.h"
@@ -98,35 +99,6 @@ out:
     return ret;
 }
 
-static json_t *counts_json(const uint64_t counts[OTA_DEPLOY_STATE_COUNT])
-{
-    json_t *o = json_object();
-
-    for (int s = 0; o && s < OTA_DEPLOY_STATE_COUNT; s++)
-        if (json_object_set_new(o, ota_deploy_state_name((enum ota_deploy_state)s),
-                                json_integer((json_int_t)counts[s])) < 0) {
-            json_decref(o);
-            return NULL;
-        }
-    return o;
-}
-
-/* The campaign's summary object: list rows, the answer of a change, the head of show. */
-static json_t *campaign_json(const struct ota_campaign *c)
-{
-    uint64_t total = 0;
-
-    for (int s = 0; s < OTA_DEPLOY_STATE_COUNT; s++)
-        total += c->counts[s];
-    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:o}", "id",
-                     (json_int_t)c->id, "name", c->name, "state",
-                     ota_campaign_state_name(c->state), "artifact", c->artifact, "target_kind",
-                     ota_target_kind_name(c->target_kind), "target", c->target, "created_at",
-                     adm_json_time(c->created_at), "started_at", adm_json_time(c->started_at),
-                     "updated_at", adm_json_time(c->updated_at), "deployments",
-                     (json_int_t)total, "counts", counts_json(c->counts));
-}
-
 static void target_text(const struct ota_campaign *c, char *buf, size_t len)
 {
     if (c->target_kind == OTA_TARGET_ALL)
@@ -144,7 +116,7 @@ static int print_created(struct ota_db *db, int64_t id)
 
     if (r < 0)
         return adm_db_fail(db, "reading the campaign back", r);
-    ret = adm_json_emit(campaign_json(c));
+    ret = adm_json_emit(ota_json_campaign(c));
     ota_campaign_free(c);
     return ret;
 }
@@ -173,7 +145,7 @@ static int print_changed(const struct adm_ctx *ctx, struct ota_db *db, int64_t i
     if (r < 0) /* the change is committed; only the report failed */
         return adm_db_fail(db, "reading the campaign back", r);
     if (ctx->json) {
-        json_t *o = campaign_json(c);
+        json_t *o = ota_json_campaign(c);
         if (o && rep &&
             json_object_set_new(o, "start",
                                 json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "targets",
@@ -308,7 +280,7 @@ static int list_fill(struct ota_db *db, struct adm_list *l)
         snprintf(done, sizeof(done), "%llu/%llu", (unsigned long long)c->counts[OTA_DEPLOY_INSTALLED],
                  (unsigned long long)total);
         target_text(c, target, sizeof(target));
-        r = l->array ? adm_list_append(l, campaign_json(c)) : adm_table_add(l->table, cells);
+        r = l->array ? adm_list_append(l, ota_json_campaign(c)) : adm_table_add(l->table, cells);
     }
     ota_db_iter_end(&it);
     return r;
@@ -325,7 +297,9 @@ int adm_campaign_list(struct adm_ctx *ctx, int argc, char **argv)
 }
 
 /* The failure reasons, grouped: a JSON array, or lines after the counts. */
-static int failures(struct ota_db *db, int64_t id, json_t *arr)
+/* The failure reasons, grouped, as lines after the counts (the JSON view is
+ * ota_json_campaign_failures). */
+static int print_failures(struct ota_db *db, int64_t id)
 {
     const struct ota_failure_reason *f;
     struct ota_db_iter it;
@@ -334,12 +308,6 @@ static int failures(struct ota_db *db, int64_t id, json_t *arr)
 
     while (r == 0 && (r = ota_db_failures_next(&it, &f)) > 0) {
         r = 0;
-        if (arr) {
-            if (json_array_append_new(arr, json_pack("{s:s, s:I}", "detail", f->detail, "count",
-                                                     (json_int_t)f->n)) < 0)
-                r = -ENOMEM;
-            continue;
-        }
         if (!any)
             printf("failures\n");
         any = true;
@@ -420,7 +388,7 @@ int adm_campaign_show(struct adm_ctx *ctx, int argc, char **argv)
     struct ota_db *db = NULL;
     struct ota_campaign *c = NULL;
     char target[160], t1[32], t2[32], last[OTA_ID_MAX + 1] = "";
-    json_t *obj = NULL, *fails = NULL;
+    json_t *obj = NULL;
     uint64_t n = 0;
     int64_t id = 0;
     int ret, r;
@@ -456,12 +424,9 @@ int adm_campaign_show(struct adm_ctx *ctx, int argc, char **argv)
         char *head;
         size_t len;
 
-        obj = campaign_json(c);
-        fails = json_array();
-        if (!obj || !fails || failures(db, id, fails) < 0 ||
-            json_object_set(obj, "failures", fails) < 0 ||
-            json_object_set_new(obj, "rollout", adm_rollout_json(db, c)) < 0) {
-            adm_fail("out of memory");
+        obj = ota_json_campaign_show(db, c);
+        if (!obj) {
+            adm_fail("reading the campaign's failures and rollout: %s", ota_db_errmsg(db));
             goto out;
         }
         if (!o.vehicles) {
@@ -496,7 +461,7 @@ int adm_campaign_show(struct adm_ctx *ctx, int argc, char **argv)
         printf("\n");
         r = adm_rollout_print(db, c);
         if (r == 0)
-            r = failures(db, id, NULL);
+            r = print_failures(db, id);
         if (r == 0 && o.vehicles) {
             printf("\n");
             r = stream_rows(ctx, db, id, &o, last, &n);
@@ -510,7 +475,6 @@ int adm_campaign_show(struct adm_ctx *ctx, int argc, char **argv)
     }
     ret = ADM_EXIT_OK;
 out:
-    json_decref(fails);
     json_decref(obj);
     ota_campaign_free(c);
     ota_db_close(db);

@@ -6,6 +6,7 @@
 #include "ota_util.h"
 #include "adm_ctx.h"
 #include "adm_output.h"
+#include "ota_campaign_json.h"
 
 struct adm_table {
     size_t ncols;
@@ -111,12 +112,7 @@ json_t *adm_json_str(const char *s)
 
 json_t *adm_json_time(int64_t t)
 {
-    char buf[32];
-
-    if (t == 0)
-        return json_null();
-    ota_rfc3339(t, buf, sizeof(buf));
-    return json_string(buf);
+    return ota_json_time(t);
 }
 
 const char *adm_time(int64_t t, char *buf, size_t len)

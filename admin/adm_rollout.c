@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "ota_campaign.h"
+#include "ota_campaign_json.h"
 #include "adm_args.h"
 #include "adm_commands.h"
 #include "adm_output.h"
@@ -15,85 +16,6 @@ static const char *const id_name[] = { "ID" };
 
 #define WATCH_REASONS 3 /* failure reasons a watch shows */
 
-static bool has_rules(const struct ota_campaign *c)
-{
-    return c->rules.stages[0] || c->rules.max_failures || c->rules.timeout_s ||
-           c->rules.start_at || c->rules.window[0];
-}
-
-static void fmt_bp(uint64_t bp, char *buf, size_t len)
-{
-    if (bp % 100 == 0)
-        snprintf(buf, len, "%llu%%", (unsigned long long)(bp / 100));
-    else
-        snprintf(buf, len, "%llu.%02llu%%", (unsigned long long)(bp / 100),
-                 (unsigned long long)(bp % 100));
-}
-
-static void fmt_max_failures(const struct ota_campaign *c, char *buf, size_t len)
-{
-    if (c->rules.max_failures == 0)
-        snprintf(buf, len, "none");
-    else if (c->rules.max_failures_pct)
-        fmt_bp(c->rules.max_failures, buf, len);
-    else
-        snprintf(buf, len, "%llu", (unsigned long long)c->rules.max_failures);
-}
-
-static json_t *counts_obj(const uint64_t counts[OTA_DEPLOY_STATE_COUNT], uint64_t *ret_total)
-{
-    json_t *o = json_object();
-
-    *ret_total = 0;
-    for (int s = 0; o && s < OTA_DEPLOY_STATE_COUNT; s++) {
-        *ret_total += counts[s];
-        if (json_object_set_new(o, ota_deploy_state_name((enum ota_deploy_state)s),
-                                json_integer((json_int_t)counts[s])) < 0) {
-            json_decref(o);
-            return NULL;
-        }
-    }
-    return o;
-}
-
-json_t *adm_rollout_json(struct ota_db *db, const struct ota_campaign *c)
-{
-    struct ota_stage st[OTA_STAGES_MAX];
-    char success[16], maxf[24];
-    unsigned n = 0;
-    json_t *o, *stages;
-
-    if (!has_rules(c))
-        return json_null();
-    if (ota_db_stages_get(db, c->id, st, &n) < 0)
-        return NULL;
-    fmt_bp(c->rules.success_bp, success, sizeof(success));
-    fmt_max_failures(c, maxf, sizeof(maxf));
-    stages = json_array();
-    for (unsigned i = 0; stages && i < n; i++) {
-        uint64_t total = 0;
-        json_t *counts = counts_obj(st[i].counts, &total);
-
-        if (json_array_append_new(stages, json_pack("{s:I, s:b, s:o, s:I, s:o}", "stage",
-                                                    (json_int_t)st[i].stage, "open",
-                                                    st[i].stage <= c->stage_open, "opened_at",
-                                                    adm_json_time(st[i].opened_at), "size",
-                                                    (json_int_t)total, "counts", counts)) < 0) {
-            json_decref(stages);
-            return NULL;
-        }
-    }
-    o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:s, s:s, s:b, s:I, s:I, s:b, s:b, s:o}",
-                  "stages_spec", c->rules.stages, "success", success, "max_failures", maxf,
-                  "min_finished", (json_int_t)c->rules.min_finished, "timeout_s",
-                  (json_int_t)c->rules.timeout_s, "start_at", adm_json_time(c->rules.start_at),
-                  "window", c->rules.window, "canary", c->rules.canary, "manual",
-                  c->rules.manual, "stage_count", (json_int_t)c->stage_count, "stage_open",
-                  (json_int_t)c->stage_open, "waiting", c->waiting, "offering", c->offering,
-                  "stages", stages);
-    return o;
-}
-
 int adm_rollout_print(struct ota_db *db, const struct ota_campaign *c)
 {
     struct ota_stage st[OTA_STAGES_MAX];
@@ -101,12 +23,12 @@ int adm_rollout_print(struct ota_db *db, const struct ota_campaign *c)
     unsigned n = 0;
     int r;
 
-    if (!has_rules(c))
+    if (!ota_campaign_has_rules(c))
         return 0;
     if ((r = ota_db_stages_get(db, c->id, st, &n)) < 0)
         return r;
-    fmt_bp(c->rules.success_bp, success, sizeof(success));
-    fmt_max_failures(c, maxf, sizeof(maxf));
+    ota_fmt_bp(c->rules.success_bp, success, sizeof(success));
+    ota_fmt_max_failures(c, maxf, sizeof(maxf));
     printf("rollout   stages %s, success %s%s, max-failures %s (min-finished %llu), timeout %llds\n",
            c->rules.stages[0] ? c->rules.stages : "(none)", success,
            c->rules.manual ? " (manual)" : "", maxf, (unsigned long long)c->rules.min_finished,
@@ -223,24 +145,16 @@ static uint64_t ended_of(const struct ota_campaign *c)
 static json_t *watch_snapshot(struct ota_db *db, const struct ota_campaign *c,
                               const struct watch_rate *rate, json_t **ret_change)
 {
-    const struct ota_failure_reason *f;
-    struct ota_db_iter it;
     uint64_t total = 0, ended = ended_of(c);
     double dt = mono_s() - rate->t0, per_min = 0;
-    json_t *counts = counts_obj(c->counts, &total), *reasons = json_array(), *change, *o;
-    int r;
+    json_t *counts = ota_json_counts(c->counts, &total);
+    json_t *reasons = ota_json_campaign_failures(db, c->id, WATCH_REASONS), *change, *o;
 
     if (!counts || !reasons) {
         json_decref(counts);
         json_decref(reasons);
         return NULL;
     }
-    r = ota_db_failures_begin(db, c->id, WATCH_REASONS, &it);
-    while (r == 0 && (r = ota_db_failures_next(&it, &f)) > 0) {
-        r = json_array_append_new(reasons, json_pack("{s:s, s:I}", "detail", f->detail, "count",
-                                                     (json_int_t)f->n));
-    }
-    ota_db_iter_end(&it);
     change = json_pack("{s:s, s:O, s:I, s:b, s:b, s:O}", "state",
                        ota_campaign_state_name(c->state), "counts", counts, "stage_open",
                        (json_int_t)c->stage_open, "waiting", c->waiting, "offering", c->offering,
@@ -256,7 +170,7 @@ static json_t *watch_snapshot(struct ota_db *db, const struct ota_campaign *c,
                   per_min > 0 ? json_real((double)(long long)(per_min * 10 + 0.5) / 10) : json_null(), "eta_s",
                   per_min > 0 ? json_integer((json_int_t)((double)(total - ended) * 60.0 / per_min))
                               : json_null());
-    if (r < 0 || !o || !change) {
+    if (!o || !change) {
         json_decref(o);
         json_decref(change);
         return NULL;

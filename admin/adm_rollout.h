@@ -11,7 +11,5 @@
 int adm_campaign_open(struct adm_ctx *ctx, const char *arg, int64_t *ret_id,
                       struct ota_db **ret_db);
 
-/* @c's rules and stages as an object, or JSON null when it has no rule. NULL on error. */
-json_t *adm_rollout_json(struct ota_db *db, const struct ota_campaign *c);
-/* The same as lines of `campaign show` (nothing when it has no rule). 0 or an error. */
+/* @c's rules and stages (ota_json_campaign_rollout is the JSON view) as lines of `campaign show` (nothing when it has no rule). 0 or an error. */
 int adm_rollout_print(struct ota_db *db, const struct ota_campaign *c);
