@@ -43,12 +43,11 @@ json_t *ota_json_campaign(const struct ota_campaign *c)
     if (!counts)
         return NULL;
     return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:o}", "id",
-                     (json_int_t)c->id, "name", c->name, "state",
-                     ota_campaign_state_name(c->state), "artifact", c->artifact, "target_kind",
-                     ota_target_kind_name(c->target_kind), "target", c->target, "created_at",
-                     ota_json_time(c->created_at), "started_at", ota_json_time(c->started_at),
-                     "updated_at", ota_json_time(c->updated_at), "deployments",
-                     (json_int_t)total, "counts", counts);
+                     (json_int_t)c->id, "name", c->name, "state", ota_campaign_state_name(c->state),
+                     "artifact", c->artifact, "target_kind", ota_target_kind_name(c->target_kind),
+                     "target", c->target, "created_at", ota_json_time(c->created_at), "started_at",
+                     ota_json_time(c->started_at), "updated_at", ota_json_time(c->updated_at),
+                     "deployments", (json_int_t)total, "counts", counts);
 }
 
 json_t *ota_json_campaign_failures(struct ota_db *db, int64_t id, unsigned limit)
@@ -62,8 +61,8 @@ json_t *ota_json_campaign_failures(struct ota_db *db, int64_t id, unsigned limit
         return NULL;
     r = ota_db_failures_begin(db, id, limit, &it);
     while (r == 0 && (r = ota_db_failures_next(&it, &f)) > 0)
-        r = json_array_append_new(arr, json_pack("{s:s, s:I}", "detail", f->detail, "count",
-                                                 (json_int_t)f->n));
+        r = json_array_append_new(
+            arr, json_pack("{s:s, s:I}", "detail", f->detail, "count", (json_int_t)f->n));
     ota_db_iter_end(&it);
     if (r < 0) {
         json_decref(arr);
@@ -74,8 +73,8 @@ json_t *ota_json_campaign_failures(struct ota_db *db, int64_t id, unsigned limit
 
 bool ota_campaign_has_rules(const struct ota_campaign *c)
 {
-    return c->rules.stages[0] || c->rules.max_failures || c->rules.timeout_s ||
-           c->rules.start_at || c->rules.window[0];
+    return c->rules.stages[0] || c->rules.max_failures || c->rules.timeout_s || c->rules.start_at ||
+           c->rules.window[0];
 }
 
 void ota_fmt_bp(uint64_t bp, char *buf, size_t len)
@@ -115,7 +114,8 @@ json_t *ota_json_campaign_rollout(struct ota_db *db, const struct ota_campaign *
         uint64_t total = 0;
         json_t *counts = ota_json_counts(st[i].counts, &total);
 
-        if (!counts || json_array_append_new(stages, json_pack("{s:I, s:b, s:o, s:I, s:o}", "stage",
+        if (!counts ||
+            json_array_append_new(stages, json_pack("{s:I, s:b, s:o, s:I, s:o}", "stage",
                                                     (json_int_t)st[i].stage, "open",
                                                     st[i].stage <= c->stage_open, "opened_at",
                                                     ota_json_time(st[i].opened_at), "size",

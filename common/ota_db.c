@@ -1011,6 +1011,36 @@ out:
     return r;
 }
 
+static int version_fill(const struct row *r, void *out)
+{
+    struct ota_version_count *v = out;
+
+    snprintf(v->version, sizeof(v->version), "%s", col_str(r, 0));
+    v->n = (uint64_t)col_int(r, 1);
+    return 0;
+}
+
+int ota_db_fleet_versions(struct ota_db *db, struct ota_version_count ret[OTA_VERSIONS_MAX],
+                          unsigned *ret_n)
+{
+    struct ota_db_iter it = { 0 };
+    unsigned n = 0;
+    int r;
+
+    if ((r = iter_begin(&it, db, ST_FLEET_VERSIONS, ARGS(ARG_INT(OTA_VERSIONS_MAX)),
+                        sizeof(struct ota_version_count), NULL)) < 0)
+        goto out;
+    while (n < OTA_VERSIONS_MAX && (r = iter_next(&it, version_fill)) > 0)
+        ret[n++] = *(struct ota_version_count *)it.cur;
+    if (r >= 0) {
+        *ret_n = n;
+        r = 0;
+    }
+out:
+    ota_db_iter_end(&it);
+    return r;
+}
+
 /* @n deployments of @campaign moved from @from to @to in the counts; OTA_DEPLOY_STATE_COUNT
  * for "none" (inserted, deleted). */
 static int count_move(struct ota_db *db, int64_t campaign, enum ota_deploy_state from,

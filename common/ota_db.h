@@ -307,6 +307,15 @@ int ota_db_stage_opened(struct ota_db *db, int64_t campaign, unsigned stage, int
 #define OTA_STAGES_MAX 16
 int ota_db_stages_get(struct ota_db *db, int64_t campaign, struct ota_stage ret[OTA_STAGES_MAX],
                       unsigned *ret_n);
+/* The installed versions of the active vehicles, most common first ("" for vehicles
+ * that reported none): at most OTA_VERSIONS_MAX in @ret, *ret_n of them. */
+#define OTA_VERSIONS_MAX 32
+struct ota_version_count {
+    char version[129]; /* a version label (OTA_LABEL_MAX), cut if longer */
+    uint64_t n;
+};
+int ota_db_fleet_versions(struct ota_db *db, struct ota_version_count ret[OTA_VERSIONS_MAX],
+                          unsigned *ret_n);
 /* Whether any vehicle (of any state) has that group / model. 0 (yes), -ENOENT, -EIO. */
 int ota_db_group_exists(struct ota_db *db, const char *group);
 int ota_db_model_exists(struct ota_db *db, const char *model);

@@ -134,6 +134,8 @@ const char *const ota_db_pg_sql[ST_COUNT] = {
                         "$3)",
     [ST_STAGE_OPENED] = "UPDATE campaign_stages SET opened_at = coalesce(opened_at, $3) WHERE "
                         "campaign = $1 AND stage = $2",
+    [ST_FLEET_VERSIONS] = "SELECT installed_version, count(*) FROM vehicles WHERE state = "
+                          "'active' GROUP BY installed_version ORDER BY 2 DESC, 1 LIMIT $1",
     [ST_STAGE_LIST] = "SELECT stage, upto_rank, coalesce(opened_at, 0), n_pending, n_downloading, "
                       "n_downloaded, n_installing, n_installed, n_failed, n_cancelled FROM "
                       "campaign_stages WHERE campaign = $1 ORDER BY stage",

@@ -1,4 +1,5 @@
-/* Admin listener handlers: health from a database round trip, metrics as Prometheus text. */
+/* Admin listener handlers: health from a database round trip, metrics as Prometheus text,
+ * the dashboard and its API (srv_dashboard.c). */
 #include "srv_admin.h"
 
 #include <stdbool.h>
@@ -6,6 +7,7 @@
 #include <string.h>
 
 #include "srv_ctx.h"
+#include "srv_dashboard.h"
 #include "srv_db.h"
 #include "srv_metrics.h"
 
@@ -84,6 +86,13 @@ enum MHD_Result srv_admin_dispatch(void *cls, struct MHD_Connection *conn, const
             return MHD_NO;
         return reply(conn, 200, "text/plain; version=0.0.4; charset=utf-8", body, len,
                      MHD_RESPMEM_MUST_FREE);
+    }
+    if (srv_dashboard_path(url)) {
+        enum MHD_Result ret;
+        if (!get)
+            return not_allowed(conn);
+        if (srv_dashboard_answer(ctx, conn, url, strcmp(method, MHD_HTTP_METHOD_HEAD) == 0, &ret))
+            return ret;
     }
     return text(conn, 404, "not found\n");
 }

@@ -260,3 +260,32 @@ int srv_metrics_render(struct srv_metrics *m, char **ret, size_t *ret_len)
     *ret_len = b.len;
     return 0;
 }
+
+json_t *srv_metrics_json(struct srv_metrics *m)
+{
+    json_t *routes = json_array(), *o;
+    uint64_t requests = 0, bytes = 0;
+
+    for (unsigned r = 0; routes && r <= m->nroutes; r++) {
+        uint64_t n = 0, b = GET(m->slots[r].bytes);
+
+        for (unsigned s = 0; s < NSTATUS; s++)
+            n += GET(m->slots[r].requests[s]);
+        requests += n;
+        bytes += b;
+        if (n && json_array_append_new(routes, json_pack("{s:s, s:s, s:I, s:I}", "route",
+                                                         route_label(m, r), "method",
+                                                         method_label(m, r), "requests",
+                                                         (json_int_t)n, "bytes",
+                                                         (json_int_t)b)) < 0) {
+            json_decref(routes);
+            return NULL;
+        }
+    }
+    if (!routes)
+        return NULL;
+    o = json_pack("{s:I, s:I, s:I, s:I, s:o}", "requests", (json_int_t)requests, "bytes",
+                  (json_int_t)bytes, "connections_open", (json_int_t)GET(m->connections),
+                  "connections_total", (json_int_t)GET(m->connections_total), "routes", routes);
+    return o;
+}

@@ -2,6 +2,7 @@
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 #include "srv_frame.h"
 
 struct srv_metrics;
@@ -35,5 +36,8 @@ void srv_metrics_auth_failure(struct srv_metrics *m, enum srv_auth_failure why);
 void srv_metrics_refused(struct srv_metrics *m, enum srv_frame_error why);
 void srv_metrics_header_timeout(struct srv_metrics *m);
 
+/* The dashboard's traffic view: requests and body bytes in all and by route (those with
+ * requests), connections open and accepted. A new object, or NULL without memory. */
+json_t *srv_metrics_json(struct srv_metrics *m);
 /* Prometheus text exposition; *ret is new (free()). 0 or -ENOMEM. */
 int srv_metrics_render(struct srv_metrics *m, char **ret, size_t *ret_len);
