@@ -9,6 +9,8 @@
 #include <unistd.h>
 #include "ntf_stats.h"
 
+#include "ota_metrics.h"
+
 static const char *const bad_names[NTF_BAD_COUNT] = {
     [NTF_BAD_TOPIC] = "topic",       [NTF_BAD_PAYLOAD] = "payload", [NTF_BAD_UNKNOWN] = "unknown",
     [NTF_BAD_REJECTED] = "rejected", [NTF_BAD_DROPPED] = "dropped",
@@ -28,78 +30,56 @@ uint64_t ntf_stats_bad_total(const struct ntf_stats *s)
     return n;
 }
 
-struct out {
-    char *buf;
-    size_t len;
-    size_t pos;
-    bool full;
-};
-
-static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct out *o, const char *fmt, ...)
+static void metric(struct ota_buf *b, const char *name, const char *type, const char *help,
+                   uint64_t v)
 {
-    va_list ap;
-    int n;
+    char full[96];
 
-    if (o->full)
-        return;
-    va_start(ap, fmt);
-    n = vsnprintf(o->buf + o->pos, o->len - o->pos, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= o->len - o->pos) {
-        o->full = true;
-        return;
-    }
-    o->pos += (size_t)n;
-}
-
-static void metric(struct out *o, const char *name, const char *type, const char *help, uint64_t v)
-{
-    put(o, "# HELP ota_notifier_%s %s\n# TYPE ota_notifier_%s %s\nota_notifier_%s %" PRIu64 "\n",
-        name, help, name, type, name, v);
+    snprintf(full, sizeof(full), "ota_notifier_%s", name);
+    ota_metrics_one(b, full, type, help, v);
 }
 
 int ntf_stats_format(const struct ntf_stats *s, char *buf, size_t len)
 {
-    struct out o = { buf, len, 0, false };
+    struct ota_buf b, *o = &b;
 
     if (len == 0)
         return -ENOSPC;
-    buf[0] = '\0';
-    metric(&o, "published_total", "counter", "Outbox rows marked published after PUBACK.",
+    ota_buf_init_fixed(&b, buf, len);
+    metric(o, "published_total", "counter", "Outbox rows marked published after PUBACK.",
            s->published);
-    metric(&o, "sent_total", "counter", "Update messages sent (QoS 1, before PUBACK).", s->sent);
-    metric(&o, "refused_total", "counter", "PUBACKs carrying an error reason code.", s->refused);
-    metric(&o, "retries_total", "counter", "Outbox rows deferred after a publish error.",
+    metric(o, "sent_total", "counter", "Update messages sent (QoS 1, before PUBACK).", s->sent);
+    metric(o, "refused_total", "counter", "PUBACKs carrying an error reason code.", s->refused);
+    metric(o, "retries_total", "counter", "Outbox rows deferred after a publish error.",
            s->retries);
-    metric(&o, "requeued_total", "counter",
+    metric(o, "requeued_total", "counter",
            "Rows queued again because the broker lost its retained messages.", s->requeued);
-    metric(&o, "pending", "gauge", "Outbox rows waiting for the broker.", s->pending);
-    metric(&o, "held", "gauge", "Outbox rows held by paused campaigns.", s->held);
-    metric(&o, "inflight", "gauge", "Messages awaiting PUBACK.", s->inflight);
-    metric(&o, "broker_connected", "gauge", "1 when connected to the broker.", s->connected);
-    metric(&o, "connects_total", "counter", "Successful broker connections.", s->connects);
-    metric(&o, "broker_session_failures_total", "counter",
+    metric(o, "pending", "gauge", "Outbox rows waiting for the broker.", s->pending);
+    metric(o, "held", "gauge", "Outbox rows held by paused campaigns.", s->held);
+    metric(o, "inflight", "gauge", "Messages awaiting PUBACK.", s->inflight);
+    metric(o, "broker_connected", "gauge", "1 when connected to the broker.", s->connected);
+    metric(o, "connects_total", "counter", "Successful broker connections.", s->connects);
+    metric(o, "broker_session_failures_total", "counter",
            "Attempts that got no broker session (TCP, TLS, protocol, CONNACK refusal, no "
            "CONNACK, a session dropped at once).",
            s->session_failures);
-    metric(&o, "broker_retry_delay_ms", "gauge",
+    metric(o, "broker_retry_delay_ms", "gauge",
            "Wait before the next broker attempt (backoff with jitter); 0 when connected.",
            s->retry_delay_ms);
-    metric(&o, "db_busy_total", "counter", "Database calls that found the database locked.",
+    metric(o, "db_busy_total", "counter", "Database calls that found the database locked.",
            s->db_busy);
-    metric(&o, "status_applied_total", "counter", "Vehicle status reports recorded.",
+    metric(o, "status_applied_total", "counter", "Vehicle status reports recorded.",
            s->status_applied);
-    metric(&o, "status_duplicate_total", "counter",
+    metric(o, "status_duplicate_total", "counter",
            "Repeated final status reports (at-least-once delivery).", s->status_duplicate);
-    put(&o, "# HELP ota_notifier_status_bad_total Status messages refused, by reason.\n"
-            "# TYPE ota_notifier_status_bad_total counter\n");
+    ota_metrics_family(o, "ota_notifier_status_bad_total", "counter",
+                       "Status messages refused, by reason.");
     for (unsigned i = 0; i < NTF_BAD_COUNT; i++)
-        put(&o, "ota_notifier_status_bad_total{reason=\"%s\"} %" PRIu64 "\n", bad_names[i],
-            s->status_bad[i]);
-    if (o.full)
+        ota_metrics_u64(o, "ota_notifier_status_bad_total", s->status_bad[i], "reason",
+                        bad_names[i], NULL);
+    if (ota_buf_error(o))
         return -ENOSPC;
-    return (int)o.pos;
+    return (int)b.len;
 }
 
 int ntf_stats_summary(const struct ntf_stats *s, char *buf, size_t len)

@@ -20,6 +20,8 @@
  */
 #include "srv_alog.h"
 
+#include "ota_buf.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -130,39 +132,31 @@ void srv_alog_before_poll(void)
     }
 }
 
-/* The line under construction: appends stop at the end of the buffer. */
-struct log_line {
-    char buf[800];
-    size_t len;
-};
+/* The line is built in an ota_buf over a stack array: what passes its end is cut, one
+ * byte kept free for the newline. */
+#define LINE_MAX_BYTES 800
 
-static void log_char(struct log_line *l, char c)
-{
-    if (l->len + 1 < sizeof(l->buf))
-        l->buf[l->len++] = c;
-}
-
-static void log_str(struct log_line *l, const char *s)
+static void log_str(struct ota_buf *l, const char *s)
 {
     for (; *s; s++)
-        log_char(l, *s);
+        ota_buf_putc(l, *s);
 }
 
 /* @s as one field: at most @max bytes, no spaces or control bytes, "-" when empty. */
-static void log_token(struct log_line *l, const char *s, size_t max)
+static void log_token(struct ota_buf *l, const char *s, size_t max)
 {
     size_t i = 0;
 
     for (; s && s[i] && i < max; i++) {
         unsigned char c = (unsigned char)s[i];
-        log_char(l, (c <= 0x20 || c == 0x7f) ? '?' : (char)c);
+        ota_buf_putc(l, (c <= 0x20 || c == 0x7f) ? '?' : (char)c);
     }
     if (i == 0)
-        log_char(l, '-');
+        ota_buf_putc(l, '-');
 }
 
 /* @v in decimal, zero-padded to @width digits. */
-static void log_u64(struct log_line *l, uint64_t v, unsigned width)
+static void log_u64(struct ota_buf *l, uint64_t v, unsigned width)
 {
     char d[24];
     unsigned n = 0;
@@ -174,33 +168,35 @@ static void log_u64(struct log_line *l, uint64_t v, unsigned width)
     while (n < width && n < sizeof(d))
         d[n++] = '0';
     while (n)
-        log_char(l, d[--n]);
+        ota_buf_putc(l, d[--n]);
 }
 
 void srv_alog_request(int fd, const struct srv_alog_entry *e)
 {
-    struct log_line l = { .len = 0 };
+    char buf[LINE_MAX_BYTES];
+    struct ota_buf l;
 
     if (fd < 0)
         return;
+    ota_buf_init_fixed(&l, buf, sizeof(buf) - 1);
     /* ts method path status bytes ms client (DESIGN.md "Operation") */
     log_str(&l, srv_alog_time(e->ts));
-    log_char(&l, ' ');
+    ota_buf_putc(&l, ' ');
     log_token(&l, e->method, 32);
-    log_char(&l, ' ');
+    ota_buf_putc(&l, ' ');
     log_token(&l, e->path, 511);
-    log_char(&l, ' ');
+    ota_buf_putc(&l, ' ');
     log_u64(&l, e->status, 1);
-    log_char(&l, ' ');
+    ota_buf_putc(&l, ' ');
     log_u64(&l, e->bytes, 1);
-    log_char(&l, ' ');
+    ota_buf_putc(&l, ' ');
     log_u64(&l, e->us / 1000, 1);
-    log_char(&l, '.');
+    ota_buf_putc(&l, '.');
     log_u64(&l, e->us % 1000, 3);
-    log_char(&l, ' ');
+    ota_buf_putc(&l, ' ');
     log_token(&l, e->client, 128);
     if (e->cut)
         log_str(&l, " cut");
-    l.buf[l.len++] = '\n'; /* log_char() keeps a byte free for it */
-    srv_alog_line(fd, l.buf, l.len, e->cut);
+    buf[l.len] = '\n'; /* the byte left out of the buffer */
+    srv_alog_line(fd, buf, l.len + 1, e->cut);
 }

@@ -1,6 +1,8 @@
 /* Server metrics: relaxed atomics only, so counting never serialises the worker threads. */
 #include "srv_metrics.h"
 
+#include "ota_metrics.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -133,42 +135,6 @@ void srv_metrics_header_timeout(struct srv_metrics *m)
     ADD(m->header_timeouts, 1);
 }
 
-/* A growable text buffer; on allocation failure it stays failed and render reports it. */
-struct buf {
-    char *p;
-    size_t len, cap;
-    int err;
-};
-
-static void __attribute__((format(printf, 2, 3))) put(struct buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (b->err)
-        return;
-    for (;;) {
-        va_start(ap, fmt);
-        n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->err = -EINVAL;
-            return;
-        }
-        if ((size_t)n < b->cap - b->len)
-            break;
-        size_t cap = b->cap * 2 + (size_t)n;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->err = -ENOMEM;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    b->len += (size_t)n;
-}
-
 static const char *route_label(const struct srv_metrics *m, unsigned i)
 {
     return i < m->nroutes ? m->names[i] : "other";
@@ -179,86 +145,68 @@ static const char *method_label(const struct srv_metrics *m, unsigned i)
     return i < m->nroutes ? m->methods[i] : "";
 }
 
-int srv_metrics_render(struct srv_metrics *m, char **ret, size_t *ret_len)
+int srv_metrics_render(struct srv_metrics *m, struct ota_buf *b)
 {
-    struct buf b = { .p = malloc(4096), .cap = 4096 };
     uint64_t cum = 0;
+    char le[32], status[16];
 
-    if (!b.p)
-        return -ENOMEM;
-    b.p[0] = '\0';
-    put(&b, "# HELP ota_http_requests_total HTTPS requests by route and status.\n"
-            "# TYPE ota_http_requests_total counter\n");
+    ota_metrics_family(b, "ota_http_requests_total", "counter",
+                       "HTTPS requests by route and status.");
     for (unsigned r = 0; r <= m->nroutes; r++)
         for (unsigned s = 0; s < NSTATUS; s++) {
             uint64_t v = GET(m->slots[r].requests[s]);
             if (!v)
                 continue;
             if (s < NSTATUS - 1)
-                put(&b, "ota_http_requests_total{route=\"%s\",method=\"%s\",status=\"%u\"} %" PRIu64 "\n",
-                    route_label(m, r), method_label(m, r), statuses[s], v);
+                snprintf(status, sizeof(status), "%u", statuses[s]);
             else
-                put(&b, "ota_http_requests_total{route=\"%s\",method=\"%s\",status=\"other\"} %" PRIu64 "\n",
-                    route_label(m, r), method_label(m, r), v);
+                snprintf(status, sizeof(status), "other");
+            ota_metrics_u64(b, "ota_http_requests_total", v, "route", route_label(m, r),
+                            "method", method_label(m, r), "status", status, NULL);
         }
-    put(&b, "# HELP ota_http_response_bytes_total Body bytes sent, by route (a cut answer: "
-            "what reached the socket).\n"
-            "# TYPE ota_http_response_bytes_total counter\n");
+    ota_metrics_family(b, "ota_http_response_bytes_total", "counter",
+                       "Body bytes sent, by route (a cut answer: what reached the socket).");
     for (unsigned r = 0; r <= m->nroutes; r++)
-        put(&b, "ota_http_response_bytes_total{route=\"%s\",method=\"%s\"} %" PRIu64 "\n",
-            route_label(m, r), method_label(m, r), (uint64_t)GET(m->slots[r].bytes));
-    put(&b, "# HELP ota_http_request_duration_seconds Time from request headers to the last byte.\n"
-            "# TYPE ota_http_request_duration_seconds histogram\n");
+        ota_metrics_u64(b, "ota_http_response_bytes_total", GET(m->slots[r].bytes), "route",
+                        route_label(m, r), "method", method_label(m, r), NULL);
+    ota_metrics_family(b, "ota_http_request_duration_seconds", "histogram",
+                       "Time from request headers to the last byte.");
     for (unsigned i = 0; i < NBUCKETS; i++) {
         cum += GET(m->latency[i]);
         if (i < NBUCKETS - 1)
-            put(&b, "ota_http_request_duration_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
-                (double)buckets_us[i] / 1e6, cum);
+            snprintf(le, sizeof(le), "%g", (double)buckets_us[i] / 1e6);
         else
-            put(&b, "ota_http_request_duration_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n", cum);
+            snprintf(le, sizeof(le), "+Inf");
+        ota_metrics_u64(b, "ota_http_request_duration_seconds_bucket", cum, "le", le, NULL);
     }
-    put(&b, "ota_http_request_duration_seconds_sum %.6f\n",
-        (double)GET(m->latency_sum_us) / 1e6);
-    put(&b, "ota_http_request_duration_seconds_count %" PRIu64 "\n",
-        (uint64_t)GET(m->latency_count));
-    put(&b, "# HELP ota_open_connections HTTPS connections open now.\n"
-            "# TYPE ota_open_connections gauge\n"
-            "ota_open_connections %" PRId64 "\n",
-        (int64_t)GET(m->connections));
-    put(&b, "# HELP ota_connections_total HTTPS connections accepted.\n"
-            "# TYPE ota_connections_total counter\n"
-            "ota_connections_total %" PRIu64 "\n",
-        (uint64_t)GET(m->connections_total));
-    put(&b, "# HELP ota_artifact_mapped_bytes Bytes of store files mapped by responses in flight.\n"
-            "# TYPE ota_artifact_mapped_bytes gauge\n"
-            "ota_artifact_mapped_bytes %" PRId64 "\n",
-        (int64_t)GET(m->mapped));
-    put(&b, "# HELP ota_tls_failures_total Connections closed without a completed TLS handshake.\n"
-            "# TYPE ota_tls_failures_total counter\n"
-            "ota_tls_failures_total %" PRIu64 "\n",
-        (uint64_t)GET(m->tls_failures));
-    put(&b, "# HELP ota_auth_failures_total Requests refused for the client's identity.\n"
-            "# TYPE ota_auth_failures_total counter\n");
+    ota_metrics_f64(b, "ota_http_request_duration_seconds_sum",
+                    (double)GET(m->latency_sum_us) / 1e6, NULL);
+    ota_metrics_u64(b, "ota_http_request_duration_seconds_count", GET(m->latency_count), NULL);
+    ota_metrics_family(b, "ota_open_connections", "gauge", "HTTPS connections open now.");
+    ota_metrics_i64(b, "ota_open_connections", GET(m->connections), NULL);
+    ota_metrics_one(b, "ota_connections_total", "counter", "HTTPS connections accepted.",
+                    GET(m->connections_total));
+    ota_metrics_family(b, "ota_artifact_mapped_bytes", "gauge",
+                       "Bytes of store files mapped by responses in flight.");
+    ota_metrics_i64(b, "ota_artifact_mapped_bytes", GET(m->mapped), NULL);
+    ota_metrics_one(b, "ota_tls_failures_total", "counter",
+                    "Connections closed without a completed TLS handshake.",
+                    GET(m->tls_failures));
+    ota_metrics_family(b, "ota_auth_failures_total", "counter",
+                       "Requests refused for the client's identity.");
     for (unsigned i = 0; i < SRV_AUTH_FAILURE_COUNT; i++)
-        put(&b, "ota_auth_failures_total{reason=\"%s\"} %" PRIu64 "\n", auth_names[i],
-            (uint64_t)GET(m->auth[i]));
-    put(&b, "# HELP ota_http_refused_total Requests refused for their framing (srv_frame).\n"
-            "# TYPE ota_http_refused_total counter\n");
+        ota_metrics_u64(b, "ota_auth_failures_total", GET(m->auth[i]), "reason", auth_names[i],
+                        NULL);
+    ota_metrics_family(b, "ota_http_refused_total", "counter",
+                       "Requests refused for their framing (srv_frame).");
     for (unsigned i = 1; i < SRV_FRAME_E_COUNT; i++)
-        put(&b, "ota_http_refused_total{reason=\"%s\"} %" PRIu64 "\n",
-            srv_frame_error_reason((enum srv_frame_error)i), (uint64_t)GET(m->refused[i]));
-    put(&b, "# HELP ota_http_header_timeouts_total Connections closed because a header section "
-            "did not arrive within [server] header_timeout.\n"
-            "# TYPE ota_http_header_timeouts_total counter\n"
-            "ota_http_header_timeouts_total %" PRIu64 "\n",
-        (uint64_t)GET(m->header_timeouts));
-    if (b.err) {
-        free(b.p);
-        return b.err;
-    }
-    *ret = b.p;
-    *ret_len = b.len;
-    return 0;
+        ota_metrics_u64(b, "ota_http_refused_total", GET(m->refused[i]), "reason",
+                        srv_frame_error_reason((enum srv_frame_error)i), NULL);
+    ota_metrics_one(b, "ota_http_header_timeouts_total", "counter",
+                    "Connections closed because a header section did not arrive within "
+                    "[server] header_timeout.",
+                    GET(m->header_timeouts));
+    return ota_buf_error(b);
 }
 
 json_t *srv_metrics_json(struct srv_metrics *m)

@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
+#include "ota_buf.h"
 #include "srv_frame.h"
 
 struct srv_metrics;
@@ -39,5 +40,5 @@ void srv_metrics_header_timeout(struct srv_metrics *m);
 /* The dashboard's traffic view: requests and body bytes in all and by route (those with
  * requests), connections open and accepted. A new object, or NULL without memory. */
 json_t *srv_metrics_json(struct srv_metrics *m);
-/* Prometheus text exposition; *ret is new (free()). 0 or -ENOMEM. */
-int srv_metrics_render(struct srv_metrics *m, char **ret, size_t *ret_len);
+/* Appends the Prometheus text exposition to @b. 0, or @b's error (ota_buf_error). */
+int srv_metrics_render(struct srv_metrics *m, struct ota_buf *b);

@@ -49,7 +49,7 @@ struct veh_car {
     CURL *easy;
     struct veh_xfer x;
     struct veh_resp resp;
-    struct veh_buf body;
+    struct ota_buf body;
     struct curl_slist *poll_hdrs;
     char etag[128];
     unsigned poll_after;
@@ -538,10 +538,10 @@ static void poll_done(struct veh_xfer *x, CURLcode rc)
     if (c->resp.has_etag && st != 204)
         snprintf(c->etag, sizeof(c->etag), "%s", c->resp.etag);
     if (st == 200) {
-        if (c->body.overflow || ota_json_update_decode(c->body.data ? c->body.data : "",
-                                                       c->body.len, &u, err, sizeof(err)) < 0) {
+        if (ota_buf_error(&c->body) || ota_json_update_decode(ota_buf_str(&c->body),
+                                                              c->body.len, &u, err, sizeof(err)) < 0) {
             ota_warn("%s: unusable /v1/updates answer: %s", c->id,
-                     c->body.overflow ? "too long" : err);
+                     ota_buf_error(&c->body) == -E2BIG ? "too long" : ota_buf_error(&c->body) ? "out of memory" : err);
             c->etag[0] = '\0';
             poll_next(c, now, true);
             return;
@@ -585,8 +585,8 @@ static void car_start_poll(struct veh_car *c, int64_t now)
 {
     char url[URL_MAX], inm[160];
 
-    veh_buf_reset(&c->body);
-    c->body.max = UPDATE_BODY_MAX;
+    ota_buf_free(&c->body);
+    ota_buf_init(&c->body, UPDATE_BODY_MAX);
     curl_slist_free_all(c->poll_hdrs);
     c->poll_hdrs = NULL;
     if (veh_url_join(c->o->server, "/v1/updates", url, sizeof(url)) < 0 ||
@@ -732,7 +732,7 @@ void veh_car_free(struct veh_car *c)
     if (c->easy)
         curl_easy_cleanup(c->easy);
     curl_slist_free_all(c->poll_hdrs);
-    veh_buf_reset(&c->body);
+    ota_buf_free(&c->body);
     ota_update_info_clear(&c->job);
     free(c->cert);
     free(c->key);

@@ -58,30 +58,13 @@ int veh_http_setup(CURL *easy, const char *url, const struct veh_tls *tls, struc
 
 size_t veh_http_buf_write(char *p, size_t size, size_t n, void *userdata)
 {
-    struct veh_buf *b = userdata;
+    struct ota_buf *b = userdata;
     size_t add = size * n;
-    char *d;
 
-    if (add > b->max || b->len + add > b->max) {
-        b->overflow = true;
+    if (n && add / n != size)
         return 0;
-    }
-    d = realloc(b->data, b->len + add + 1);
-    if (!d)
-        return 0;
-    memcpy(d + b->len, p, add);
-    b->len += add;
-    d[b->len] = '\0';
-    b->data = d;
-    return add;
-}
-
-void veh_buf_reset(struct veh_buf *b)
-{
-    free(b->data);
-    b->data = NULL;
-    b->len = 0;
-    b->overflow = false;
+    ota_buf_put(b, p, add);
+    return ota_buf_error(b) ? 0 : add;
 }
 
 int veh_http_cert_cn(const char *path, char *buf, size_t len)

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <curl/curl.h>
+#include "ota_buf.h"
 #include "veh_range.h"
 
 struct veh_tls {
@@ -28,17 +29,10 @@ struct veh_xfer {
 int veh_http_setup(CURL *easy, const char *url, const struct veh_tls *tls, struct veh_resp *resp,
                    struct veh_xfer *x, bool verbose);
 
-/* A response body kept in memory, at most @max bytes. */
-struct veh_buf {
-    char *data; /* NUL-terminated when len > 0 */
-    size_t len;
-    size_t max;
-    bool overflow;
-};
-/* CURLOPT_WRITEFUNCTION for a struct veh_buf: aborts the transfer (write error) when the
- * body grows past max, setting overflow. */
+/* CURLOPT_WRITEFUNCTION for a response body kept in a heap struct ota_buf (its limit the
+ * most the body may be): aborts the transfer (write error) when the body passes it
+ * (ota_buf_error -E2BIG) or memory runs out. */
 size_t veh_http_buf_write(char *p, size_t size, size_t n, void *userdata);
-void veh_buf_reset(struct veh_buf *b);
 
 /* Copies the subject CN of the PEM certificate @path into @buf. Returns 0, -ENOENT,
  * -EINVAL (not a certificate, no CN) or -ENAMETOOLONG. */

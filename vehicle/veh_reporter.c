@@ -32,7 +32,7 @@ static void rep_done(struct veh_xfer *x, CURLcode rc)
     } else if (rc == CURLE_OK && st >= 400 && st < 500 && st != 408 && st != 429) {
         /* 409: the server will not take it (cancelled, or behind); retrying cannot help */
         ota_warn("%s: status %s refused with HTTP %ld: %.200s", r->id,
-                 ota_deploy_state_name(e->state), st, r->body.data ? r->body.data : "");
+                 ota_deploy_state_name(e->state), st, ota_buf_str(&r->body));
     } else if (++r->tries < REPORT_TRIES) {
         r->wake_ms = ota_monotonic_ms() + REPORT_RETRY_MS;
         ota_debug("%s: status report failed (%s, HTTP %ld), retrying", r->id,
@@ -49,7 +49,7 @@ static void rep_done(struct veh_xfer *x, CURLcode rc)
 
 static int rest_send(struct veh_reporter *r, const char *json)
 {
-    veh_buf_reset(&r->body);
+    ota_buf_free(&r->body);
     if (veh_http_setup(r->easy, r->status_url, r->tls, &r->resp, &r->x, r->verbose) < 0)
         return -EINVAL;
     if (!r->hdrs) {
@@ -75,7 +75,7 @@ int veh_reporter_init(struct veh_reporter *r, struct veh_ctx *ctx, const char *i
     r->id = id;
     r->tls = tls;
     r->verbose = verbose;
-    r->body.max = REPORT_BODY_MAX;
+    ota_buf_init(&r->body, REPORT_BODY_MAX);
     ret = veh_url_join(server, "/v1/status", r->status_url, sizeof(r->status_url));
     if (ret < 0)
         return ret;
@@ -97,7 +97,7 @@ void veh_reporter_release(struct veh_reporter *r)
     }
     curl_slist_free_all(r->hdrs);
     r->hdrs = NULL;
-    veh_buf_reset(&r->body);
+    ota_buf_free(&r->body);
     free(r->json);
     r->json = NULL;
 }

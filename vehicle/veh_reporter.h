@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <curl/curl.h>
 #include "veh_car.h"
+#include "ota_buf.h"
 #include "veh_http.h"
 #include "veh_report.h"
 
@@ -23,7 +24,7 @@ struct veh_reporter {
     CURL *easy;
     struct veh_xfer x;
     struct veh_resp resp;
-    struct veh_buf body;
+    struct ota_buf body;
     struct curl_slist *hdrs;
     char *json;     /* the report being sent over REST */
     int64_t mqtt_wait_until; /* till then an MQTT session being set up is waited for */

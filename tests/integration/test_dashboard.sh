@@ -99,5 +99,15 @@ check_eq "page 2: the numbers moved" 7 "$(jq .page.counts.installed "$T/page2.js
 served2=$(jq .page.bytes_served "$T/page2.json")
 ((served2 >= served + 4 * 200000)) || fail "page 2: bytes served $served2 did not grow by the 4 downloads"
 echo "ok - page 2: the page followed the campaign (installed 3 -> 7, bytes $served -> $served2)"
+# ---- /metrics: the campaign's deployments by state while it is not finished
+M=$(curl -s "$A/metrics")
+for st in installed failed pending; do
+    check_contains "/metrics: $st of campaign $CID" \
+        "ota_campaign_deployments{campaign=\"$CID\",name=\"dashboard\",state=\"$st\"} $(jq ".counts.$st" <<<"$(ota_admin campaign show "$CID" --json)")" "$M"
+done
+check_contains "/metrics: the series were read" "ota_campaign_series_up 1" "$M"
+ota_admin campaign cancel "$CID" >/dev/null
+check_eq "/metrics: an ended campaign has no series" "" \
+    "$(curl -s "$A/metrics" | grep "^ota_campaign_deployments{" || true)"
 cp "$T/dashboard.png" "$OTA_BUILD/meson-logs/dashboard.png"
 echo "ok - screenshot: $OTA_BUILD/meson-logs/dashboard.png"

@@ -28,6 +28,7 @@ int main(void)
     struct srv_metrics *m = NULL;
     char *text = NULL;
     size_t len = 0;
+    struct ota_buf b;
 
     if (srv_metrics_new(names, methods, 2, &m) < 0)
         return 1;
@@ -43,7 +44,8 @@ int main(void)
     srv_metrics_tls_failure(m);
     srv_metrics_auth_failure(m, SRV_AUTH_REVOKED);
     srv_metrics_auth_failure(m, SRV_AUTH_REVOKED);
-    if (srv_metrics_render(m, &text, &len) < 0 || strlen(text) != len) {
+    ota_buf_init(&b, 1 << 20);
+    if (srv_metrics_render(m, &b) < 0 || !(text = ota_buf_take(&b, &len)) || strlen(text) != len) {
         fprintf(stderr, "FAIL: render\n");
         return 1;
     }
