@@ -841,6 +841,38 @@ uint64_t veh_car_bytes(const struct veh_car *c)
     return c->bytes + (c->dl_open ? c->dl.received : 0);
 }
 
+void veh_car_describe(const struct veh_car *c, char *buf, size_t len)
+{
+    const char *name = c->job.name ? c->job.name : "?";
+    const char *version = c->job.version ? c->job.version : "?";
+    double have = (double)(c->dl_open ? c->dl.have : 0) / (1024.0 * 1024.0);
+    double size = (double)c->job.size / (1024.0 * 1024.0);
+
+    switch (c->phase) {
+    case CAR_IDLE:
+    case CAR_POLLING:
+        snprintf(buf, len, "%s: no update yet (asking %s)", c->id,
+                 c->phase == CAR_POLLING ? "now" : "again soon");
+        break;
+    case CAR_WAIT_SLOT:
+        snprintf(buf, len, "%s: %s %s: waiting for a download slot", c->id, name, version);
+        break;
+    case CAR_DOWNLOADING:
+    case CAR_RETRY:
+        snprintf(buf, len, "%s: %s %s: %.1f of %.1f MiB (%.0f%%)%s", c->id, name, version, have,
+                 size, size > 0 ? 100.0 * have / size : 0.0,
+                 c->phase == CAR_RETRY ? ", resuming soon" : "");
+        break;
+    case CAR_FINISHING:
+    case CAR_DONE:
+        snprintf(buf, len, "%s: %s", c->id,
+                 c->result == VEH_CAR_INSTALLED   ? "installed"
+                 : c->result == VEH_CAR_CANCELLED ? "withdrawn"
+                                                  : "failed");
+        break;
+    }
+}
+
 bool veh_car_downloading(const struct veh_car *c)
 {
     return c->phase == CAR_DOWNLOADING || c->phase == CAR_RETRY || c->phase == CAR_WAIT_SLOT;

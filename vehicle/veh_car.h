@@ -80,5 +80,7 @@ const char *veh_car_reason(const struct veh_car *c);
 /* Bytes received over the network, and bytes of the current download present. */
 uint64_t veh_car_bytes(const struct veh_car *c);
 bool veh_car_downloading(const struct veh_car *c);
+/* One line on where @c stands: waiting, MiB of its download, its result. */
+void veh_car_describe(const struct veh_car *c, char *buf, size_t len);
 /* Its MQTT session, or NULL. */
 struct veh_mqtt *veh_car_mqtt(struct veh_car *c);

@@ -34,7 +34,10 @@ struct run {
     struct veh_car **cars;
     size_t ncars;
     int64_t start_ms;
-    bool tty;
+    bool tty;        /* stderr is a terminal: the live line (progress_line) */
+    int64_t rate_ms; /* one vehicle's speed: bytes at rate_ms, MiB/s since the last */
+    uint64_t rate_bytes;
+    double rate;
 };
 
 /* Builds the vehicles of the command line. Returns 0 or an exit code (logged). */
@@ -145,6 +148,8 @@ static void run_transfers(struct run *run)
     }
 }
 
+/* The live line on a terminal (ota_log_status: log lines go above it, never into it):
+ * the fleet's totals, or one vehicle's download with its speed. */
 static void progress_line(struct run *run, bool last)
 {
     size_t done = 0, failed = 0, active = 0;
@@ -158,9 +163,29 @@ static void progress_line(struct run *run, bool last)
         active += veh_car_downloading(run->cars[i]);
         bytes += veh_car_bytes(run->cars[i]);
     }
-    fprintf(stderr, "\r\033[Kfleet: %zu/%zu installed, %zu failed, %zu downloading, %.1f MiB%s",
-            done, run->ncars, failed, active, (double)bytes / (1024.0 * 1024.0), last ? "\n" : "");
-    fflush(stderr);
+    if (run->ncars == 1) {
+        char what[200];
+        int64_t now = ota_monotonic_ms();
+        double secs = (double)(now - run->rate_ms) / 1000.0;
+
+        veh_car_describe(run->cars[0], what, sizeof(what));
+        if (secs >= 1 || last) {
+            run->rate = secs > 0 && bytes >= run->rate_bytes
+                            ? (double)(bytes - run->rate_bytes) / secs / (1024.0 * 1024.0)
+                            : 0;
+            run->rate_ms = now;
+            run->rate_bytes = bytes;
+        }
+        if (veh_car_downloading(run->cars[0]) && !last)
+            ota_log_status("%s, %.1f MiB/s", what, run->rate);
+        else
+            ota_log_status("%s", what);
+    } else {
+        ota_log_status("fleet: %zu/%zu installed, %zu failed, %zu downloading, %.1f MiB", done,
+                       run->ncars, failed, active, (double)bytes / (1024.0 * 1024.0));
+    }
+    if (last)
+        ota_log_status_end(true);
 }
 
 /* Runs until every vehicle is done, the deadline passes or a signal arrives. Returns
@@ -237,9 +262,9 @@ static int summarize(struct run *run, const struct veh_opts *o, bool timed_out)
                          ? (timed_out ? "no update installed before --timeout" : "stopped")
                          : veh_car_reason(c));
     }
+    if (run->tty)
+        progress_line(run, true); /* its last state stays on the terminal */
     if (o->fleet) {
-        if (run->tty)
-            progress_line(run, true);
         if (o->json)
             printf("{\"done\":%zu,\"failed\":%zu,\"bytes\":%" PRIu64 ",\"seconds\":%.3f}\n", done,
                    failed, bytes, secs);
@@ -278,7 +303,8 @@ int veh_run(const struct veh_opts *o)
 
     run.ctx.opts = o;
     run.start_ms = ota_monotonic_ms();
-    run.tty = o->fleet && isatty(STDERR_FILENO);
+    run.tty = isatty(STDERR_FILENO);
+    run.rate_ms = run.start_ms;
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
