@@ -24,6 +24,10 @@ int adm_args_parse(struct adm_ctx *ctx, int argc, char **argv, const struct adm_
     bool options_done = false;
     int npos = 0;
 
+    /* --json anywhere before "--", even after a bad option: that refusal is JSON too */
+    for (int i = 0; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--json") == 0)
+            ctx->json = arg_json = true;
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
         const struct adm_opt *o;

@@ -306,6 +306,7 @@ cat <<EOF
 
 ota-origin is running on loopback:
   vehicle API (mTLS)   https://localhost:$server_port   (CA $pki/ca.crt)
+  dashboard            http://127.0.0.1:$admin_port/
   health and metrics   http://127.0.0.1:$admin_port/healthz  /metrics
   MQTT broker          127.0.0.1:$mqtt_port
   admin CLI            $admin_bin --config $conf campaign list

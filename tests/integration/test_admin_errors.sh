@@ -264,4 +264,15 @@ python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("creat
 ota_expect 1 "foreign database" ota_admin --db "$T/other.db" vehicle list
 check_contains "foreign database: message" "run 'ota-admin init'" "$ERRS"
 
+# ------------------------------------------------------------ --json failures on stdout
+# the same exit codes; one JSON object {"error","message"} on stdout, the message on stderr
+ota_expect 2 "--json usage error" ota_admin --json campaign show abc
+check_eq "--json usage error: object" "usage|invalid campaign id 'abc' (a positive number)" \
+    "$(jq -r '"\(.error)|\(.message)"' <<<"$OUT")"
+check_contains "--json usage error: stderr too" "invalid campaign id" "$ERRS"
+ota_expect 1 "--json failure" ota_admin --json campaign show 999999
+check_eq "--json failure: object" "failed|no campaign 999999" "$(jq -r '"\(.error)|\(.message)"' <<<"$OUT")"
+ota_expect 2 "--json unknown option" ota_admin vehicle list --nosuch --json
+check_eq "--json unknown option: error" usage "$(jq -r .error <<<"$OUT")"
+
 echo "all ota-admin error checks passed"
