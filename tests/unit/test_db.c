@@ -147,6 +147,20 @@ static void test_clients(struct ota_db *db)
     CHECK_INT(ota_db_client_lookup(db, "E1", &kind, NULL), -EACCES);
     CHECK_INT(ota_db_edge_set_revoked(db, "E1", false), 0);
     CHECK_INT(ota_db_client_lookup(db, "E1", &kind, NULL), 0);
+    /* the dashboard's installed versions: active vehicles only, most common first */
+    {
+        struct ota_version_count vc[OTA_VERSIONS_MAX];
+        unsigned n = 0;
+
+        CHECK_INT(ota_db_vehicle_set_revoked(db, "V2", true), 0);
+        CHECK_INT(ota_db_fleet_versions(db, vc, &n), 0);
+        CHECK_INT(n, 2);
+        CHECK_STR(vc[0].version, "");
+        CHECK_INT((int)vc[0].n, 2); /* V1, V9 */
+        CHECK_STR(vc[1].version, "1.0");
+        CHECK_INT((int)vc[1].n, 1); /* V3 */
+        CHECK_INT(ota_db_vehicle_set_revoked(db, "V2", false), 0);
+    }
 }
 
 static void test_artifacts(struct ota_db *db)
