@@ -73,7 +73,9 @@ one_run()
     : >"$T/access.log"
     TMPDIR="$T/swtmp" timeout 300 swupdate -i "$T/img/d.swu" -k "$T/signer/signer.crt" \
         -H ota-test:1.0 -l 3 >"$T/swupdate.log" 2>&1 || rc=$?
-    # 2022.12's -i may exit 1 after a successful install (tests/integration/test_delta_swupdate.sh)
+    # 2022.12's -i may exit 1 after a successful install, or log success with the image half
+    # written and die of SIGSEGV (more often under load; the test uses suricatta for that
+    # reason): the bytes decide, and a crashed run stops the bench rather than count
     cmp -s "$T/img/new.img" "$T/out.img" ||
         { ota_log_tail "$T/swupdate.log"; fail "$change, max-ranges $max: not installed (exit $rc)"; }
     line=$(awk -v p="/v1/artifacts/$sha" '$3 == p && $4 != 206 { bad = 1 }
