@@ -46,37 +46,47 @@ static void labels(struct ota_buf *b, const char *name, va_list ap)
         ota_buf_putc(b, '}');
 }
 
+/* name{labels} value: the three typed writers below format the value, this the rest */
+static void sample(struct ota_buf *b, const char *name, const char *value, va_list ap)
+{
+    labels(b, name, ap);
+    ota_buf_printf(b, " %s\n", value);
+}
+
 void ota_metrics_u64(struct ota_buf *b, const char *name, uint64_t v, ...)
 {
+    char value[24];
     va_list ap;
 
+    snprintf(value, sizeof(value), "%" PRIu64, v);
     va_start(ap, v);
-    labels(b, name, ap);
+    sample(b, name, value, ap);
     va_end(ap);
-    ota_buf_printf(b, " %" PRIu64 "\n", v);
 }
 
 void ota_metrics_i64(struct ota_buf *b, const char *name, int64_t v, ...)
 {
+    char value[24];
     va_list ap;
 
+    snprintf(value, sizeof(value), "%" PRId64, v);
     va_start(ap, v);
-    labels(b, name, ap);
+    sample(b, name, value, ap);
     va_end(ap);
-    ota_buf_printf(b, " %" PRId64 "\n", v);
 }
 
 void ota_metrics_f64(struct ota_buf *b, const char *name, double v, ...)
 {
+    char value[48];
     va_list ap;
 
-    va_start(ap, v);
-    labels(b, name, ap);
-    va_end(ap);
     if (isinf(v))
-        ota_buf_puts(b, v > 0 ? " +Inf\n" : " -Inf\n");
+        snprintf(value, sizeof(value), "%s", v > 0 ? "+Inf" : "-Inf");
     else
-        ota_buf_printf(b, " %.6f\n", v);
+        snprintf(value, sizeof(value), "%.6f", v);
+    va_start(ap, v);
+    sample(b, name, value, ap);
+    va_end(ap);
 }
 
 void ota_metrics_one(struct ota_buf *b, const char *name, const char *type, const char *help,

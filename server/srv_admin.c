@@ -17,8 +17,9 @@
 /* /metrics's most: a sanity bound (tens of KiB with a few hundred campaigns open) */
 #define METRICS_MAX (16u << 20)
 
-static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *ctype,
-                             char *body, size_t len, enum MHD_ResponseMemoryMode mode)
+enum MHD_Result srv_admin_send(struct MHD_Connection *conn, unsigned status, const char *ctype,
+                               void *body, size_t len, enum MHD_ResponseMemoryMode mode,
+                               const char *csp)
 {
     struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, mode);
     enum MHD_Result ret;
@@ -30,6 +31,11 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    if (csp) {
+        MHD_add_response_header(resp, "Content-Security-Policy", csp);
+        MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    }
     ret = MHD_queue_response(conn, status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -37,8 +43,8 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const
 
 static enum MHD_Result text(struct MHD_Connection *conn, unsigned status, const char *s)
 {
-    return reply(conn, status, "text/plain; charset=utf-8", (char *)s, strlen(s),
-                 MHD_RESPMEM_PERSISTENT);
+    return srv_admin_send(conn, status, "text/plain; charset=utf-8", (char *)s, strlen(s),
+                          MHD_RESPMEM_PERSISTENT, NULL);
 }
 
 /* RFC 9110 §15.5.6: a 405 names the methods the resource takes. */
@@ -123,8 +129,8 @@ enum MHD_Result srv_admin_dispatch(void *cls, struct MHD_Connection *conn, const
         body = ota_buf_take(&b, &len);
         if (!body)
             return text(conn, 500, "metrics: out of memory or over their size limit\n");
-        return reply(conn, 200, "text/plain; version=0.0.4; charset=utf-8", body, len,
-                     MHD_RESPMEM_MUST_FREE);
+        return srv_admin_send(conn, 200, "text/plain; version=0.0.4; charset=utf-8", body, len,
+                              MHD_RESPMEM_MUST_FREE, NULL);
     }
     if (srv_dashboard_path(url)) {
         enum MHD_Result ret;

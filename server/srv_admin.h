@@ -1,4 +1,5 @@
-/* The plain-HTTP admin listener: GET /healthz and GET /metrics (loopback by default). */
+/* The plain-HTTP admin listener: GET /healthz, /metrics, the dashboard and its API
+ * (srv_dashboard.h); loopback by default. */
 #pragma once
 #include <microhttpd.h>
 
@@ -6,3 +7,9 @@
 enum MHD_Result srv_admin_dispatch(void *cls, struct MHD_Connection *conn, const char *url,
                                    const char *method, const char *version, const char *upload,
                                    size_t *upload_size, void **req_cls);
+
+/* Queues @body (@len bytes, @mode as libmicrohttpd's) with its Content-Type, no-store and
+ * nosniff; @csp, when not NULL, as Content-Security-Policy with framing denied (pages). */
+enum MHD_Result srv_admin_send(struct MHD_Connection *conn, unsigned status, const char *ctype,
+                               void *body, size_t len, enum MHD_ResponseMemoryMode mode,
+                               const char *csp);

@@ -14,6 +14,7 @@
 #include "ota_campaign_json.h"
 #include "ota_util.h"
 #include "srv_dash_files.h"
+#include "srv_admin.h"
 #include "srv_dash_req.h"
 #include "srv_db.h"
 #include "srv_metrics.h"
@@ -26,29 +27,6 @@
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "                \
     "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
-static enum MHD_Result dash_send(struct MHD_Connection *conn, unsigned status, const char *ctype,
-                                 void *body, size_t len, enum MHD_ResponseMemoryMode mode)
-{
-    struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, mode);
-    enum MHD_Result ret;
-
-    if (!resp) {
-        if (mode == MHD_RESPMEM_MUST_FREE)
-            free(body);
-        return MHD_NO;
-    }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-    if (status == 200 && strncmp(ctype, "text/html", 9) == 0) {
-        MHD_add_response_header(resp, "Content-Security-Policy", PAGE_CSP);
-        MHD_add_response_header(resp, "X-Frame-Options", "DENY");
-    }
-    ret = MHD_queue_response(conn, status, resp);
-    MHD_destroy_response(resp);
-    return ret;
-}
-
 /* Takes @o (NULL: the database or memory failed while it was built: 500). */
 static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, json_t *o)
 {
@@ -58,10 +36,11 @@ static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, j
     if (!text) {
         static const char oom[] = "{\"error\":\"internal\",\"message\":\"the answer could "
                                   "not be built (database or memory)\"}";
-        return dash_send(conn, 500, "application/json", (void *)oom, sizeof(oom) - 1,
-                         MHD_RESPMEM_PERSISTENT);
+        return srv_admin_send(conn, 500, "application/json", (void *)oom, sizeof(oom) - 1,
+                              MHD_RESPMEM_PERSISTENT, NULL);
     }
-    return dash_send(conn, status, "application/json", text, strlen(text), MHD_RESPMEM_MUST_FREE);
+    return srv_admin_send(conn, status, "application/json", text, strlen(text),
+                          MHD_RESPMEM_MUST_FREE, NULL);
 }
 
 static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, const char *code,
@@ -261,7 +240,8 @@ bool srv_dashboard_answer(struct srv_ctx *ctx, struct MHD_Connection *conn, cons
         const struct srv_dash_file *f = srv_dash_file_find(req.file);
         if (!f)
             return false;
-        *ret = dash_send(conn, 200, f->ctype, (void *)f->data, f->len, MHD_RESPMEM_PERSISTENT);
+        *ret = srv_admin_send(conn, 200, f->ctype, (void *)f->data, f->len, MHD_RESPMEM_PERSISTENT,
+                              strncmp(f->ctype, "text/html", 9) == 0 ? PAGE_CSP : NULL);
         return true;
     }
     default:

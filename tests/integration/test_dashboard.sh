@@ -40,6 +40,9 @@ check_eq "unknown campaign" "404 application/json" "$(api /api/v1/campaigns/999)
 check_eq "unknown API path" "404 application/json" "$(api /api/v1/vehicles)"
 check_eq "POST is refused" 405 "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$A/api/v1/fleet")"
 check_eq "the page" "200 text/html; charset=utf-8" "$(api /)"
+check_contains "the page's Content-Security-Policy: its own origin only" \
+    "Content-Security-Policy: default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'" \
+    "$(curl -sI "$A/")"
 
 # stage-1 vehicles, from the campaign itself (the order is a hash of the campaign id)
 mapfile -t STAGE1 < <(ota_admin campaign show "$CID" --vehicles --json |
