@@ -14,6 +14,8 @@
 #              TLS, keep-alive): the installed request's latency, median and p99
 #   show       ota-admin campaign show --json --vehicles (every deployment) and the summary: time
 #              and peak RSS (/usr/bin/time)
+#   dashboard  GET /api/v1/campaigns/ID (the dashboard's campaign view), median of 5, with
+#              SCALE_FINALS deployments ended and with all of them ended
 # and prints a table with a column per size and the ratio of the largest to the smallest.
 #
 # Environment:
@@ -189,11 +191,29 @@ EOF
     read -r w m <"$T/show.time"
     rec "campaign show (summary), s" "$n" "$w"
 
+    # the dashboard's campaign view: show's summary plus the ended-over-time series, read
+    # from every ended deployment; with FINALS ended, then with all of them ended (set in
+    # the database directly: the series reads deployments, the worst case for it)
+    rec "dashboard campaign view, ms ($FINALS ended)" "$n" "$(api_ms "$c")"
+    sqlite3 "$T/ota.db" "UPDATE deployments SET state = 'installed', updated_at = $(date +%s) \
+        WHERE campaign = $c" || fail "marking every deployment ended"
+    rec "dashboard campaign view, ms (all ended)" "$n" "$(api_ms "$c")"
+
     ota_stop "$NOTIFIER_PID"
     ota_stop "$SERVER_PID"
     ota_stop "$BROKER_PID"
     unset NOTIFIER_PID SERVER_PID BROKER_PID
     rm -f "$T/fleet.csv" "$T/show.json"
+}
+
+# api_ms CAMPAIGN: the median of 5 GETs of the dashboard's view of CAMPAIGN, in ms
+api_ms()
+{
+    local i
+    for ((i = 0; i < 5; i++)); do
+        curl -sf -o /dev/null -w '%{time_total}\n' \
+            "http://127.0.0.1:$ADMIN_PORT/api/v1/campaigns/$1?points=60" || fail "GET /api/v1/campaigns/$1"
+    done | sort -n | awk '{ t[NR] = $1 * 1000 } END { printf "%.1f", t[3] }'
 }
 
 started=$(date -u '+%Y-%m-%d %H:%M UTC')

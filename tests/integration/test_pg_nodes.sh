@@ -40,11 +40,18 @@ wait_until 10 _ota_port_accepts "$LB_PORT" || fail "the balancer did not start"
 ota_start_notifier --set mqtt.client_id=ota-notifier-a
 NOTIFIER_A=$NOTIFIER_PID
 wait_until 10 eval 'grep -q "started: broker" "$T/notifier.log"' || fail "notifier A did not start"
-ota_spawn notifier-b "$OTA_NOTIFIER" --config "$OTA_CONF" --set mqtt.client_id=ota-notifier-b
+# B tells systemd where it stands (Type=notify; sd_listen.py as the notification socket)
+ota_spawn sdnotify-b python3 "$OTA_SRC/tests/integration/sd_listen.py" "$T/notify-b.sock"
+wait_until 5 test -S "$T/notify-b.sock" || fail "sd_listen.py did not bind $T/notify-b.sock"
+ota_spawn notifier-b env NOTIFY_SOCKET="$T/notify-b.sock" "$OTA_NOTIFIER" --config "$OTA_CONF" \
+    --set mqtt.client_id=ota-notifier-b
 NOTIFIER_B=$SPAWN_PID
 wait_until 10 eval 'grep -q "standing by" "$T/notifier-b.log"' ||
     fail "notifier B did not stand by: $(cat "$T/notifier-b.log")"
 echo "ok - notifier B stands by while A leads"
+wait_until 5 grep -qx "READY=1 | STATUS=standing by: another ota-notifier leads" "$T/sdnotify-b.log" ||
+    fail "B did not tell systemd it is ready and standing by: $(cat "$T/sdnotify-b.log")"
+echo "ok - B is READY for systemd while standing by"
 
 ota_admin campaign start "$CID" >/dev/null
 ota_spawn fleet timeout 200 "$OTA_VEHICLE" --server "https://localhost:$LB_PORT" \
@@ -72,6 +79,9 @@ wait_until 15 eval 'grep -q "took the lead" "$T/notifier-b.log"' ||
 took_at=$(grep -m1 "took the lead" "$T/notifier-b.log" | cut -c1-19)
 [[ ! $took_at < $killed_at ]] || fail "B took the lead at $took_at, before A was killed at $killed_at"
 echo "ok - notifier B took the lead after A was gone ($took_at)"
+wait_until 10 grep -q "^STATUS=publishing: connected to broker" "$T/sdnotify-b.log" ||
+    fail "B's status did not follow the lead: $(cat "$T/sdnotify-b.log")"
+echo "ok - B's systemd status: publishing, connected"
 
 rc=0
 wait "$FLEET" || rc=$?
