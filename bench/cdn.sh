@@ -133,8 +133,7 @@ done
 
 median() # MODE FIELD
 {
-    awk -F'|' -v m="$1" -v f="$2" '$1 == m { print $f }' "$RES" | sort -g |
-        awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+    awk -F'|' -v m="$1" -v f="$2" '$1 == m { print $f }' "$RES" | median_of
 }
 {
     echo "# The origin's load behind the nginx edge"

@@ -97,7 +97,7 @@ done
 median() # CHANGE MAX FIELD
 {
     awk -F'|' -v c="$1" -v m="$2" -v f="$3" '$1 == c && $2 == m { split($3, a, " "); $6 = a[1]; $7 = a[2]; print $f }' "$RES" |
-        sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+        median_of
 }
 {
     echo "# Delta updates: bytes on the wire"

@@ -1,10 +1,12 @@
-# bench/lib.sh: the measuring helpers bench/run.sh, bench/scale.sh and bench/clients.sh
-# share (sourced; the process machinery is tests/integration/lib.sh's).
+# bench/lib.sh: the measuring helpers the bench/*.sh scripts share (sourced; the process machinery is tests/integration/lib.sh's).
 
 CLK_TCK=$(getconf CLK_TCK)
 
 # fcalc EXPR: floating-point arithmetic through awk
 fcalc() { awk "BEGIN { v = $1; printf \"%.6f\", v }"; }
+
+# median_of: the middle of the numbers on stdin, one per line (nothing when there are none)
+median_of() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
 
 # cpu_of PID...: summed utime+stime in seconds (0 for a gone PID)
 cpu_of()

@@ -118,7 +118,7 @@ one_run()
     rec "/v1/updates c=64: ota-server CPU µs/req" "$be" "$(fcalc "$(kv cpu_s "$out") * 1e6 / $n")"
     rec "/v1/updates c=64: database processes' CPU µs/req (SQLite: inside ota-server)" "$be" "$(fcalc "($d1 - $d0) * 1e6 / $n")"
     # two origins on the same database (SQLite: the same file on this host)
-    local pb ab o1 o2 l1
+    local pb ab
     pb=$(ota_free_port)
     ab=$(ota_free_port)
     sed -e "s|^listen = .*|listen = 127.0.0.1:$pb|" \
@@ -128,20 +128,8 @@ one_run()
     wait_until 15 _ota_port_accepts "$pb" || fail "second origin"
     # the same split load against one origin first: two load generators, so that the
     # comparison is of origins, not of clients
-    updates_load "$be" "origin A" "$SERVER_URL" "$SERVER_PID" 32 >"$T/o1" &
-    l1=$!
-    updates_load "$be" "origin A" "$SERVER_URL" "$SERVER_PID" 32 >"$T/o2"
-    wait "$l1" || fail "loadgen"
-    o1=$(cat "$T/o1") o2=$(cat "$T/o2")
-    rec "/v1/updates 2×32 connections, 1 origin: req/s (sum)" "$be" \
-        "$(fcalc "$(kv req_s "$o1") + $(kv req_s "$o2")")"
-    updates_load "$be" "origin A" "$SERVER_URL" "$SERVER_PID" 32 >"$T/o1" &
-    l1=$!
-    updates_load "$be" "origin B" "https://localhost:$pb" "$spid" 32 >"$T/o2"
-    wait "$l1" || fail "loadgen A"
-    o1=$(cat "$T/o1") o2=$(cat "$T/o2")
-    rec "/v1/updates 2×32 connections, 2 origins: req/s (sum)" "$be" \
-        "$(fcalc "$(kv req_s "$o1") + $(kv req_s "$o2")")"
+    split_load "1 origin" "origin A" "$SERVER_URL" "$SERVER_PID"
+    split_load "2 origins" "origin B" "https://localhost:$pb" "$spid"
     ota_stop "$spid"
 
     local s0 s1
@@ -176,6 +164,21 @@ one_run()
     log "$be rep $rep done"
 }
 
+# split_load WHAT NAME URL PID: 2×32 connections for one_run's backend $be, one load
+# generator against origin A and one against NAME at URL (A again, or B); records their
+# summed req/s as "/v1/updates 2×32 connections, WHAT"
+split_load()
+{
+    local l1 o1 o2
+    updates_load "$be" "origin A" "$SERVER_URL" "$SERVER_PID" 32 >"$T/o1" &
+    l1=$!
+    updates_load "$be" "$2" "$3" "$4" 32 >"$T/o2"
+    wait "$l1" || fail "loadgen against origin A"
+    o1=$(cat "$T/o1") o2=$(cat "$T/o2")
+    rec "/v1/updates 2×32 connections, $1: req/s (sum)" "$be" \
+        "$(fcalc "$(kv req_s "$o1") + $(kv req_s "$o2")")"
+}
+
 kv() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"; }
 
 for ((rep = 1; rep <= REPS; rep++)); do
@@ -186,8 +189,7 @@ done
 
 median() # METRIC BACKEND
 {
-    awk -F'|' -v m="$1" -v b="$2" '$1 == m && $2 == b { print $3 }' "$RES" | sort -g |
-        awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "" }'
+    awk -F'|' -v m="$1" -v b="$2" '$1 == m && $2 == b { print $3 }' "$RES" | median_of
 }
 {
     echo "# SQLite against PostgreSQL"

@@ -112,7 +112,7 @@ done
 
 median()
 {
-    awk -F'|' -v m="$1" '$1 == m { print $2 }' "$RES" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+    awk -F'|' -v m="$1" '$1 == m { print $2 }' "$RES" | median_of
 }
 plain=$(median plain)
 {

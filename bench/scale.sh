@@ -213,7 +213,7 @@ api_ms()
     for ((i = 0; i < 5; i++)); do
         curl -sf -o /dev/null -w '%{time_total}\n' \
             "http://127.0.0.1:$ADMIN_PORT/api/v1/campaigns/$1?points=60" || fail "GET /api/v1/campaigns/$1"
-    done | sort -n | awk '{ t[NR] = $1 * 1000 } END { printf "%.1f", t[3] }'
+    done | median_of | awk '{ printf "%.1f", $1 * 1000 }'
 }
 
 started=$(date -u '+%Y-%m-%d %H:%M UTC')

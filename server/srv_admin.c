@@ -136,7 +136,7 @@ enum MHD_Result srv_admin_dispatch(void *cls, struct MHD_Connection *conn, const
         enum MHD_Result ret;
         if (!get)
             return not_allowed(conn);
-        if (srv_dashboard_answer(ctx, conn, url, strcmp(method, MHD_HTTP_METHOD_HEAD) == 0, &ret))
+        if (srv_dashboard_answer(ctx, conn, url, &ret))
             return ret;
     }
     return text(conn, 404, "not found\n");

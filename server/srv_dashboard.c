@@ -216,7 +216,7 @@ bool srv_dashboard_path(const char *url)
 }
 
 bool srv_dashboard_answer(struct srv_ctx *ctx, struct MHD_Connection *conn, const char *url,
-                          bool head, enum MHD_Result *ret)
+                          enum MHD_Result *ret)
 {
     struct srv_dash_req req;
     struct args args = { .n = 0 };
@@ -225,7 +225,6 @@ bool srv_dashboard_answer(struct srv_ctx *ctx, struct MHD_Connection *conn, cons
     char err[160];
     int r;
 
-    (void)head; /* libmicrohttpd leaves the body out of a HEAD answer */
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect, &args);
     switch (srv_dash_req_parse(url, args.a, args.n, &req, err, sizeof(err))) {
     case SRV_DASH_NONE:

@@ -9,7 +9,8 @@
 /* Whether @url is one of the dashboard's (its page files, anything under /api/). */
 bool srv_dashboard_path(const char *url);
 
-/* Answers @url on @conn, or returns false (and queues nothing) when it is none of the
- * dashboard's paths. *ret the queue result. */
+/* Answers @url on @conn (GET; for HEAD libmicrohttpd leaves the body out), or returns
+ * false (and queues nothing) when it is none of the dashboard's paths. *ret the queue
+ * result. */
 bool srv_dashboard_answer(struct srv_ctx *ctx, struct MHD_Connection *conn, const char *url,
-                          bool head, enum MHD_Result *ret);
+                          enum MHD_Result *ret);

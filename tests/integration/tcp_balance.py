@@ -7,22 +7,7 @@ import socket
 import sys
 import threading
 
-
-def pipe(src, dst):
-    try:
-        while True:
-            data = src.recv(65536)
-            if not data:
-                break
-            dst.sendall(data)
-    except OSError:
-        pass
-    finally:
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+from tcp_gate import pump  # the relay both ways, one copy
 
 
 def serve(client, backends, turn):
@@ -33,8 +18,8 @@ def serve(client, backends, turn):
         except OSError:
             continue
         up.settimeout(None)
-        threading.Thread(target=pipe, args=(client, up), daemon=True).start()
-        pipe(up, client)
+        threading.Thread(target=pump, args=(client, up), daemon=True).start()
+        pump(up, client)
         up.close()
         break
     client.close()
